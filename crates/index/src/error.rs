@@ -1,0 +1,34 @@
+use vicinity_storage::StorageError;
+
+/// Errors of the vector index.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IndexError {
+    /// A vector's length differs from the store's dimension.
+    #[error("expected dim: {expected}, got {got}")]
+    Dimension {
+        /// The store's dimension.
+        expected: usize,
+        /// The vector's length.
+        got: usize,
+    },
+    /// A vector has a NaN or infinite component.
+    #[error("vector component {position} is {value}: only finite numbers are allowed")]
+    NotFinite {
+        /// Index of the first bad component.
+        position: usize,
+        /// Its value.
+        value: f32,
+    },
+    /// An HNSW parameter is out of range.
+    #[error("invalid HNSW parameter {name}: {reason}")]
+    Config {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The storage layer failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}

@@ -1,0 +1,489 @@
+use std::cmp::Reverse;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+use rayon::prelude::*;
+use vicinity_storage::PointOffset;
+
+use super::HnswConfig;
+use crate::filter::{AllowAll, PointFilter};
+use crate::slots::SlotArray;
+use crate::visited::{Scratch, with_scratch};
+use crate::{IndexError, Metric, ScoredOffset, VectorStore, with_metric};
+
+/// No entry point yet.
+const EMPTY: u64 = u64::MAX;
+/// Levels above this are not drawn (the chance is `m^-16`).
+const MAX_LEVEL: usize = 16;
+
+#[inline]
+fn pack(node: u32, level: usize) -> u64 {
+    ((level as u64) << 32) | u64::from(node)
+}
+
+#[inline]
+fn unpack(v: u64) -> (u32, usize) {
+    (v as u32, (v >> 32) as usize)
+}
+
+/// SplitMix64: a tiny, well-mixed hash used to draw levels from the seed
+/// and the node id, so that a node's level does not depend on thread timing.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// An HNSW graph over the rows of one [`VectorStore`].
+pub struct HnswGraph {
+    config: HnswConfig,
+    /// The level normalisation factor `m_L = 1 / ln(m)` of the paper.
+    ml: f64,
+    /// Per node, its top level plus one; 0 means "not in the graph".
+    levels: SlotArray<AtomicU8>,
+    /// Level-0 links per node: `[count, n_1, ..., n_m0]`.
+    links0: SlotArray<AtomicU32>,
+    /// Links of levels `1..=L` for nodes whose top level `L` is at least 1,
+    /// level `l` at `(l - 1)·(m + 1)`, each `[count, n_1, ..., n_m]`.
+    upper: SlotArray<OnceLock<Box<[AtomicU32]>>>,
+    /// Taken by inserters to rewrite one node's links; never by searches.
+    locks: SlotArray<Mutex<()>>,
+    /// The entry point and its level, packed; `EMPTY` when the graph is.
+    entry: AtomicU64,
+    entry_lock: Mutex<()>,
+    nodes: AtomicUsize,
+    /// One past the largest node id inserted: the visited set's size.
+    bound: AtomicUsize,
+}
+
+impl std::fmt::Debug for HnswGraph {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HnswGraph")
+            .field("config", &self.config)
+            .field("nodes", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HnswGraph {
+    /// An empty graph.
+    pub fn new(config: HnswConfig) -> Result<Self, IndexError> {
+        config.validate()?;
+        Ok(HnswGraph {
+            ml: 1.0 / (config.m as f64).ln(),
+            levels: SlotArray::new(1),
+            links0: SlotArray::new(config.m0() + 1),
+            upper: SlotArray::new(1),
+            locks: SlotArray::new(1),
+            entry: AtomicU64::new(EMPTY),
+            entry_lock: Mutex::new(()),
+            nodes: AtomicUsize::new(0),
+            bound: AtomicUsize::new(0),
+            config,
+        })
+    }
+
+    /// The parameters the graph was built with.
+    pub fn config(&self) -> &HnswConfig {
+        &self.config
+    }
+
+    /// Nodes inserted.
+    pub fn len(&self) -> usize {
+        self.nodes.load(Ordering::Acquire)
+    }
+
+    /// Whether no node has been inserted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether row `node` is in the graph.
+    pub fn contains(&self, node: PointOffset) -> bool {
+        self.levels
+            .get(node.index())
+            .is_some_and(|l| l[0].load(Ordering::Acquire) != 0)
+    }
+
+    /// Bytes held by the graph's arrays.
+    pub fn memory_bytes(&self) -> usize {
+        let upper: usize = (0..self.bound.load(Ordering::Acquire))
+            .filter_map(|i| self.upper.get(i))
+            .filter_map(|u| u[0].get())
+            .map(|b| b.len() * 4)
+            .sum();
+        self.levels.allocated_bytes()
+            + self.links0.allocated_bytes()
+            + self.upper.allocated_bytes()
+            + self.locks.allocated_bytes()
+            + upper
+    }
+
+    /// The level drawn for `node`: `floor(-ln(U) · m_L)` with `U` uniform in
+    /// `(0, 1]`, derived from the seed and the node id.
+    pub(super) fn random_level(&self, node: u32) -> usize {
+        let x = splitmix64(self.config.seed ^ u64::from(node).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let u = ((x >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        ((-u.ln() * self.ml) as usize).min(MAX_LEVEL)
+    }
+
+    /// The link slots of `node` at `level`: `[count, n_1, ...]`.
+    #[inline]
+    fn link_slots(&self, node: u32, level: usize) -> Option<&[AtomicU32]> {
+        if level == 0 {
+            self.links0.get(node as usize)
+        } else {
+            let all = self.upper.get(node as usize)?[0].get()?;
+            let w = self.config.m + 1;
+            all.get((level - 1) * w..level * w)
+        }
+    }
+
+    /// The current neighbours of `node` at `level`.
+    #[inline]
+    fn neighbors(&self, node: u32, level: usize) -> &[AtomicU32] {
+        match self.link_slots(node, level) {
+            Some(slots) => {
+                let count = (slots[0].load(Ordering::Acquire) as usize).min(slots.len() - 1);
+                &slots[1..=count]
+            }
+            None => &[],
+        }
+    }
+
+    /// Replaces the links of `node` at `level`; the caller holds its lock.
+    fn write_links(&self, node: u32, level: usize, ids: &[u32]) {
+        let Some(slots) = self.link_slots(node, level) else {
+            return;
+        };
+        let n = ids.len().min(slots.len() - 1);
+        for (slot, &id) in slots[1..=n].iter().zip(ids) {
+            slot.store(id, Ordering::Release);
+        }
+        slots[0].store(n as u32, Ordering::Release);
+    }
+
+    /// Inserts row `node` of `store` (already stored there) into the graph.
+    /// Inserting a node twice, or a row the store does not have, does
+    /// nothing.
+    pub fn insert(&self, store: &VectorStore, node: PointOffset) {
+        with_metric!(store.distance(), M => self.insert_with::<M>(store, node))
+    }
+
+    /// Inserts many rows, in parallel on the current rayon pool (the
+    /// caller's `ThreadPool::install` picks the pool and so the threads).
+    /// On one thread the rows go in the given order, so the graph is
+    /// reproducible.
+    pub fn insert_many(&self, store: &VectorStore, nodes: &[PointOffset]) {
+        let Some((&first, rest)) = nodes.split_first() else {
+            return;
+        };
+        self.insert(store, first);
+        if rayon::current_num_threads() <= 1 || rest.len() < 64 {
+            rest.iter().for_each(|&n| self.insert(store, n));
+        } else {
+            rest.par_iter()
+                .with_min_len(16)
+                .for_each(|&n| self.insert(store, n));
+        }
+    }
+
+    fn insert_with<M: Metric>(&self, store: &VectorStore, node: PointOffset) {
+        let Some(q) = store.get(node) else {
+            debug_assert!(false, "row {node} is not in the store");
+            return;
+        };
+        let id = node.0;
+        let level = self.random_level(id);
+        let m = self.config.m;
+        let level_slot = &self.levels.get_or_alloc(id as usize)[0];
+        self.links0.get_or_alloc(id as usize);
+        let lock = &self.locks.get_or_alloc(id as usize)[0];
+        if level > 0 {
+            self.upper.get_or_alloc(id as usize)[0]
+                .get_or_init(|| (0..level * (m + 1)).map(|_| AtomicU32::new(0)).collect());
+        }
+        if level_slot
+            .compare_exchange(0, level as u8 + 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        self.bound.fetch_max(id as usize + 1, Ordering::AcqRel);
+        self.nodes.fetch_add(1, Ordering::AcqRel);
+
+        let mut ep = self.entry.load(Ordering::Acquire);
+        if ep == EMPTY {
+            let _g = self.entry_lock.lock();
+            ep = self.entry.load(Ordering::Acquire);
+            if ep == EMPTY {
+                self.entry.store(pack(id, level), Ordering::Release);
+                return;
+            }
+        }
+        let (ep_id, ep_level) = unpack(ep);
+        let Some(ep_vec) = store.get(PointOffset(ep_id)) else {
+            return;
+        };
+        let mut cur = ScoredOffset {
+            offset: PointOffset(ep_id),
+            similarity: M::similarity(q, ep_vec),
+        };
+        for l in (level + 1..=ep_level).rev() {
+            cur = self.greedy::<M>(store, q, cur, l);
+        }
+        with_scratch(|s| {
+            let mut entry = vec![cur];
+            for l in (0..=level.min(ep_level)).rev() {
+                let found = self.search_layer::<M, _>(
+                    store,
+                    q,
+                    &entry,
+                    self.config.ef_construct,
+                    l,
+                    &AllowAll,
+                    s,
+                    Some(id),
+                );
+                let selected = self.select_neighbors::<M>(store, &found, m);
+                {
+                    let _g = lock.lock();
+                    self.write_links(id, l, &selected);
+                }
+                for &nb in &selected {
+                    self.connect::<M>(store, nb, id, l);
+                }
+                if !found.is_empty() {
+                    entry = found;
+                }
+            }
+        });
+        if level > ep_level {
+            let _g = self.entry_lock.lock();
+            let (_, top) = unpack(self.entry.load(Ordering::Acquire));
+            if level > top {
+                self.entry.store(pack(id, level), Ordering::Release);
+            }
+        }
+    }
+
+    /// Adds a link `node -> new` at `level`, shrinking `node`'s list with the
+    /// heuristic when it is full.
+    fn connect<M: Metric>(&self, store: &VectorStore, node: u32, new: u32, level: usize) {
+        let Some(lock) = self.locks.get(node as usize) else {
+            return;
+        };
+        let _g = lock[0].lock();
+        let Some(slots) = self.link_slots(node, level) else {
+            return;
+        };
+        let cap = slots.len() - 1;
+        let count = (slots[0].load(Ordering::Acquire) as usize).min(cap);
+        if slots[1..=count]
+            .iter()
+            .any(|s| s.load(Ordering::Relaxed) == new)
+        {
+            return;
+        }
+        if count < cap {
+            slots[1 + count].store(new, Ordering::Release);
+            slots[0].store(count as u32 + 1, Ordering::Release);
+            return;
+        }
+        let Some(base) = store.get(PointOffset(node)) else {
+            return;
+        };
+        let mut candidates: Vec<ScoredOffset> = slots[1..=count]
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .chain(std::iter::once(new))
+            .filter_map(|id| {
+                store.get(PointOffset(id)).map(|v| ScoredOffset {
+                    offset: PointOffset(id),
+                    similarity: M::similarity(base, v),
+                })
+            })
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        let selected = self.select_neighbors::<M>(store, &candidates, cap);
+        self.write_links(node, level, &selected);
+    }
+
+    /// The paper's neighbour-selection heuristic (Algorithm 4, without
+    /// extending or keeping pruned candidates, as hnswlib): walk the
+    /// candidates best first and keep one only if it is closer to the base
+    /// than to every candidate already kept, so that links spread in
+    /// different directions. `candidates` are sorted best first.
+    fn select_neighbors<M: Metric>(
+        &self,
+        store: &VectorStore,
+        candidates: &[ScoredOffset],
+        m: usize,
+    ) -> Vec<u32> {
+        if candidates.len() <= m {
+            return candidates.iter().map(|c| c.offset.0).collect();
+        }
+        let mut kept: Vec<(u32, &[f32])> = Vec::with_capacity(m);
+        for c in candidates {
+            if kept.len() >= m {
+                break;
+            }
+            let Some(cv) = store.get(c.offset) else {
+                continue;
+            };
+            if kept
+                .iter()
+                .all(|&(_, kv)| M::similarity(cv, kv) <= c.similarity)
+            {
+                kept.push((c.offset.0, cv));
+            }
+        }
+        kept.into_iter().map(|(id, _)| id).collect()
+    }
+
+    /// Greedy descent at one upper level: move to the closest neighbour
+    /// until none is closer.
+    fn greedy<M: Metric>(
+        &self,
+        store: &VectorStore,
+        q: &[f32],
+        mut cur: ScoredOffset,
+        level: usize,
+    ) -> ScoredOffset {
+        loop {
+            let mut moved = false;
+            for slot in self.neighbors(cur.offset.0, level) {
+                let nb = PointOffset(slot.load(Ordering::Relaxed));
+                let Some(v) = store.get(nb) else { continue };
+                let similarity = M::similarity(q, v);
+                if similarity > cur.similarity {
+                    cur = ScoredOffset {
+                        offset: nb,
+                        similarity,
+                    };
+                    moved = true;
+                }
+            }
+            if !moved {
+                return cur;
+            }
+        }
+    }
+
+    /// The best-first walk of width `ef` at one level (the paper's
+    /// SEARCH-LAYER). Rows failing `filter` are walked through but not
+    /// returned; `exclude` is never visited. Returns up to `ef` rows, best
+    /// first.
+    #[allow(clippy::too_many_arguments)]
+    fn search_layer<M: Metric, F: PointFilter>(
+        &self,
+        store: &VectorStore,
+        q: &[f32],
+        entry: &[ScoredOffset],
+        ef: usize,
+        level: usize,
+        filter: &F,
+        s: &mut Scratch,
+        exclude: Option<u32>,
+    ) -> Vec<ScoredOffset> {
+        s.visited.reset(self.bound.load(Ordering::Acquire));
+        s.candidates.clear();
+        s.results.clear();
+        if let Some(x) = exclude {
+            s.visited.insert(x as usize);
+        }
+        for &e in entry {
+            if !s.visited.insert(e.offset.index()) {
+                continue;
+            }
+            s.candidates.push(e);
+            if filter.check(e.offset) {
+                s.results.push(Reverse(e));
+                if s.results.len() > ef {
+                    s.results.pop();
+                }
+            }
+        }
+        while let Some(c) = s.candidates.pop() {
+            if s.results.len() >= ef
+                && let Some(worst) = s.results.peek()
+                && c.similarity < worst.0.similarity
+            {
+                break;
+            }
+            for slot in self.neighbors(c.offset.0, level) {
+                let nb = slot.load(Ordering::Relaxed);
+                if !s.visited.insert(nb as usize) {
+                    continue;
+                }
+                let offset = PointOffset(nb);
+                let Some(v) = store.get(offset) else { continue };
+                let similarity = M::similarity(q, v);
+                let admit = match s.results.peek() {
+                    Some(worst) if s.results.len() >= ef => similarity > worst.0.similarity,
+                    _ => true,
+                };
+                if admit {
+                    let item = ScoredOffset { offset, similarity };
+                    s.candidates.push(item);
+                    if filter.check(offset) {
+                        s.results.push(Reverse(item));
+                        if s.results.len() > ef {
+                            s.results.pop();
+                        }
+                    }
+                }
+            }
+        }
+        let mut out: Vec<ScoredOffset> = s.results.drain().map(|r| r.0).collect();
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out
+    }
+
+    /// The `k` best rows for `query` (preprocessed for the store's
+    /// distance) among those passing `filter`, best first, walking `max(ef,
+    /// k)` candidates at level 0.
+    pub fn search<F: PointFilter>(
+        &self,
+        store: &VectorStore,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: &F,
+    ) -> Vec<ScoredOffset> {
+        with_metric!(store.distance(), M => self.search_with::<M, F>(store, query, k, ef, filter))
+    }
+
+    fn search_with<M: Metric, F: PointFilter>(
+        &self,
+        store: &VectorStore,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        filter: &F,
+    ) -> Vec<ScoredOffset> {
+        let ep = self.entry.load(Ordering::Acquire);
+        if k == 0 || ep == EMPTY {
+            return Vec::new();
+        }
+        let (id, top) = unpack(ep);
+        let Some(v) = store.get(PointOffset(id)) else {
+            return Vec::new();
+        };
+        let mut cur = ScoredOffset {
+            offset: PointOffset(id),
+            similarity: M::similarity(q, v),
+        };
+        for l in (1..=top).rev() {
+            cur = self.greedy::<M>(store, q, cur, l);
+        }
+        with_scratch(|s| {
+            let mut out =
+                self.search_layer::<M, F>(store, q, &[cur], ef.max(k), 0, filter, s, None);
+            out.truncate(k);
+            out
+        })
+    }
+}

@@ -1,0 +1,213 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use vicinity_storage::PointOffset;
+
+use crate::{
+    AllowAll, AtomicBitSet, Distance, HnswConfig, HnswGraph, NotIn, VectorStore, exact_search,
+};
+
+/// Deterministic pseudo-random numbers for test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    }
+}
+
+/// `n` points around 20 centres fixed by `dim`; `seed` draws the noise, so
+/// data and queries with different seeds come from the same mixture.
+fn clustered(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut centers_rng = Rng(dim as u64);
+    let centers: Vec<Vec<f32>> = (0..20)
+        .map(|_| (0..dim).map(|_| centers_rng.unit() * 3.0).collect())
+        .collect();
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|i| centers[i % 20].iter().map(|c| c + rng.unit()).collect())
+        .collect()
+}
+
+fn build(distance: Distance, data: &[Vec<f32>], config: HnswConfig) -> (VectorStore, HnswGraph) {
+    let store = VectorStore::new(data[0].len(), distance).unwrap();
+    let graph = HnswGraph::new(config).unwrap();
+    for v in data {
+        let row = store.push(v).unwrap();
+        graph.insert(&store, row);
+    }
+    (store, graph)
+}
+
+fn recall(store: &VectorStore, graph: &HnswGraph, queries: &[Vec<f32>], ef: usize) -> f64 {
+    let mut hit = 0;
+    for q in queries {
+        let q = store.prepare_query(q).unwrap();
+        let want: Vec<_> = exact_search(store, &q, 10, &AllowAll)
+            .iter()
+            .map(|s| s.offset)
+            .collect();
+        let got = graph.search(store, &q, 10, ef, &AllowAll);
+        hit += got.iter().filter(|s| want.contains(&s.offset)).count();
+    }
+    hit as f64 / (queries.len() * 10) as f64
+}
+
+#[test]
+fn graph_recall_is_high_for_every_distance() {
+    let data = clustered(3000, 24, 7);
+    let queries = clustered(50, 24, 8);
+    for distance in Distance::ALL {
+        let (store, graph) = build(distance, &data, HnswConfig::default());
+        assert_eq!(graph.len(), 3000);
+        let r = recall(&store, &graph, &queries, 64);
+        assert!(r >= 0.95, "{distance:?}: recall@10 {r} at ef 64");
+    }
+}
+
+#[test]
+fn single_thread_build_is_reproducible_and_seed_matters() {
+    let data = clustered(1500, 16, 3);
+    let q = data[17].clone();
+    let cfg = HnswConfig {
+        seed: 42,
+        ..HnswConfig::default()
+    };
+    let (s1, g1) = build(Distance::Euclid, &data, cfg);
+    let (s2, g2) = build(Distance::Euclid, &data, cfg);
+    for ef in [1, 4, 16] {
+        let a = g1.search(&s1, &q, 10, ef, &AllowAll);
+        let b = g2.search(&s2, &q, 10, ef, &AllowAll);
+        assert_eq!(a, b);
+    }
+    let levels = |g: &HnswGraph| (0..1500u32).map(|i| g.random_level(i)).collect::<Vec<_>>();
+    let other = HnswGraph::new(HnswConfig { seed: 43, ..cfg }).unwrap();
+    assert_eq!(levels(&g1), levels(&g2));
+    assert_ne!(levels(&g1), levels(&other));
+    assert!(levels(&g1).iter().any(|&l| l > 0), "upper levels are drawn");
+}
+
+#[test]
+fn filtered_search_never_returns_excluded_rows() {
+    let data = clustered(2000, 8, 11);
+    let (store, graph) = build(Distance::Dot, &data, HnswConfig::default());
+    let deleted = AtomicBitSet::new();
+    for i in (0..2000).step_by(3) {
+        deleted.insert(PointOffset(i));
+    }
+    let filter = NotIn {
+        excluded: &deleted,
+        inner: AllowAll,
+    };
+    for q in clustered(20, 8, 12) {
+        let q = store.prepare_query(&q).unwrap();
+        let got = graph.search(&store, &q, 10, 64, &filter);
+        assert_eq!(got.len(), 10);
+        assert!(got.iter().all(|s| s.offset.0 % 3 != 0));
+        let want = exact_search(&store, &q, 10, &filter);
+        let overlap = got.iter().filter(|s| want.contains(s)).count();
+        assert!(overlap >= 8, "filtered recall {overlap}/10");
+    }
+    // A filter that lets one row through still finds it.
+    let only = |o: PointOffset| o.0 == 1234;
+    let q = store.prepare_query(&data[5]).unwrap();
+    let got = graph.search(&store, &q, 5, 16, &only);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].offset, PointOffset(1234));
+}
+
+#[test]
+fn parallel_insert_builds_a_good_graph() {
+    let data = clustered(4000, 16, 21);
+    let store = VectorStore::new(16, Distance::Cosine).unwrap();
+    let rows: Vec<_> = data.iter().map(|v| store.push(v).unwrap()).collect();
+    let graph = HnswGraph::new(HnswConfig::default()).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    pool.install(|| graph.insert_many(&store, &rows));
+    assert_eq!(graph.len(), 4000);
+    assert!(rows.iter().all(|&r| graph.contains(r)));
+    let r = recall(&store, &graph, &clustered(40, 16, 22), 64);
+    assert!(r >= 0.95, "recall@10 {r} after a parallel build");
+}
+
+#[test]
+fn searches_run_while_a_writer_inserts() {
+    let data = Arc::new(clustered(3000, 12, 31));
+    let store = Arc::new(VectorStore::new(12, Distance::Euclid).unwrap());
+    let graph = Arc::new(HnswGraph::new(HnswConfig::default()).unwrap());
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|t| {
+            let (store, graph, data, done) =
+                (store.clone(), graph.clone(), data.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut searches = 0;
+                while !done.load(Ordering::Acquire) || searches < 10 {
+                    let q = &data[(searches * 7 + t) % data.len()];
+                    let got = graph.search(&store, q, 5, 32, &AllowAll);
+                    assert!(got.len() <= 5);
+                    assert!(got.iter().all(|s| s.offset.index() < store.len()));
+                    assert!(got.windows(2).all(|w| w[0] >= w[1]));
+                    searches += 1;
+                }
+            })
+        })
+        .collect();
+    for v in data.iter() {
+        let row = store.push(v).unwrap();
+        graph.insert(&store, row);
+    }
+    done.store(true, Ordering::Release);
+    for r in readers {
+        r.join().unwrap();
+    }
+    // Every inserted vector is its own nearest neighbour.
+    for i in (0..3000).step_by(97) {
+        let got = graph.search(&store, &data[i], 1, 32, &AllowAll);
+        assert_eq!(got[0].similarity, 0.0);
+    }
+}
+
+#[test]
+fn empty_graph_and_zero_k() {
+    let store = VectorStore::new(3, Distance::Cosine).unwrap();
+    let graph = HnswGraph::new(HnswConfig::default()).unwrap();
+    assert!(
+        graph
+            .search(&store, &[1.0, 0.0, 0.0], 5, 10, &AllowAll)
+            .is_empty()
+    );
+    let row = store.push(&[1.0, 0.0, 0.0]).unwrap();
+    graph.insert(&store, row);
+    graph.insert(&store, row);
+    assert_eq!(graph.len(), 1);
+    assert!(
+        graph
+            .search(&store, &[1.0, 0.0, 0.0], 0, 10, &AllowAll)
+            .is_empty()
+    );
+    assert!(
+        HnswGraph::new(HnswConfig {
+            m: 1,
+            ..HnswConfig::default()
+        })
+        .is_err()
+    );
+    assert!(
+        HnswGraph::new(HnswConfig {
+            ef_construct: 0,
+            ..HnswConfig::default()
+        })
+        .is_err()
+    );
+}

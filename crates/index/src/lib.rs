@@ -1,0 +1,45 @@
+//! Vicinity's vector index: distance kernels, vector stores, exact search
+//! and the HNSW graph.
+//!
+//! This crate knows vectors and nothing of payloads, ids or files: rows are
+//! addressed by [`PointOffset`], and which rows a search may return is a
+//! [`PointFilter`] the caller passes in.
+//!
+//! ```
+//! use vicinity_index::{AllowAll, Distance, HnswConfig, HnswGraph, VectorStore, exact_search};
+//!
+//! let store = VectorStore::new(2, Distance::Cosine).unwrap();
+//! let graph = HnswGraph::new(HnswConfig::default()).unwrap();
+//! for v in [[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]] {
+//!     let row = store.push(&v).unwrap();
+//!     graph.insert(&store, row);
+//! }
+//! let q = store.prepare_query(&[1.0, 0.1]).unwrap();
+//! let hits = graph.search(&store, &q, 2, 16, &AllowAll);
+//! assert_eq!(hits, exact_search(&store, &q, 2, &AllowAll));
+//! assert_eq!(hits[0].offset.0, 0);
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod bitset;
+pub mod distance;
+mod error;
+mod exact;
+mod filter;
+pub mod hnsw;
+pub mod kernels;
+mod slots;
+mod topk;
+mod vectors;
+mod visited;
+
+pub use bitset::AtomicBitSet;
+pub use distance::{Distance, Metric};
+pub use error::IndexError;
+pub use exact::{exact_search, exact_search_among};
+pub use filter::{AllowAll, InBitmap, NotIn, PointFilter};
+pub use hnsw::{HnswConfig, HnswGraph};
+pub use topk::{ScoredOffset, TopK};
+pub use vectors::{VectorStore, validate_vector};
+pub use vicinity_storage::PointOffset;

@@ -1,0 +1,102 @@
+//! Dense `f32` vectors of one dimension, stored flat and contiguous.
+
+use vicinity_storage::{AppendRows, PointOffset};
+
+use crate::{Distance, IndexError};
+
+/// Checks a vector against a dimension and for finite components.
+pub fn validate_vector(vector: &[f32], dim: usize) -> Result<(), IndexError> {
+    if vector.len() != dim {
+        return Err(IndexError::Dimension {
+            expected: dim,
+            got: vector.len(),
+        });
+    }
+    if let Some((position, &value)) = vector.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(IndexError::NotFinite { position, value });
+    }
+    Ok(())
+}
+
+/// Vectors of one dimension and distance, one write-once row per
+/// [`PointOffset`], preprocessed for their distance when stored.
+///
+/// Readers get `&[f32]` rows straight from the column, with no lock and no
+/// copy, while a writer appends.
+#[derive(Debug)]
+pub struct VectorStore {
+    dim: usize,
+    distance: Distance,
+    rows: AppendRows<f32>,
+}
+
+impl VectorStore {
+    /// An empty store.
+    pub fn new(dim: usize, distance: Distance) -> Result<Self, IndexError> {
+        if dim == 0 {
+            return Err(IndexError::Dimension {
+                expected: 1,
+                got: 0,
+            });
+        }
+        Ok(VectorStore {
+            dim,
+            distance,
+            rows: AppendRows::new(dim)?,
+        })
+    }
+
+    /// The dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The distance vectors are compared with.
+    pub fn distance(&self) -> Distance {
+        self.distance
+    }
+
+    /// Rows stored.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether no row is stored.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Validates, preprocesses and appends a vector.
+    pub fn push(&self, vector: &[f32]) -> Result<PointOffset, IndexError> {
+        validate_vector(vector, self.dim)?;
+        let mut v = vector.to_vec();
+        self.distance.preprocess(&mut v);
+        Ok(self.rows.push(&v)?)
+    }
+
+    /// Appends a row of zeros: the placeholder of a point that has no vector
+    /// of this name, so that every store of a segment shares its offsets.
+    pub fn push_absent(&self) -> Result<PointOffset, IndexError> {
+        Ok(self.rows.push(&vec![0.0; self.dim])?)
+    }
+
+    /// The stored (preprocessed) vector at `offset`.
+    #[inline]
+    pub fn get(&self, offset: PointOffset) -> Option<&[f32]> {
+        self.rows.get(offset)
+    }
+
+    /// Validates and preprocesses a query vector for this store.
+    pub fn prepare_query(&self, query: &[f32]) -> Result<Vec<f32>, IndexError> {
+        validate_vector(query, self.dim)?;
+        let mut q = query.to_vec();
+        self.distance.preprocess(&mut q);
+        Ok(q)
+    }
+
+    /// Bytes of memory reserved for the vectors.
+    pub fn reserved_bytes(&self) -> usize {
+        self.rows.reserved_bytes()
+    }
+}
