@@ -1,0 +1,19 @@
+/// Errors of the payload layer.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PayloadError {
+    /// A key path could not be parsed.
+    #[error("invalid key path {path:?}: {reason}")]
+    BadPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A payload was not a JSON object.
+    #[error("payload must be a JSON object, got {got}")]
+    NotAnObject {
+        /// The JSON type that was given instead.
+        got: &'static str,
+    },
+}
