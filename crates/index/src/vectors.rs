@@ -81,6 +81,12 @@ impl VectorStore {
         Ok(self.rows.push(&vec![0.0; self.dim])?)
     }
 
+    /// Makes room for `additional` more rows, so that the next pushes of
+    /// valid vectors cannot fail.
+    pub fn reserve(&self, additional: usize) -> Result<(), IndexError> {
+        Ok(self.rows.reserve(additional)?)
+    }
+
     /// The stored (preprocessed) vector at `offset`.
     #[inline]
     pub fn get(&self, offset: PointOffset) -> Option<&[f32]> {

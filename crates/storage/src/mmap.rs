@@ -169,6 +169,38 @@ impl<T: Pod> AppendRows<T> {
         Some(row)
     }
 
+    /// Allocates the chunks that the next `additional` rows need, so that
+    /// pushing them cannot fail for want of memory.
+    pub fn reserve(&self, additional: usize) -> Result<(), StorageError> {
+        let _guard = self.writer.lock();
+        let len = self.len.load(Ordering::Relaxed);
+        let end = len.saturating_add(additional);
+        if end > MAX_ROWS {
+            return Err(StorageError::Full {
+                max: MAX_ROWS as u64,
+            });
+        }
+        if additional == 0 {
+            return Ok(());
+        }
+        let (first, _) = locate(len);
+        let (last, _) = locate(end - 1);
+        for k in first..=last {
+            self.chunk(k)?;
+        }
+        Ok(())
+    }
+
+    /// Chunk `k`, mapped on first use; called with the writer mutex held.
+    fn chunk(&self, k: usize) -> Result<&Chunk, StorageError> {
+        if let Some(chunk) = self.chunks[k].get() {
+            return Ok(chunk);
+        }
+        let bytes = (BASE_ROWS << k) * self.width * std::mem::size_of::<T>();
+        let chunk = Chunk::new(bytes)?;
+        Ok(self.chunks[k].get_or_init(|| chunk))
+    }
+
     /// Appends a row and returns its offset. The row is visible to readers
     /// when this returns.
     pub fn push(&self, row: &[T]) -> Result<PointOffset, StorageError> {
@@ -186,15 +218,7 @@ impl<T: Pod> AppendRows<T> {
             });
         }
         let (k, r) = locate(i);
-        let chunk = match self.chunks[k].get() {
-            Some(chunk) => chunk,
-            None => {
-                let bytes = (BASE_ROWS << k) * self.width * std::mem::size_of::<T>();
-                let chunk = Chunk::new(bytes)?;
-                // Only the writer, which holds the mutex, initialises chunks.
-                self.chunks[k].get_or_init(|| chunk)
-            }
-        };
+        let chunk = self.chunk(k)?;
         // SAFETY: we hold the writer mutex, so no other write happens; row
         // `i >= len` has not been published, so no reader has a reference to
         // it (invariant 2); the destination is inside chunk `k`'s mapping,
@@ -252,6 +276,19 @@ mod tests {
         assert!(col.get(PointOffset(n as u32)).is_none());
         assert_eq!(col.iter().count(), n);
         assert!(col.reserved_bytes() >= n * 5 * 4);
+    }
+
+    #[test]
+    fn reserve_maps_the_chunks_ahead() {
+        let col = AppendRows::<u8>::new(1).unwrap();
+        assert_eq!(col.reserved_bytes(), 0);
+        col.reserve(BASE_ROWS + 1).unwrap();
+        assert_eq!(col.reserved_bytes(), 3 * BASE_ROWS);
+        assert!(matches!(
+            col.reserve(MAX_ROWS + 1),
+            Err(StorageError::Full { .. })
+        ));
+        assert!(col.is_empty());
     }
 
     #[test]

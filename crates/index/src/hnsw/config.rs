@@ -33,7 +33,7 @@ impl Default for HnswConfig {
             m: 16,
             ef_construct: 100,
             full_scan_threshold: 10_000,
-            seed: 0x5eed_0f_1c1a17,
+            seed: 0x5eed_0f1c_1a17,
         }
     }
 }

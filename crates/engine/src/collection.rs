@@ -1,0 +1,524 @@
+//! A collection: points with vectors and payloads, searched in-process.
+
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use rayon::ThreadPool;
+use vicinity_index::{HnswConfig, exact_search, validate_vector};
+use vicinity_payload::{JsonPath, Payload};
+use vicinity_storage::PointOffset;
+
+use crate::segment::{NewRow, RowMeta, Segment};
+use crate::{
+    CollectionConfig, Error, PointId, PointStruct, Record, Result, ScoredPoint, ScrollRequest,
+    ScrollResult, SearchRequest, UpdateResult, UpdateStatus, VectorSelector, Vectors,
+    WithSelectors,
+};
+
+/// Vector names to set (`Some`) or remove (`None`) on one point.
+type VectorChanges<'a> = Vec<(&'a str, Option<&'a [f32]>)>;
+
+/// The one writer's state.
+struct Writer {
+    /// The next operation's sequence number.
+    next_seq: u64,
+}
+
+/// Figures about a collection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectionInfo {
+    /// Live points.
+    pub points_count: usize,
+    /// Live vectors in the HNSW graphs, all names together.
+    pub indexed_vectors_count: usize,
+    /// Rows stored, live and retired: what [`Collection::optimize`] compacts.
+    pub rows_count: usize,
+    /// Segments (one, until durable storage adds sealed ones).
+    pub segments_count: usize,
+    /// Bytes held by vectors and graphs.
+    pub memory_bytes: usize,
+    /// The configuration.
+    pub config: CollectionConfig,
+}
+
+/// A named set of points, each with vectors and a JSON payload, with
+/// Qdrant's semantics.
+///
+/// All methods take `&self`: reads run in parallel with each other and with
+/// the one writer that writes run through, and a search holds no lock while
+/// it walks the graph. Every write is visible to every read that starts
+/// after it returns.
+pub struct Collection {
+    name: String,
+    config: CollectionConfig,
+    segment: RwLock<Arc<Segment>>,
+    writer: Mutex<Writer>,
+    pool: Option<Arc<ThreadPool>>,
+}
+
+impl std::fmt::Debug for Collection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collection")
+            .field("name", &self.name)
+            .field("points", &self.count())
+            .finish_non_exhaustive()
+    }
+}
+
+fn bad_limit(what: &str) -> Error {
+    Error::BadRequest(format!(
+        "Validation error in JSON body: [{what}: value 0 invalid, must be 1 or larger]"
+    ))
+}
+
+impl Collection {
+    /// An empty in-memory collection. Parallel work (graph building) runs on
+    /// `pool` if given, else on rayon's global pool.
+    pub fn new(
+        name: impl Into<String>,
+        config: CollectionConfig,
+        pool: Option<Arc<ThreadPool>>,
+    ) -> Result<Self> {
+        let name = name.into();
+        crate::config::validate_collection_name(&name)?;
+        config.validate()?;
+        let segment = Segment::new(&config)?;
+        Ok(Collection {
+            name,
+            config,
+            segment: RwLock::new(Arc::new(segment)),
+            writer: Mutex::new(Writer { next_seq: 0 }),
+            pool,
+        })
+    }
+
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The collection's configuration.
+    pub fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+
+    /// The current segment; the lock is held only to clone the `Arc`.
+    fn segment(&self) -> Arc<Segment> {
+        self.segment.read().clone()
+    }
+
+    fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+
+    fn done(seq: u64) -> UpdateResult {
+        UpdateResult {
+            operation_id: seq,
+            status: UpdateStatus::Completed,
+        }
+    }
+
+    /// Checks a point's vectors against the configuration.
+    fn validate_vectors(&self, vectors: &Vectors) -> Result<()> {
+        for (name, v) in vectors.iter() {
+            let params = self
+                .config
+                .vectors
+                .get(name)
+                .ok_or_else(|| Error::UnknownVector {
+                    name: name.to_string(),
+                })?;
+            validate_vector(v, params.size).map_err(|e| Error::for_vector(name, e))?;
+        }
+        Ok(())
+    }
+
+    fn validate_selectors(&self, with: &WithSelectors) -> Result<()> {
+        if let VectorSelector::Names(names) = &with.vectors {
+            for name in names {
+                if !self.config.vectors.contains_key(name) {
+                    return Err(Error::UnknownVector { name: name.clone() });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts points, or replaces them whole (vectors and payload) when
+    /// their ids exist. The batch is validated before anything is written:
+    /// one bad point rejects the whole batch. When an id appears twice, the
+    /// last one wins.
+    pub fn upsert(&self, points: Vec<PointStruct>) -> Result<UpdateResult> {
+        for p in &points {
+            self.validate_vectors(&p.vectors)?;
+        }
+        let mut w = self.writer.lock();
+        let seq = w.next_seq;
+        let segment = self.segment();
+        let rows = points
+            .iter()
+            .map(|p| NewRow {
+                vectors: segment
+                    .columns
+                    .iter()
+                    .map(|c| p.vectors.get(&c.name))
+                    .collect(),
+                meta: RowMeta {
+                    id: p.id,
+                    version: seq,
+                    payload: p.payload.clone().unwrap_or_default(),
+                },
+            })
+            .collect();
+        self.run(|| segment.append(rows))?;
+        w.next_seq += 1;
+        Ok(Self::done(seq))
+    }
+
+    /// Deletes points by id; ids that do not exist are ignored.
+    pub fn delete(&self, ids: &[PointId]) -> Result<UpdateResult> {
+        let mut w = self.writer.lock();
+        let seq = w.next_seq;
+        self.segment().delete(ids);
+        w.next_seq += 1;
+        Ok(Self::done(seq))
+    }
+
+    /// Applies `f` to the payload of each of `ids` under the table's write
+    /// lock, as Qdrant does: to every point that exists, and then an error
+    /// naming the first id that does not.
+    fn update_payloads(
+        &self,
+        ids: &[PointId],
+        mut f: impl FnMut(&mut Payload),
+    ) -> Result<UpdateResult> {
+        let mut w = self.writer.lock();
+        let seq = w.next_seq;
+        let segment = self.segment();
+        let mut missing = None;
+        {
+            let mut table = segment.table.write();
+            for id in ids {
+                match table.ids.get(id).copied() {
+                    Some(row) => {
+                        let meta = &mut table.rows[row.index()];
+                        f(&mut meta.payload);
+                        meta.version = seq;
+                    }
+                    None => {
+                        missing.get_or_insert(*id);
+                    }
+                }
+            }
+        }
+        w.next_seq += 1;
+        match missing {
+            Some(id) => Err(Error::PointNotFound { id }),
+            None => Ok(Self::done(seq)),
+        }
+    }
+
+    /// Sets the keys of `payload` on each point, keeping its other keys; with
+    /// `key`, inside the object(s) that path reaches.
+    pub fn set_payload(
+        &self,
+        ids: &[PointId],
+        payload: &Payload,
+        key: Option<&JsonPath>,
+    ) -> Result<UpdateResult> {
+        self.update_payloads(ids, |p| match key {
+            Some(path) => p.merge_at(path, payload),
+            None => p.merge(payload),
+        })
+    }
+
+    /// Replaces each point's payload with `payload`.
+    pub fn overwrite_payload(&self, ids: &[PointId], payload: &Payload) -> Result<UpdateResult> {
+        self.update_payloads(ids, |p| *p = payload.clone())
+    }
+
+    /// Removes the values these paths reach from each point's payload.
+    pub fn delete_payload(&self, ids: &[PointId], keys: &[JsonPath]) -> Result<UpdateResult> {
+        self.update_payloads(ids, |p| {
+            for k in keys {
+                p.remove(k);
+            }
+        })
+    }
+
+    /// Empties each point's payload.
+    pub fn clear_payload(&self, ids: &[PointId]) -> Result<UpdateResult> {
+        self.update_payloads(ids, |p| *p = Payload::new())
+    }
+
+    /// Rewrites points with some vectors changed: for each id, the names to
+    /// set (`Some`) or remove (`None`); other vectors and the payload are
+    /// kept. Every id must exist; nothing is written otherwise.
+    fn rewrite_vectors(&self, changes: &[(PointId, VectorChanges<'_>)]) -> Result<UpdateResult> {
+        let mut w = self.writer.lock();
+        let seq = w.next_seq;
+        let segment = self.segment();
+        let mut owned: Vec<(RowMeta, Vec<Option<Vec<f32>>>)> = Vec::with_capacity(changes.len());
+        {
+            let table = segment.table.read();
+            for (id, change) in changes {
+                let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
+                let vectors = segment
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(
+                        |(c, col)| match change.iter().find(|(n, _)| *n == col.name) {
+                            Some((_, new)) => new.map(<[f32]>::to_vec),
+                            None if segment.has_vector(c, row) => {
+                                col.store.get(row).map(<[f32]>::to_vec)
+                            }
+                            None => None,
+                        },
+                    )
+                    .collect();
+                let meta = RowMeta {
+                    id: *id,
+                    version: seq,
+                    payload: table.rows[row.index()].payload.clone(),
+                };
+                owned.push((meta, vectors));
+            }
+        }
+        // Stored vectors are already preprocessed, and preprocessing is
+        // idempotent (a unit vector normalises to itself), so they can be
+        // appended again as they are.
+        let rows = owned
+            .iter()
+            .map(|(meta, vectors)| NewRow {
+                vectors: vectors.iter().map(|v| v.as_deref()).collect(),
+                meta: RowMeta {
+                    id: meta.id,
+                    version: meta.version,
+                    payload: meta.payload.clone(),
+                },
+            })
+            .collect();
+        self.run(|| segment.append(rows))?;
+        w.next_seq += 1;
+        Ok(Self::done(seq))
+    }
+
+    /// Replaces the given vectors of existing points, keeping their other
+    /// vectors and their payload.
+    pub fn update_vectors(&self, points: &[(PointId, Vectors)]) -> Result<UpdateResult> {
+        for (_, v) in points {
+            self.validate_vectors(v)?;
+        }
+        let changes: Vec<_> = points
+            .iter()
+            .map(|(id, v)| (*id, v.iter().map(|(n, x)| (n, Some(x))).collect()))
+            .collect();
+        self.rewrite_vectors(&changes)
+    }
+
+    /// Removes vectors of these names from existing points.
+    pub fn delete_vectors(&self, ids: &[PointId], names: &[String]) -> Result<UpdateResult> {
+        for name in names {
+            if !self.config.vectors.contains_key(name) {
+                return Err(Error::UnknownVector { name: name.clone() });
+            }
+        }
+        let changes: Vec<_> = ids
+            .iter()
+            .map(|id| (*id, names.iter().map(|n| (n.as_str(), None)).collect()))
+            .collect();
+        self.rewrite_vectors(&changes)
+    }
+
+    /// The points with these ids, in the order asked; ids that do not exist
+    /// are left out.
+    pub fn get(&self, ids: &[PointId], with: &WithSelectors) -> Result<Vec<Record>> {
+        self.validate_selectors(with)?;
+        let segment = self.segment();
+        let table = segment.table.read();
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let row = *table.ids.get(id)?;
+                Some(self.record(&segment, row, &table.rows[row.index()], with))
+            })
+            .collect())
+    }
+
+    fn record(
+        &self,
+        segment: &Segment,
+        row: PointOffset,
+        meta: &RowMeta,
+        with: &WithSelectors,
+    ) -> Record {
+        Record {
+            id: meta.id,
+            payload: with.payload.apply(&meta.payload),
+            vectors: (with.vectors != VectorSelector::None)
+                .then(|| segment.vectors_of(row, |n| with.vectors.selects(n))),
+        }
+    }
+
+    /// Points in id order (numbers ascending, then UUIDs), a page at a time.
+    pub fn scroll(&self, req: &ScrollRequest) -> Result<ScrollResult> {
+        if req.limit == 0 {
+            return Err(bad_limit("limit"));
+        }
+        self.validate_selectors(&req.with)?;
+        let segment = self.segment();
+        let table = segment.table.read();
+        let range = match req.offset {
+            Some(start) => table.ids.range(start..),
+            None => table.ids.range(..),
+        };
+        let mut points = Vec::with_capacity(req.limit.min(1024));
+        let mut next_page_offset = None;
+        for (id, &row) in range {
+            if points.len() == req.limit {
+                next_page_offset = Some(*id);
+                break;
+            }
+            points.push(self.record(&segment, row, &table.rows[row.index()], &req.with));
+        }
+        Ok(ScrollResult {
+            points,
+            next_page_offset,
+        })
+    }
+
+    /// The number of points.
+    pub fn count(&self) -> usize {
+        self.segment().table.read().ids.len()
+    }
+
+    /// The `limit` best points for a query vector, after skipping `offset`,
+    /// with Qdrant's scores and strict `score_threshold`.
+    pub fn search(&self, req: &SearchRequest) -> Result<Vec<ScoredPoint>> {
+        if req.limit == 0 {
+            return Err(bad_limit("limit"));
+        }
+        self.validate_selectors(&req.with)?;
+        let segment = self.segment();
+        let (_, column) = segment.column(&req.using)?;
+        let query = column
+            .store
+            .prepare_query(&req.vector)
+            .map_err(|e| Error::for_vector(&req.using, e))?;
+        let k = req
+            .limit
+            .checked_add(req.offset)
+            .ok_or_else(|| Error::BadRequest("limit + offset is too large".into()))?;
+        let hnsw = self.config.hnsw_for(&req.using);
+        let filter = segment.searchable(column);
+        let hits = if req.params.exact
+            || self.below_full_scan(&hnsw, column.graph.len(), column.store.dim())
+        {
+            exact_search(&column.store, &query, k, &filter)
+        } else {
+            let ef = req.params.hnsw_ef.unwrap_or(hnsw.ef_construct);
+            column.graph.search(&column.store, &query, k, ef, &filter)
+        };
+        let distance = column.store.distance();
+        let mut out = segment.resolve(hits, |meta, hit| ScoredPoint {
+            id: meta.id,
+            version: meta.version,
+            score: distance.score(hit.similarity),
+            payload: None,
+            vectors: None,
+        });
+        if let Some(t) = req.score_threshold {
+            out.retain(|p| distance.passes_threshold(p.score, t));
+        }
+        let mut out: Vec<ScoredPoint> = out.into_iter().skip(req.offset).take(req.limit).collect();
+        if req.with != WithSelectors::default() {
+            let table = segment.table.read();
+            for p in &mut out {
+                if let Some(&row) = table.ids.get(&p.id) {
+                    let r = self.record(&segment, row, &table.rows[row.index()], &req.with);
+                    p.payload = r.payload;
+                    p.vectors = r.vectors;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the vectors of `n` points are few enough (below
+    /// `full_scan_threshold` KiB) that scoring them all beats the graph.
+    fn below_full_scan(&self, hnsw: &HnswConfig, n: usize, dim: usize) -> bool {
+        (n * dim * std::mem::size_of::<f32>()) / 1024 < hnsw.full_scan_threshold
+    }
+
+    /// Rebuilds the collection's rows without retired ones: frees the space
+    /// of replaced and deleted points and rebuilds each HNSW graph from the
+    /// live vectors (in parallel). Reads go on meanwhile; writes wait.
+    pub fn optimize(&self) -> Result<()> {
+        let w = self.writer.lock();
+        let old = self.segment();
+        let fresh = Segment::new(&self.config)?;
+        {
+            let table = old.table.read();
+            let rows = table
+                .ids
+                .values()
+                .map(|&row| {
+                    let meta = &table.rows[row.index()];
+                    NewRow {
+                        vectors: old
+                            .columns
+                            .iter()
+                            .enumerate()
+                            .map(|(c, col)| {
+                                if old.has_vector(c, row) {
+                                    col.store.get(row)
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect(),
+                        meta: RowMeta {
+                            id: meta.id,
+                            version: meta.version,
+                            payload: meta.payload.clone(),
+                        },
+                    }
+                })
+                .collect();
+            self.run(|| fresh.append(rows))?;
+        }
+        *self.segment.write() = Arc::new(fresh);
+        drop(w);
+        Ok(())
+    }
+
+    /// Figures about the collection.
+    pub fn info(&self) -> CollectionInfo {
+        let segment = self.segment();
+        let points_count = segment.table.read().ids.len();
+        let rows_count = segment.row_count();
+        let indexed_vectors_count = segment
+            .columns
+            .iter()
+            .map(|c| {
+                (0..rows_count as u32)
+                    .filter(|&r| {
+                        c.graph.contains(PointOffset(r)) && !c.absent.contains(PointOffset(r))
+                    })
+                    .count()
+            })
+            .sum();
+        CollectionInfo {
+            points_count,
+            indexed_vectors_count,
+            rows_count,
+            segments_count: 1,
+            memory_bytes: segment.memory_bytes(),
+            config: self.config.clone(),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Collection configuration.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use vicinity_index::{Distance, HnswConfig};
+
+use crate::{Error, Result};
+
+/// The name of the default (unnamed) vector.
+pub const DEFAULT_VECTOR: &str = "";
+
+/// The largest vector dimension accepted (Qdrant's limit).
+pub const MAX_DIMENSION: usize = 65_536;
+
+/// One vector space of a collection: its dimension, distance and index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VectorParams {
+    /// The dimension, 1 to 65,536.
+    pub size: usize,
+    /// How vectors are compared.
+    pub distance: Distance,
+    /// HNSW parameters for this vector; `None` takes the collection's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hnsw_config: Option<HnswConfig>,
+}
+
+impl VectorParams {
+    /// Parameters with the collection's HNSW settings.
+    pub fn new(size: usize, distance: Distance) -> Self {
+        VectorParams {
+            size,
+            distance,
+            hnsw_config: None,
+        }
+    }
+
+    /// The same parameters with their own HNSW settings.
+    pub fn with_hnsw(mut self, hnsw: HnswConfig) -> Self {
+        self.hnsw_config = Some(hnsw);
+        self
+    }
+}
+
+/// A collection's configuration: its vector spaces, by name, and the
+/// default HNSW settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollectionConfig {
+    /// Vector spaces by name; the unnamed default vector is named `""`.
+    pub vectors: BTreeMap<String, VectorParams>,
+    /// HNSW settings for vectors that do not set their own.
+    #[serde(default)]
+    pub hnsw_config: HnswConfig,
+}
+
+impl CollectionConfig {
+    /// A collection with one unnamed vector.
+    pub fn single(size: usize, distance: Distance) -> Self {
+        Self::named([(DEFAULT_VECTOR, VectorParams::new(size, distance))])
+    }
+
+    /// A collection with named vectors.
+    pub fn named<S: Into<String>>(vectors: impl IntoIterator<Item = (S, VectorParams)>) -> Self {
+        CollectionConfig {
+            vectors: vectors.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            hnsw_config: HnswConfig::default(),
+        }
+    }
+
+    /// The same configuration with other default HNSW settings.
+    pub fn with_hnsw(mut self, hnsw: HnswConfig) -> Self {
+        self.hnsw_config = hnsw;
+        self
+    }
+
+    /// The HNSW settings of one vector.
+    pub fn hnsw_for(&self, name: &str) -> HnswConfig {
+        self.vectors
+            .get(name)
+            .and_then(|v| v.hnsw_config)
+            .unwrap_or(self.hnsw_config)
+    }
+
+    /// Checks every parameter.
+    pub fn validate(&self) -> Result<()> {
+        if self.vectors.is_empty() {
+            return Err(Error::BadRequest(
+                "a collection needs at least one vector".into(),
+            ));
+        }
+        self.hnsw_config.validate()?;
+        for (name, params) in &self.vectors {
+            if !(1..=MAX_DIMENSION).contains(&params.size) {
+                return Err(Error::BadRequest(format!(
+                    "Validation error in JSON body: [vectors.{name}.size: value {} invalid, must be from 1 to {MAX_DIMENSION}]",
+                    params.size
+                )));
+            }
+            if let Some(h) = params.hnsw_config {
+                h.validate()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a collection name: 1 to 255 characters, none of
+/// `< > : " / \ | ? *` or NUL, and not `.` or `..` (names become folder
+/// names).
+pub fn validate_collection_name(name: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::BadRequest(format!(
+            "Validation error in path parameters: [name: {why}]"
+        )))
+    };
+    if name.is_empty() || name.len() > 255 {
+        return bad("collection name must be 1 to 255 characters");
+    }
+    if name == "." || name == ".." {
+        return bad("collection name cannot be \".\" or \"..\"");
+    }
+    if let Some(c) = name.chars().find(|c| {
+        matches!(
+            c,
+            '<' | '>' | ':' | '"' | '/' | '\\' | '|' | '?' | '*' | '\0'
+        )
+    }) {
+        return bad(&format!("collection name cannot contain \"{c}\" char"));
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! Vicinity: an embedded vector index with Qdrant's semantics.
+//!
+//! A [`Database`] holds named [`Collection`]s; a collection holds points,
+//! each an id ([`PointId`]: an integer or a UUID), one or more vectors and
+//! a JSON payload. Search is approximate (HNSW) or exact, with Qdrant's
+//! scores; everything runs in-process.
+//!
+//! ```
+//! use serde_json::json;
+//! use vicinity::{CollectionConfig, Database, Distance, PointStruct, SearchRequest};
+//!
+//! let db = Database::new();
+//! let products = db.create_collection("products", CollectionConfig::single(3, Distance::Cosine))?;
+//! products.upsert(vec![
+//!     PointStruct::new(1, vec![0.9, 0.1, 0.0], json!({"brand": "acme"}).try_into()?),
+//!     PointStruct::new(2, vec![0.1, 0.9, 0.0], json!({"brand": "zenith"}).try_into()?),
+//! ])?;
+//! let mut req = SearchRequest::new(vec![1.0, 0.0, 0.0], 1);
+//! req.with.payload = true.into();
+//! let hits = products.search(&req)?;
+//! assert_eq!(hits[0].id, 1.into());
+//! assert_eq!(hits[0].payload.as_ref().unwrap().as_map()["brand"], "acme");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod collection;
+mod config;
+mod database;
+mod error;
+mod id;
+mod point;
+mod request;
+mod segment;
+
+pub use collection::{Collection, CollectionInfo};
+pub use config::{
+    CollectionConfig, DEFAULT_VECTOR, MAX_DIMENSION, VectorParams, validate_collection_name,
+};
+pub use database::Database;
+pub use error::{Error, ErrorKind, Result};
+pub use id::PointId;
+pub use point::{
+    PointStruct, Record, ScoredPoint, UpdateResult, UpdateStatus, VectorSelector, Vectors,
+    WithSelectors,
+};
+pub use request::{ScrollRequest, ScrollResult, SearchParams, SearchRequest};
+pub use vicinity_index::{Distance, HnswConfig};
+pub use vicinity_payload::{JsonPath, Payload, PayloadSelector};

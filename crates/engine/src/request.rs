@@ -1,0 +1,78 @@
+//! Read requests.
+
+use crate::{DEFAULT_VECTOR, PointId, WithSelectors};
+
+/// Search-time parameters.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SearchParams {
+    /// The width of the graph walk (`ef`); `None` uses the vector's
+    /// `ef_construct`, as Qdrant does. Larger: better recall, slower.
+    pub hnsw_ef: Option<usize>,
+    /// Score every point exactly instead of walking the graph.
+    pub exact: bool,
+}
+
+/// A nearest-neighbour search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchRequest {
+    /// The query vector.
+    pub vector: Vec<f32>,
+    /// The vector name to search (`""`: the default vector).
+    pub using: String,
+    /// How many hits to return, at least 1.
+    pub limit: usize,
+    /// How many of the best hits to skip first.
+    pub offset: usize,
+    /// Only hits strictly better than this score (`>` for Cosine and Dot,
+    /// `<` for Euclid and Manhattan).
+    pub score_threshold: Option<f32>,
+    /// What each hit carries.
+    pub with: WithSelectors,
+    /// Search-time parameters.
+    pub params: SearchParams,
+}
+
+impl SearchRequest {
+    /// The `limit` nearest points to `vector` by the default vector.
+    pub fn new(vector: Vec<f32>, limit: usize) -> Self {
+        SearchRequest {
+            vector,
+            using: DEFAULT_VECTOR.to_string(),
+            limit,
+            offset: 0,
+            score_threshold: None,
+            with: WithSelectors::default(),
+            params: SearchParams::default(),
+        }
+    }
+}
+
+/// A page of points in id order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScrollRequest {
+    /// Start from this id (inclusive); `None`: from the smallest.
+    pub offset: Option<PointId>,
+    /// Page size, at least 1. Qdrant's default is 10.
+    pub limit: usize,
+    /// What each point carries.
+    pub with: WithSelectors,
+}
+
+impl Default for ScrollRequest {
+    fn default() -> Self {
+        ScrollRequest {
+            offset: None,
+            limit: 10,
+            with: WithSelectors::default(),
+        }
+    }
+}
+
+/// A page of points, and where the next page starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScrollResult {
+    /// The points, by id ascending.
+    pub points: Vec<crate::Record>,
+    /// The first id of the next page, or `None` after the last page.
+    pub next_page_offset: Option<PointId>,
+}

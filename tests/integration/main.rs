@@ -1,0 +1,6 @@
+//! Vicinity's integration tests: one binary, one module per area.
+
+mod api;
+mod concurrency;
+mod conformance;
+mod recall;
