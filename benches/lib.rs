@@ -1,0 +1,2 @@
+//! Vicinity's criterion benchmarks live in this package's `[[bench]]`
+//! targets: `cargo bench -p vicinity-benches`.

@@ -1,0 +1,281 @@
+//! `vicinity bench build` and `vicinity bench search`: the `vbench-cli-1`
+//! protocol of `shared/bench/engines/command_engine.py`, so that the peer
+//! runner measures this engine in the same run as hnswlib, FAISS, USearch
+//! and Qdrant Edge.
+//!
+//! Until collections persist to disk, `build` records its parameters in
+//! the index folder and `search` rebuilds the same index (same parameters
+//! and seed) before it times anything; `build_seconds` is the build proper.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+use vicinity::{
+    Collection, CollectionConfig, Database, Distance, HnswConfig, Payload, PointStruct,
+    SearchParams, SearchRequest,
+};
+
+/// `vicinity bench ...`
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Builds an index over a vbench-1 dataset (protocol vbench-cli-1).
+    Build(BuildArgs),
+    /// Runs the dataset's queries one at a time on one thread, for each ef.
+    Search(SearchArgs),
+}
+
+/// Arguments of `bench build`.
+#[derive(Args)]
+pub struct BuildArgs {
+    /// The dataset folder (vbench-1 layout).
+    #[arg(long)]
+    dataset: PathBuf,
+    /// Where the index goes.
+    #[arg(long)]
+    index: PathBuf,
+    /// Threads for the build.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Engine parameters as JSON: `m`, `ef_construct`.
+    #[arg(long, default_value = "{}")]
+    params: String,
+}
+
+/// Arguments of `bench search`.
+#[derive(Args)]
+pub struct SearchArgs {
+    /// The dataset folder (vbench-1 layout).
+    #[arg(long)]
+    dataset: PathBuf,
+    /// The index folder written by `build`.
+    #[arg(long)]
+    index: PathBuf,
+    /// Neighbours per query.
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Comma-separated `ef` values.
+    #[arg(long, value_delimiter = ',')]
+    ef: Vec<usize>,
+    /// Timed passes over the queries per ef.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Output prefix: writes PREFIX.ef<EF>.ids.ibin and .lat.fbin.
+    #[arg(long)]
+    out: PathBuf,
+    /// A filter of the dataset's meta.json, by name.
+    #[arg(long)]
+    filter: Option<String>,
+}
+
+/// What `build` records for `search`.
+#[derive(Serialize, Deserialize)]
+struct IndexRecord {
+    m: usize,
+    ef_construct: usize,
+    threads: usize,
+}
+
+#[derive(Deserialize, Default)]
+struct EngineParams {
+    m: Option<usize>,
+    ef_construct: Option<usize>,
+}
+
+/// Runs a bench sub-command.
+pub fn run(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Build(a) => build(a),
+        BenchCommand::Search(a) => search(a),
+    }
+}
+
+/// A matrix file: `u32 rows, u32 cols`, then row-major little-endian data.
+fn read_f32_matrix(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() < 8 {
+        bail!("{}: shorter than its 8-byte header", path.display());
+    }
+    let rows = u32::from_le_bytes(bytes[0..4].try_into()?) as usize;
+    let cols = u32::from_le_bytes(bytes[4..8].try_into()?) as usize;
+    let want = 8 + rows * cols * 4;
+    if bytes.len() != want {
+        bail!(
+            "{}: {} bytes, the header says {want}",
+            path.display(),
+            bytes.len()
+        );
+    }
+    let data = bytes[8..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Ok((rows, cols, data))
+}
+
+fn write_matrix<T: Copy>(
+    path: &Path,
+    rows: usize,
+    cols: usize,
+    data: &[T],
+    to_le: impl Fn(T) -> [u8; 4],
+) -> Result<()> {
+    let mut out = Vec::with_capacity(8 + data.len() * 4);
+    out.extend_from_slice(&(rows as u32).to_le_bytes());
+    out.extend_from_slice(&(cols as u32).to_le_bytes());
+    for &x in data {
+        out.extend_from_slice(&to_le(x));
+    }
+    fs::File::create(path)
+        .and_then(|mut f| f.write_all(&out))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn distance_of(dataset: &Path) -> Result<Distance> {
+    let meta: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(dataset.join("meta.json")).context("reading meta.json")?,
+    )?;
+    Ok(match meta["metric"].as_str() {
+        Some("cos") | Some("angular") => Distance::Cosine,
+        Some("l2") | Some("euclidean") => Distance::Euclid,
+        Some("ip") | Some("dot") => Distance::Dot,
+        other => bail!("unknown metric {other:?} in meta.json"),
+    })
+}
+
+/// Builds the collection over the base vectors on `threads` threads;
+/// returns it and the seconds the build took.
+fn build_collection(dataset: &Path, record: &IndexRecord) -> Result<(Arc<Collection>, f64)> {
+    let distance = distance_of(dataset)?;
+    let (n, dim, base) = read_f32_matrix(&dataset.join("base.fbin"))?;
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(record.threads.max(1))
+            .build()?,
+    );
+    let db = Database::with_thread_pool(pool);
+    let hnsw = HnswConfig {
+        m: record.m,
+        ef_construct: record.ef_construct,
+        full_scan_threshold: 0,
+        ..HnswConfig::default()
+    };
+    let c = db.create_collection(
+        "bench",
+        CollectionConfig::single(dim, distance).with_hnsw(hnsw),
+    )?;
+    let points: Vec<PointStruct> = base
+        .chunks_exact(dim)
+        .enumerate()
+        .map(|(i, v)| PointStruct::new(i as u64, v.to_vec(), Payload::new()))
+        .collect();
+    debug_assert_eq!(points.len(), n);
+    let start = Instant::now();
+    for batch in points.chunks(10_000) {
+        c.upsert(batch.to_vec())?;
+    }
+    Ok((c, start.elapsed().as_secs_f64()))
+}
+
+fn build(a: BuildArgs) -> Result<()> {
+    let p: EngineParams = serde_json::from_str(&a.params).context("--params is not JSON")?;
+    let defaults = HnswConfig::default();
+    let record = IndexRecord {
+        m: p.m.unwrap_or(defaults.m),
+        ef_construct: p.ef_construct.unwrap_or(defaults.ef_construct),
+        threads: a.threads,
+    };
+    let (c, seconds) = build_collection(&a.dataset, &record)?;
+    fs::create_dir_all(&a.index)?;
+    fs::write(
+        a.index.join("vicinity-bench.json"),
+        serde_json::to_string(&record)?,
+    )?;
+    let info = c.info();
+    println!(
+        "{}",
+        serde_json::json!({
+            "build_seconds": seconds,
+            "index_bytes": info.memory_bytes,
+            "points": info.points_count,
+            "simd": vicinity_index::kernels::simd_capability(),
+        })
+    );
+    Ok(())
+}
+
+fn search(a: SearchArgs) -> Result<()> {
+    if let Some(f) = &a.filter {
+        bail!("filter {f:?}: payload filters are not supported by this build yet");
+    }
+    if a.ef.is_empty() || a.k == 0 || a.repeats == 0 {
+        bail!("--ef, --k and --repeats must be given and positive");
+    }
+    let record: IndexRecord = serde_json::from_str(
+        &fs::read_to_string(a.index.join("vicinity-bench.json"))
+            .context("the index folder has no build record")?,
+    )?;
+    let rebuild = IndexRecord {
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ..record
+    };
+    let (c, rebuild_seconds) = build_collection(&a.dataset, &rebuild)?;
+    let (nq, _, queries) = read_f32_matrix(&a.dataset.join("query.fbin"))?;
+    let dim = queries.len() / nq.max(1);
+    let queries: Vec<Vec<f32>> = queries.chunks_exact(dim).map(<[f32]>::to_vec).collect();
+    for &ef in &a.ef {
+        let run_one = |q: &Vec<f32>| -> Result<Vec<i32>> {
+            let mut req = SearchRequest::new(q.clone(), a.k);
+            req.params = SearchParams {
+                hnsw_ef: Some(ef),
+                exact: false,
+            };
+            Ok(c.search(&req)?
+                .iter()
+                .map(|h| match h.id {
+                    vicinity::PointId::Num(n) => n as i32,
+                    vicinity::PointId::Uuid(_) => -1,
+                })
+                .collect())
+        };
+        let mut ids = vec![-1i32; nq * a.k];
+        for (i, q) in queries.iter().enumerate() {
+            let got = run_one(q)?;
+            ids[i * a.k..i * a.k + got.len()].copy_from_slice(&got);
+        }
+        let mut lat = Vec::with_capacity(a.repeats * nq);
+        for _ in 0..a.repeats {
+            for q in &queries {
+                let t = Instant::now();
+                let got = run_one(q)?;
+                lat.push(t.elapsed().as_secs_f32());
+                std::hint::black_box(got);
+            }
+        }
+        let prefix = a.out.display();
+        write_matrix(
+            Path::new(&format!("{prefix}.ef{ef}.ids.ibin")),
+            nq,
+            a.k,
+            &ids,
+            i32::to_le_bytes,
+        )?;
+        write_matrix(
+            Path::new(&format!("{prefix}.ef{ef}.lat.fbin")),
+            a.repeats,
+            nq,
+            &lat,
+            f32::to_le_bytes,
+        )?;
+    }
+    println!(
+        "{}",
+        serde_json::json!({ "rebuild_seconds": rebuild_seconds })
+    );
+    Ok(())
+}
