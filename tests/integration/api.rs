@@ -564,3 +564,42 @@ fn embedder_thread_pool_is_used() {
     .unwrap();
     assert_eq!(c.info().indexed_vectors_count, 500);
 }
+
+#[test]
+fn copied_vectors_stay_bit_identical() {
+    // Normalising a unit vector again can move its last bits: rewrites and
+    // compaction must copy stored vectors, not preprocess them twice.
+    let db = Database::new();
+    let cfg = CollectionConfig::named([
+        ("a", VectorParams::new(3, Distance::Cosine)),
+        ("b", VectorParams::new(3, Distance::Cosine)),
+    ]);
+    let c = db.create_collection("bits", cfg).unwrap();
+    let v: Vectors = [("a", vec![1.0, 1.0, 1.0]), ("b", vec![1.0, 2.0, 3.0])]
+        .into_iter()
+        .collect();
+    c.upsert(vec![PointStruct {
+        id: 1.into(),
+        vectors: v,
+        payload: None,
+    }])
+    .unwrap();
+    let read = |c: &vicinity::Collection| match c
+        .get(&[PointId::Num(1)], &all())
+        .unwrap()
+        .remove(0)
+        .vectors
+    {
+        Some(Vectors::Named(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    let before = read(&c);
+    c.update_vectors(&[(
+        PointId::Num(1),
+        [("b", vec![1.0, 2.0, 3.0])].into_iter().collect(),
+    )])
+    .unwrap();
+    assert_eq!(read(&c), before);
+    c.optimize().unwrap();
+    assert_eq!(read(&c), before);
+}

@@ -166,6 +166,7 @@ impl Collection {
                     .iter()
                     .map(|c| p.vectors.get(&c.name))
                     .collect(),
+                preprocessed: false,
                 meta: RowMeta {
                     id: p.id,
                     version: seq,
@@ -272,7 +273,11 @@ impl Collection {
                     .enumerate()
                     .map(
                         |(c, col)| match change.iter().find(|(n, _)| *n == col.name) {
-                            Some((_, new)) => new.map(<[f32]>::to_vec),
+                            Some((_, new)) => new.map(|v| {
+                                let mut v = v.to_vec();
+                                col.store.distance().preprocess(&mut v);
+                                v
+                            }),
                             None if segment.has_vector(c, row) => {
                                 col.store.get(row).map(<[f32]>::to_vec)
                             }
@@ -288,13 +293,11 @@ impl Collection {
                 owned.push((meta, vectors));
             }
         }
-        // Stored vectors are already preprocessed, and preprocessing is
-        // idempotent (a unit vector normalises to itself), so they can be
-        // appended again as they are.
         let rows = owned
             .iter()
             .map(|(meta, vectors)| NewRow {
                 vectors: vectors.iter().map(|v| v.as_deref()).collect(),
+                preprocessed: true,
                 meta: RowMeta {
                     id: meta.id,
                     version: meta.version,
@@ -481,6 +484,7 @@ impl Collection {
                                 }
                             })
                             .collect(),
+                        preprocessed: true,
                         meta: RowMeta {
                             id: meta.id,
                             version: meta.version,

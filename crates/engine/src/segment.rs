@@ -54,6 +54,9 @@ impl PointTable {
 /// A row to append: the vectors by column index and the metadata.
 pub(crate) struct NewRow<'a> {
     pub(crate) vectors: Vec<Option<&'a [f32]>>,
+    /// Whether the vectors are copies of stored (already preprocessed)
+    /// rows, to be stored bit for bit.
+    pub(crate) preprocessed: bool,
     pub(crate) meta: RowMeta,
 }
 
@@ -148,7 +151,11 @@ impl Segment {
                 let got = match row.vectors[c] {
                     Some(v) => {
                         present[c].push(offset);
-                        column.store.push(v)
+                        if row.preprocessed {
+                            column.store.push_preprocessed(v)
+                        } else {
+                            column.store.push(v)
+                        }
                     }
                     None => {
                         column.absent.insert(offset);

@@ -75,6 +75,15 @@ impl VectorStore {
         Ok(self.rows.push(&v)?)
     }
 
+    /// Appends a vector that is already preprocessed for this store (a
+    /// copy of a stored row), unchanged. Preprocessing is not idempotent
+    /// in `f32` (normalising a unit vector again can move its last bits),
+    /// so copies must not go through [`push`](Self::push).
+    pub fn push_preprocessed(&self, vector: &[f32]) -> Result<PointOffset, IndexError> {
+        validate_vector(vector, self.dim)?;
+        Ok(self.rows.push(vector)?)
+    }
+
     /// Appends a row of zeros: the placeholder of a point that has no vector
     /// of this name, so that every store of a segment shares its offsets.
     pub fn push_absent(&self) -> Result<PointOffset, IndexError> {
