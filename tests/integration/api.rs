@@ -185,7 +185,7 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
         })
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::BadInput);
-    let e = "12-34".parse::<PointId>().unwrap_err();
+    let e = Error::from("12-34".parse::<PointId>().unwrap_err());
     assert_eq!(e.kind(), ErrorKind::BadInput);
     let e = c
         .update_vectors(&[(PointId::Num(99), Vectors::Single(vec![1.0, 0.0, 0.0]))])
@@ -422,7 +422,7 @@ fn scroll_pages_through_ids_in_order() {
             .scroll(&ScrollRequest {
                 offset,
                 limit: 2,
-                with: WithSelectors::default(),
+                ..ScrollRequest::default()
             })
             .unwrap();
         assert!(page.points.len() <= 2);

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 use vicinity::{
-    CollectionConfig, Database, Distance, PointId, ScrollRequest, SearchParams, SearchRequest,
+    CollectionConfig, Database, Distance, Filter, PointId, ScrollRequest, SearchParams,
+    SearchRequest,
 };
 use vicinity_tests::{Hit, hits, load_cases, load_points, off_threshold, same_ranking};
 
@@ -34,15 +35,12 @@ fn id_json(id: PointId) -> Value {
     serde_json::to_value(id).unwrap()
 }
 
-/// Runs every unfiltered search case; returns how many ran.
+/// Runs every search case (filtered ones too); returns how many ran.
 fn run_search_cases(set: &str) -> usize {
     let db = database(set);
     let mut ran = 0;
     let mut failures = Vec::new();
     for (line, case) in load_cases(set, "search.jsonl").iter().enumerate() {
-        if case.get("filter").is_some() {
-            continue; // filtered cases belong to the filtering issue
-        }
         let d = case["distance"].as_str().unwrap();
         let c = db.collection(&format!("{:?}", distance(d))).unwrap();
         let mut req = SearchRequest::new(
@@ -58,6 +56,9 @@ fn run_search_cases(set: &str) -> usize {
             exact: true,
             hnsw_ef: None,
         };
+        req.filter = case
+            .get("filter")
+            .map(|f| Filter::from_json(f.clone()).expect("a valid filter"));
         let got: Vec<Hit> = c
             .search(&req)
             .unwrap()
@@ -95,9 +96,88 @@ fn run_search_cases(set: &str) -> usize {
 }
 
 #[test]
-fn unfiltered_search_cases_agree_with_qdrant() {
+fn search_cases_agree_with_qdrant() {
     let ran = run_search_cases("qdrant-local");
-    assert!(ran >= 100, "only {ran} unfiltered cases ran");
+    assert!(ran >= 240, "only {ran} search cases ran");
+}
+
+#[test]
+fn probe_search_cases_agree_with_qdrant() {
+    let ran = run_search_cases("qdrant-probes");
+    assert!(ran >= 16, "only {ran} probe search cases ran");
+}
+
+/// Runs every filter case through scroll and count on the Cosine
+/// collection; returns how many ran.
+fn run_filter_cases(set: &str, db: &Database) -> usize {
+    let c = db.collection("Cosine").unwrap();
+    let mut failures = Vec::new();
+    let cases = load_cases(set, "filters.jsonl");
+    for (line, case) in cases.iter().enumerate() {
+        let filter = match Filter::from_json(case["filter"].clone()) {
+            Ok(f) => f,
+            Err(e) => {
+                failures.push(format!(
+                    "{set}/filters.jsonl line {}: refused: {e}",
+                    line + 1
+                ));
+                continue;
+            }
+        };
+        let want: Vec<Value> = case["ids"].as_array().unwrap().clone();
+        let req = ScrollRequest {
+            limit: 100_000,
+            filter: Some(filter.clone()),
+            ..ScrollRequest::default()
+        };
+        let got: Vec<Value> = c
+            .scroll(&req)
+            .unwrap()
+            .points
+            .iter()
+            .map(|r| id_json(r.id))
+            .collect();
+        if got != want {
+            failures.push(format!(
+                "{set}/filters.jsonl line {}: got {got:?}, want {want:?}\n    filter {}",
+                line + 1,
+                case["filter"]
+            ));
+            continue;
+        }
+        let n = c.count_where(&filter);
+        if n != want.len() {
+            failures.push(format!(
+                "{set}/filters.jsonl line {}: count {n}, want {}",
+                line + 1,
+                want.len()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    cases.len()
+}
+
+#[test]
+fn filter_cases_agree_with_qdrant() {
+    assert_eq!(
+        run_filter_cases("qdrant-local", &database("qdrant-local")),
+        600
+    );
+}
+
+#[test]
+fn probe_filter_cases_agree_with_qdrant() {
+    assert_eq!(
+        run_filter_cases("qdrant-probes", &database("qdrant-probes")),
+        158
+    );
 }
 
 #[test]

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use rayon::ThreadPool;
-use vicinity_index::{HnswConfig, exact_search, validate_vector};
-use vicinity_payload::{JsonPath, Payload};
+use vicinity_index::{HnswConfig, PointFilter, exact_search, validate_vector};
+use vicinity_payload::{Filter, JsonPath, Payload};
 use vicinity_storage::PointOffset;
 
 use crate::segment::{NewRow, RowMeta, Segment};
 use crate::{
-    CollectionConfig, Error, PointId, PointStruct, Record, Result, ScoredPoint, ScrollRequest,
-    ScrollResult, SearchRequest, UpdateResult, UpdateStatus, VectorSelector, Vectors,
-    WithSelectors,
+    CollectionConfig, Error, PointId, PointSelector, PointStruct, Record, Result, ScoredPoint,
+    ScrollRequest, ScrollResult, SearchRequest, UpdateResult, UpdateStatus, VectorSelector,
+    Vectors, WithSelectors,
 };
 
 /// Vector names to set (`Some`) or remove (`None`) on one point.
@@ -179,30 +179,46 @@ impl Collection {
         Ok(Self::done(seq))
     }
 
-    /// Deletes points by id; ids that do not exist are ignored.
-    pub fn delete(&self, ids: &[PointId]) -> Result<UpdateResult> {
+    /// The ids a selector picks, under the writer lock: ids as given, or
+    /// the points passing a filter now.
+    fn selected(&self, segment: &Segment, points: PointSelector<'_>) -> Vec<PointId> {
+        match points {
+            PointSelector::Ids(ids) => ids.to_vec(),
+            PointSelector::Filter(f) => {
+                let table = segment.table.read();
+                table.matching(segment, Some(f)).map(|(id, _)| id).collect()
+            }
+        }
+    }
+
+    /// Deletes points by id (ids that do not exist are ignored) or by
+    /// filter.
+    pub fn delete<'a>(&self, points: impl Into<PointSelector<'a>>) -> Result<UpdateResult> {
         let mut w = self.writer.lock();
         let seq = w.next_seq;
-        self.segment().delete(ids);
+        let segment = self.segment();
+        let ids = self.selected(&segment, points.into());
+        segment.delete(&ids);
         w.next_seq += 1;
         Ok(Self::done(seq))
     }
 
-    /// Applies `f` to the payload of each of `ids` under the table's write
-    /// lock, as Qdrant does: to every point that exists, and then an error
-    /// naming the first id that does not.
+    /// Applies `f` to the payload of each selected point under the table's
+    /// write lock, as Qdrant does: to every point that exists, and then an
+    /// error naming the first id that does not.
     fn update_payloads(
         &self,
-        ids: &[PointId],
+        points: PointSelector<'_>,
         mut f: impl FnMut(&mut Payload),
     ) -> Result<UpdateResult> {
         let mut w = self.writer.lock();
         let seq = w.next_seq;
         let segment = self.segment();
+        let ids = self.selected(&segment, points);
         let mut missing = None;
         {
             let mut table = segment.table.write();
-            for id in ids {
+            for id in &ids {
                 match table.ids.get(id).copied() {
                     Some(row) => {
                         let meta = &mut table.rows[row.index()];
@@ -222,37 +238,46 @@ impl Collection {
         }
     }
 
-    /// Sets the keys of `payload` on each point, keeping its other keys; with
-    /// `key`, inside the object(s) that path reaches.
-    pub fn set_payload(
+    /// Sets the keys of `payload` on each selected point, keeping its other
+    /// keys; with `key`, inside the object(s) that path reaches.
+    pub fn set_payload<'a>(
         &self,
-        ids: &[PointId],
+        points: impl Into<PointSelector<'a>>,
         payload: &Payload,
         key: Option<&JsonPath>,
     ) -> Result<UpdateResult> {
-        self.update_payloads(ids, |p| match key {
+        self.update_payloads(points.into(), |p| match key {
             Some(path) => p.merge_at(path, payload),
             None => p.merge(payload),
         })
     }
 
-    /// Replaces each point's payload with `payload`.
-    pub fn overwrite_payload(&self, ids: &[PointId], payload: &Payload) -> Result<UpdateResult> {
-        self.update_payloads(ids, |p| *p = payload.clone())
+    /// Replaces each selected point's payload with `payload`.
+    pub fn overwrite_payload<'a>(
+        &self,
+        points: impl Into<PointSelector<'a>>,
+        payload: &Payload,
+    ) -> Result<UpdateResult> {
+        self.update_payloads(points.into(), |p| *p = payload.clone())
     }
 
-    /// Removes the values these paths reach from each point's payload.
-    pub fn delete_payload(&self, ids: &[PointId], keys: &[JsonPath]) -> Result<UpdateResult> {
-        self.update_payloads(ids, |p| {
+    /// Removes the values these paths reach from each selected point's
+    /// payload.
+    pub fn delete_payload<'a>(
+        &self,
+        points: impl Into<PointSelector<'a>>,
+        keys: &[JsonPath],
+    ) -> Result<UpdateResult> {
+        self.update_payloads(points.into(), |p| {
             for k in keys {
                 p.remove(k);
             }
         })
     }
 
-    /// Empties each point's payload.
-    pub fn clear_payload(&self, ids: &[PointId]) -> Result<UpdateResult> {
-        self.update_payloads(ids, |p| *p = Payload::new())
+    /// Empties each selected point's payload.
+    pub fn clear_payload<'a>(&self, points: impl Into<PointSelector<'a>>) -> Result<UpdateResult> {
+        self.update_payloads(points.into(), |p| *p = Payload::new())
     }
 
     /// Rewrites points with some vectors changed: for each id, the names to
@@ -367,7 +392,8 @@ impl Collection {
         }
     }
 
-    /// Points in id order (numbers ascending, then UUIDs), a page at a time.
+    /// Points in id order (numbers ascending, then UUIDs), a page at a time,
+    /// optionally only those passing a filter.
     pub fn scroll(&self, req: &ScrollRequest) -> Result<ScrollResult> {
         if req.limit == 0 {
             return Err(bad_limit("limit"));
@@ -375,15 +401,14 @@ impl Collection {
         self.validate_selectors(&req.with)?;
         let segment = self.segment();
         let table = segment.table.read();
-        let range = match req.offset {
-            Some(start) => table.ids.range(start..),
-            None => table.ids.range(..),
-        };
         let mut points = Vec::with_capacity(req.limit.min(1024));
         let mut next_page_offset = None;
-        for (id, &row) in range {
+        for (id, row) in table.matching(&segment, req.filter.as_ref()) {
+            if req.offset.is_some_and(|start| id < start) {
+                continue;
+            }
             if points.len() == req.limit {
-                next_page_offset = Some(*id);
+                next_page_offset = Some(id);
                 break;
             }
             points.push(self.record(&segment, row, &table.rows[row.index()], &req.with));
@@ -397,6 +422,13 @@ impl Collection {
     /// The number of points.
     pub fn count(&self) -> usize {
         self.segment().table.read().ids.len()
+    }
+
+    /// The number of points passing `filter`, exactly.
+    pub fn count_where(&self, filter: &Filter) -> usize {
+        let segment = self.segment();
+        let table = segment.table.read();
+        table.matching(&segment, Some(filter)).count()
     }
 
     /// The `limit` best points for a query vector, after skipping `offset`,
@@ -417,14 +449,35 @@ impl Collection {
             .checked_add(req.offset)
             .ok_or_else(|| Error::BadRequest("limit + offset is too large".into()))?;
         let hnsw = self.config.hnsw_for(&req.using);
-        let filter = segment.searchable(column);
-        let hits = if req.params.exact
-            || self.below_full_scan(&hnsw, column.graph.len(), column.store.dim())
-        {
-            exact_search(&column.store, &query, k, &filter)
-        } else {
-            let ef = req.params.hnsw_ef.unwrap_or(hnsw.ef_construct);
-            column.graph.search(&column.store, &query, k, ef, &filter)
+        let searchable = segment.searchable(column);
+        let ef = req.params.hnsw_ef.unwrap_or(hnsw.ef_construct);
+        let dim = column.store.dim();
+        let hits = match &req.filter {
+            None => {
+                if req.params.exact || self.below_full_scan(&hnsw, column.graph.len(), dim) {
+                    exact_search(&column.store, &query, k, &searchable)
+                } else {
+                    column
+                        .graph
+                        .search(&column.store, &query, k, ef, &searchable)
+                }
+            }
+            Some(filter) => {
+                // A filtered search reads payloads, so it holds the table's
+                // read lock while it runs (writers wait; other reads don't).
+                let table = segment.table.read();
+                let check =
+                    |row: PointOffset| searchable.check(row) && table.passes(&segment, row, filter);
+                let exact = req.params.exact || {
+                    let estimate = estimate_matches(column.graph.len(), check, segment.row_count());
+                    self.below_full_scan(&hnsw, estimate, dim)
+                };
+                if exact {
+                    exact_search(&column.store, &query, k, &check)
+                } else {
+                    column.graph.search(&column.store, &query, k, ef, &check)
+                }
+            }
         };
         let distance = column.store.distance();
         let mut out = segment.resolve(hits, |meta, hit| ScoredPoint {
@@ -525,4 +578,18 @@ impl Collection {
             config: self.config.clone(),
         }
     }
+}
+
+/// Estimates how many of `live` points pass `check` from an evenly spread
+/// sample of the `rows` rows (at most 1,000 checked), rounding up so that a
+/// filter that passes anything in the sample is never estimated at zero.
+fn estimate_matches(live: usize, check: impl Fn(PointOffset) -> bool, rows: usize) -> usize {
+    const SAMPLE: usize = 1_000;
+    if rows <= SAMPLE {
+        return (0..rows as u32).filter(|&r| check(PointOffset(r))).count();
+    }
+    let step = rows / SAMPLE;
+    let sampled = (0..SAMPLE).map(|i| PointOffset((i * step) as u32));
+    let hits = sampled.filter(|&r| check(r)).count();
+    (hits * rows).div_ceil(SAMPLE).min(live)
 }

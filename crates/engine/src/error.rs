@@ -2,7 +2,7 @@ use vicinity_index::IndexError;
 use vicinity_payload::PayloadError;
 use vicinity_storage::StorageError;
 
-use crate::PointId;
+use vicinity_payload::PointId;
 
 /// What kind of failure an [`Error`] is: what a server maps to a status
 /// code, in one exhaustive match.
@@ -75,14 +75,6 @@ pub enum Error {
         /// The id given.
         id: PointId,
     },
-    /// A point id that is neither an unsigned integer nor a UUID.
-    #[error(
-        "Wrong input: Unable to parse point id {given:?}: expected an unsigned integer or a UUID"
-    )]
-    BadPointId {
-        /// The text given.
-        given: String,
-    },
     /// Any other malformed request (limit 0, bad collection name, bad
     /// configuration, ...).
     #[error("Wrong input: {0}")]
@@ -115,7 +107,6 @@ impl Error {
             Error::Dimension { .. }
             | Error::NotFinite { .. }
             | Error::UnknownVector { .. }
-            | Error::BadPointId { .. }
             | Error::BadRequest(_)
             | Error::Payload(_) => ErrorKind::BadInput,
             Error::CollectionNotFound { .. } | Error::PointNotFound { .. } => ErrorKind::NotFound,

@@ -29,7 +29,6 @@ mod collection;
 mod config;
 mod database;
 mod error;
-mod id;
 mod point;
 mod request;
 mod segment;
@@ -40,11 +39,13 @@ pub use config::{
 };
 pub use database::Database;
 pub use error::{Error, ErrorKind, Result};
-pub use id::PointId;
 pub use point::{
     PointStruct, Record, ScoredPoint, UpdateResult, UpdateStatus, VectorSelector, Vectors,
     WithSelectors,
 };
-pub use request::{ScrollRequest, ScrollResult, SearchParams, SearchRequest};
+pub use request::{PointSelector, ScrollRequest, ScrollResult, SearchParams, SearchRequest};
 pub use vicinity_index::{Distance, HnswConfig};
-pub use vicinity_payload::{JsonPath, Payload, PayloadSelector};
+pub use vicinity_payload::{
+    Condition, FieldCondition, Filter, JsonPath, Match, MatchValue, Payload, PayloadSelector,
+    PointId,
+};

@@ -1,5 +1,7 @@
 //! Read requests.
 
+use vicinity_payload::Filter;
+
 use crate::{DEFAULT_VECTOR, PointId, WithSelectors};
 
 /// Search-time parameters.
@@ -30,6 +32,8 @@ pub struct SearchRequest {
     pub with: WithSelectors,
     /// Search-time parameters.
     pub params: SearchParams,
+    /// Only points passing this filter.
+    pub filter: Option<Filter>,
 }
 
 impl SearchRequest {
@@ -43,6 +47,7 @@ impl SearchRequest {
             score_threshold: None,
             with: WithSelectors::default(),
             params: SearchParams::default(),
+            filter: None,
         }
     }
 }
@@ -56,6 +61,8 @@ pub struct ScrollRequest {
     pub limit: usize,
     /// What each point carries.
     pub with: WithSelectors,
+    /// Only points passing this filter.
+    pub filter: Option<Filter>,
 }
 
 impl Default for ScrollRequest {
@@ -64,7 +71,42 @@ impl Default for ScrollRequest {
             offset: None,
             limit: 10,
             with: WithSelectors::default(),
+            filter: None,
         }
+    }
+}
+
+/// Which points a write applies to.
+#[derive(Clone, Copy, Debug)]
+pub enum PointSelector<'a> {
+    /// These ids; payload and vector writes fail with `NotFound` for ids that
+    /// do not exist (after applying to those that do), as in Qdrant.
+    Ids(&'a [PointId]),
+    /// Every point passing the filter at the moment of the write.
+    Filter(&'a Filter),
+}
+
+impl<'a> From<&'a [PointId]> for PointSelector<'a> {
+    fn from(ids: &'a [PointId]) -> Self {
+        PointSelector::Ids(ids)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [PointId; N]> for PointSelector<'a> {
+    fn from(ids: &'a [PointId; N]) -> Self {
+        PointSelector::Ids(ids)
+    }
+}
+
+impl<'a> From<&'a Vec<PointId>> for PointSelector<'a> {
+    fn from(ids: &'a Vec<PointId>) -> Self {
+        PointSelector::Ids(ids)
+    }
+}
+
+impl<'a> From<&'a Filter> for PointSelector<'a> {
+    fn from(f: &'a Filter) -> Self {
+        PointSelector::Filter(f)
     }
 }
 

@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
+use serde_json::{Map, Value};
 use vicinity_index::{AtomicBitSet, HnswGraph, PointFilter, ScoredOffset, VectorStore};
-use vicinity_payload::Payload;
+use vicinity_payload::{Filter, Payload, PointView};
 use vicinity_storage::PointOffset;
 
 use crate::{CollectionConfig, Error, PointId, Result, Vectors};
@@ -43,7 +44,56 @@ pub(crate) struct PointTable {
     pub(crate) rows: Vec<RowMeta>,
 }
 
+/// A live row as a filter sees it.
+pub(crate) struct RowView<'a> {
+    pub(crate) segment: &'a Segment,
+    pub(crate) row: PointOffset,
+    pub(crate) meta: &'a RowMeta,
+}
+
+impl PointView for RowView<'_> {
+    fn payload(&self) -> &Map<String, Value> {
+        self.meta.payload.as_map()
+    }
+    fn id(&self) -> Option<PointId> {
+        Some(self.meta.id)
+    }
+    fn has_vector(&self, name: &str) -> bool {
+        self.segment
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .is_some_and(|c| self.segment.has_vector(c, self.row))
+    }
+}
+
 impl PointTable {
+    /// Whether the live point in `row` passes `filter` (`false` for rows
+    /// that are not live).
+    pub(crate) fn passes(&self, segment: &Segment, row: PointOffset, filter: &Filter) -> bool {
+        self.live(row)
+            .is_some_and(|meta| filter.check(&RowView { segment, row, meta }))
+    }
+
+    /// The live points passing `filter` (all live points for `None`), in
+    /// id order.
+    pub(crate) fn matching<'t>(
+        &'t self,
+        segment: &'t Segment,
+        filter: Option<&'t Filter>,
+    ) -> impl Iterator<Item = (PointId, PointOffset)> + 't {
+        self.ids.iter().filter_map(move |(&id, &row)| {
+            let ok = filter.is_none_or(|f| {
+                f.check(&RowView {
+                    segment,
+                    row,
+                    meta: &self.rows[row.index()],
+                })
+            });
+            ok.then_some((id, row))
+        })
+    }
+
     /// The live row's metadata, if `offset` is live.
     pub(crate) fn live(&self, offset: PointOffset) -> Option<&RowMeta> {
         let meta = self.rows.get(offset.index())?;

@@ -10,6 +10,15 @@ pub enum PayloadError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A point id that is neither an unsigned integer nor a UUID.
+    #[error("Unable to parse point id {given:?}: expected an unsigned integer or a UUID")]
+    BadPointId {
+        /// The text given.
+        given: String,
+    },
+    /// A filter is malformed.
+    #[error("Format error in JSON body: {0}")]
+    BadFilter(String),
     /// A payload was not a JSON object.
     #[error("payload must be a JSON object, got {got}")]
     NotAnObject {

@@ -19,11 +19,15 @@
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod filter;
+mod id;
 mod path;
 mod payload;
 mod selector;
 
 pub use error::PayloadError;
+pub use filter::{Condition, FieldCondition, Filter, Match, MatchValue, PointView};
+pub use id::PointId;
 pub use path::{JsonPath, PathSegment};
 pub use payload::Payload;
 pub use selector::PayloadSelector;

@@ -21,8 +21,8 @@ pub enum PathSegment {
 
 /// A path to values inside a payload: keys joined by `.`, `[]` for every
 /// element of an array, `[n]` for one element, and `"..."` for keys that
-/// contain dots or brackets. Arrays met on the way without `[]` are
-/// flattened too (a condition on `tags` matches any element), as in Qdrant.
+/// contain dots or brackets. An array at the end of the path is flattened
+/// (a condition on `tags` matches any element), as in Qdrant.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct JsonPath {
     segments: Vec<PathSegment>,
@@ -161,9 +161,18 @@ impl JsonPath {
         }
     }
 
-    /// Every value the path reaches in `payload`. Arrays reached at the end
-    /// of the path are flattened one level (their elements are the values),
-    /// and so are arrays met on the way.
+    /// The path without its last step (the path itself if it has one step).
+    pub fn without_last(&self) -> JsonPath {
+        let n = self.segments.len().max(2) - 1;
+        JsonPath {
+            segments: self.segments[..n].to_vec(),
+        }
+    }
+
+    /// Every value the path reaches in `payload`. An array reached at the
+    /// end of the path is flattened one level (its elements are the
+    /// values); on the way, only `[]` and `[n]` step into arrays (`a.b`
+    /// does not look inside an array at `a`), as in Qdrant.
     pub fn values<'a>(&self, payload: &'a Map<String, Value>) -> Vec<&'a Value> {
         let mut out = Vec::new();
         if let Some(v) = payload.get(self.head()) {
@@ -213,13 +222,6 @@ fn step<'a>(
         (PathSegment::Key(k), Value::Object(m)) => {
             if let Some(c) = m.get(k) {
                 next(c, tail, out);
-            }
-        }
-        (PathSegment::Key(_), Value::Array(items)) => {
-            for item in items {
-                if item.is_object() {
-                    step(item, seg, tail, out, next);
-                }
             }
         }
         (PathSegment::Index(n), Value::Array(items)) => {
@@ -281,7 +283,10 @@ mod tests {
             json!({"a": [{"b": 1}, {"b": [2, 3]}, {"c": 4}], "t": ["x", "y"], "n": {"m": null}});
         let m = v.as_object().unwrap();
         assert_eq!(p("a[].b").values(m), vec![&json!(1), &json!(2), &json!(3)]);
-        assert_eq!(p("a.b").values(m), vec![&json!(1), &json!(2), &json!(3)]);
+        assert!(
+            p("a.b").values(m).is_empty(),
+            "a key does not look inside an array"
+        );
         assert_eq!(p("a[1].b").values(m), vec![&json!(2), &json!(3)]);
         assert_eq!(p("t").values(m), vec![&json!("x"), &json!("y")]);
         assert_eq!(p("t").raw_values(m), vec![&json!(["x", "y"])]);

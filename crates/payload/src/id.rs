@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-use crate::Error;
+use crate::PayloadError as Error;
 
 /// A point's external id: an unsigned 64-bit integer or a UUID.
 ///
