@@ -4,15 +4,17 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use rayon::ThreadPool;
-use vicinity_index::{HnswConfig, PointFilter, exact_search, validate_vector};
-use vicinity_payload::{Filter, JsonPath, Payload};
+use std::collections::BTreeMap;
+use vicinity_index::{HnswConfig, PointFilter, exact_search, exact_search_among, validate_vector};
+
+use vicinity_payload::{FieldIndex, FieldIndexParams, Filter, JsonPath, Payload};
 use vicinity_storage::PointOffset;
 
-use crate::segment::{NewRow, RowMeta, Segment};
+use crate::segment::{NewRow, PointTable, RowMeta, Segment};
 use crate::{
-    CollectionConfig, Error, PointId, PointSelector, PointStruct, Record, Result, ScoredPoint,
-    ScrollRequest, ScrollResult, SearchRequest, UpdateResult, UpdateStatus, VectorSelector,
-    Vectors, WithSelectors,
+    CollectionConfig, Direction, Error, FacetHit, FacetRequest, OrderBy, PointId, PointSelector,
+    PointStruct, Record, Result, ScoredPoint, ScrollRequest, ScrollResult, SearchRequest,
+    UpdateResult, UpdateStatus, VectorSelector, Vectors, WithSelectors,
 };
 
 /// Vector names to set (`Some`) or remove (`None`) on one point.
@@ -22,6 +24,15 @@ type VectorChanges<'a> = Vec<(&'a str, Option<&'a [f32]>)>;
 struct Writer {
     /// The next operation's sequence number.
     next_seq: u64,
+}
+
+/// A payload index as the collection reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PayloadIndexInfo {
+    /// Its type and options.
+    pub params: FieldIndexParams,
+    /// Points it indexes (those with at least one value of its type).
+    pub points: u64,
 }
 
 /// Figures about a collection.
@@ -39,6 +50,8 @@ pub struct CollectionInfo {
     pub memory_bytes: usize,
     /// The configuration.
     pub config: CollectionConfig,
+    /// The payload indexes by key.
+    pub payload_schema: BTreeMap<String, PayloadIndexInfo>,
 }
 
 /// A named set of points, each with vectors and a JSON payload, with
@@ -221,8 +234,12 @@ impl Collection {
             for id in &ids {
                 match table.ids.get(id).copied() {
                     Some(row) => {
+                        let mut payload = std::mem::take(&mut table.rows[row.index()].payload);
+                        table.index_row(row, &payload, false);
+                        f(&mut payload);
+                        table.index_row(row, &payload, true);
                         let meta = &mut table.rows[row.index()];
-                        f(&mut meta.payload);
+                        meta.payload = payload;
                         meta.version = seq;
                     }
                     None => {
@@ -389,6 +406,7 @@ impl Collection {
             payload: with.payload.apply(&meta.payload),
             vectors: (with.vectors != VectorSelector::None)
                 .then(|| segment.vectors_of(row, |n| with.vectors.selects(n))),
+            order_value: None,
         }
     }
 
@@ -401,6 +419,9 @@ impl Collection {
         self.validate_selectors(&req.with)?;
         let segment = self.segment();
         let table = segment.table.read();
+        if let Some(order) = &req.order_by {
+            return self.scroll_ordered(&segment, &table, req, order);
+        }
         let mut points = Vec::with_capacity(req.limit.min(1024));
         let mut next_page_offset = None;
         for (id, row) in table.matching(&segment, req.filter.as_ref()) {
@@ -419,6 +440,167 @@ impl Collection {
         })
     }
 
+    /// An ordered scroll: points by the values at a key, from its range
+    /// index.
+    fn scroll_ordered(
+        &self,
+        segment: &Segment,
+        table: &PointTable,
+        req: &ScrollRequest,
+        order: &OrderBy,
+    ) -> Result<ScrollResult> {
+        if req.offset.is_some() {
+            return Err(Error::BadRequest(
+                "Cannot use an `offset` when using `order_by`".into(),
+            ));
+        }
+        let key = order.key.to_string();
+        let index = table
+            .indexes
+            .get(&key)
+            .filter(|i| i.params().field_type.supports_order_by())
+            .ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "No range index for `order_by` key: `{key}`. Please create one to use `order_by`. Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which payload schemas support Range conditions"
+                ))
+            })?;
+        let desc = order.direction == Direction::Desc;
+        let plan = req.filter.as_ref().map(|f| table.plan(segment, f));
+        let mut points = Vec::with_capacity(req.limit.min(1024));
+        for (value, row) in index.ordered(desc).unwrap_or_default() {
+            if points.len() == req.limit {
+                break;
+            }
+            if let Some(start) = order.start_from {
+                let v = value.as_f64();
+                if (desc && v > start) || (!desc && v < start) {
+                    continue;
+                }
+            }
+            let row = PointOffset(row);
+            let Some(meta) = table.live(row) else {
+                continue;
+            };
+            if plan.as_ref().is_some_and(|p| !p.check(row)) {
+                continue;
+            }
+            let mut record = self.record(segment, row, meta, &req.with);
+            record.order_value = Some(value);
+            points.push(record);
+        }
+        Ok(ScrollResult {
+            points,
+            next_page_offset: None,
+        })
+    }
+
+    /// The distinct values at a key with the number of points holding each
+    /// (optionally among points passing a filter): count descending, then
+    /// value ascending. Needs a keyword, integer, bool or uuid index.
+    pub fn facet(&self, req: &FacetRequest) -> Result<Vec<FacetHit>> {
+        if req.limit == 0 {
+            return Err(bad_limit("limit"));
+        }
+        let segment = self.segment();
+        let table = segment.table.read();
+        let key = req.key.to_string();
+        let postings = table
+            .indexes
+            .get(&key)
+            .and_then(|i| i.facet_postings())
+            .ok_or_else(|| {
+                Error::BadRequest(format!(
+                    "Index required but not found for \"{key}\" of one of the following types: [keyword, integer, bool, uuid]. Help: Create an index for this key or use a different filter."
+                ))
+            })?;
+        let allowed: roaring::RoaringBitmap = match &req.filter {
+            None => table.live_rows(),
+            Some(f) => {
+                let plan = table.plan(&segment, f);
+                match &plan.candidates.rows {
+                    Some(rows) => rows
+                        .iter()
+                        .filter(|&r| plan.check(PointOffset(r)))
+                        .collect(),
+                    None => table
+                        .ids
+                        .values()
+                        .filter(|&&r| plan.check(r))
+                        .map(|r| r.0)
+                        .collect(),
+                }
+            }
+        };
+        let mut hits: Vec<FacetHit> = postings
+            .into_iter()
+            .map(|(value, rows)| FacetHit {
+                value,
+                count: rows.intersection_len(&allowed) as usize,
+            })
+            .filter(|h| h.count > 0)
+            .collect();
+        hits.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        hits.truncate(req.limit);
+        Ok(hits)
+    }
+
+    /// Creates (or replaces) a payload index on `key` and indexes every
+    /// point. Indexes make filters on the key faster; `order_by` needs an
+    /// integer, float or datetime index and `facet` a keyword, integer,
+    /// bool or uuid one.
+    pub fn create_field_index(
+        &self,
+        key: &JsonPath,
+        params: FieldIndexParams,
+    ) -> Result<UpdateResult> {
+        let mut w = self.writer.lock();
+        let seq = w.next_seq;
+        let segment = self.segment();
+        {
+            let mut table = segment.table.write();
+            let mut index = FieldIndex::new(key.clone(), params);
+            for &row in table.ids.values() {
+                index.add(row.0, table.rows[row.index()].payload.as_map());
+            }
+            table.indexes.insert(key.to_string(), index);
+        }
+        w.next_seq += 1;
+        Ok(Self::done(seq))
+    }
+
+    /// Drops the payload index on `key`, if any.
+    pub fn delete_field_index(&self, key: &JsonPath) -> Result<UpdateResult> {
+        let mut w = self.writer.lock();
+        let seq = w.next_seq;
+        self.segment()
+            .table
+            .write()
+            .indexes
+            .remove(&key.to_string());
+        w.next_seq += 1;
+        Ok(Self::done(seq))
+    }
+
+    /// The payload indexes: key, type and options, and how many points each
+    /// indexes.
+    pub fn payload_schema(&self) -> BTreeMap<String, PayloadIndexInfo> {
+        let segment = self.segment();
+        let table = segment.table.read();
+        table
+            .indexes
+            .iter()
+            .map(|(k, i)| {
+                (
+                    k.clone(),
+                    PayloadIndexInfo {
+                        params: i.params().clone(),
+                        points: i.points_count(),
+                    },
+                )
+            })
+            .collect()
+    }
+
     /// The number of points.
     pub fn count(&self) -> usize {
         self.segment().table.read().ids.len()
@@ -428,7 +610,11 @@ impl Collection {
     pub fn count_where(&self, filter: &Filter) -> usize {
         let segment = self.segment();
         let table = segment.table.read();
-        table.matching(&segment, Some(filter)).count()
+        let plan = table.plan(&segment, filter);
+        match &plan.candidates.rows {
+            Some(rows) => rows.iter().filter(|&r| plan.check(PointOffset(r))).count(),
+            None => table.ids.values().filter(|&&r| plan.check(r)).count(),
+        }
     }
 
     /// The `limit` best points for a query vector, after skipping `offset`,
@@ -466,16 +652,22 @@ impl Collection {
                 // A filtered search reads payloads, so it holds the table's
                 // read lock while it runs (writers wait; other reads don't).
                 let table = segment.table.read();
-                let check =
-                    |row: PointOffset| searchable.check(row) && table.passes(&segment, row, filter);
-                let exact = req.params.exact || {
-                    let estimate = estimate_matches(column.graph.len(), check, segment.row_count());
-                    self.below_full_scan(&hnsw, estimate, dim)
-                };
-                if exact {
-                    exact_search(&column.store, &query, k, &check)
-                } else {
-                    column.graph.search(&column.store, &query, k, ef, &check)
+                let plan = table.plan(&segment, filter);
+                let check = |row: PointOffset| searchable.check(row) && plan.check(row);
+                let cardinality = plan.bound().unwrap_or_else(|| {
+                    estimate_matches(column.graph.len(), check, segment.row_count())
+                });
+                let exact = req.params.exact || self.below_full_scan(&hnsw, cardinality, dim);
+                match (&plan.candidates.rows, exact) {
+                    (Some(rows), true) => exact_search_among(
+                        &column.store,
+                        &query,
+                        k,
+                        &check,
+                        rows.iter().map(PointOffset),
+                    ),
+                    (None, true) => exact_search(&column.store, &query, k, &check),
+                    (_, false) => column.graph.search(&column.store, &query, k, ef, &check),
                 }
             }
         };
@@ -519,6 +711,17 @@ impl Collection {
         let fresh = Segment::new(&self.config)?;
         {
             let table = old.table.read();
+            // Empty indexes of the same kinds, filled as the rows go in.
+            fresh.table.write().indexes = table
+                .indexes
+                .iter()
+                .map(|(k, i)| {
+                    (
+                        k.clone(),
+                        FieldIndex::new(i.key().clone(), i.params().clone()),
+                    )
+                })
+                .collect();
             let rows = table
                 .ids
                 .values()
@@ -576,6 +779,7 @@ impl Collection {
             segments_count: 1,
             memory_bytes: segment.memory_bytes(),
             config: self.config.clone(),
+            payload_schema: self.payload_schema(),
         }
     }
 }

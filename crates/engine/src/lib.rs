@@ -33,7 +33,7 @@ mod point;
 mod request;
 mod segment;
 
-pub use collection::{Collection, CollectionInfo};
+pub use collection::{Collection, CollectionInfo, PayloadIndexInfo};
 pub use config::{
     CollectionConfig, DEFAULT_VECTOR, MAX_DIMENSION, VectorParams, validate_collection_name,
 };
@@ -43,9 +43,12 @@ pub use point::{
     PointStruct, Record, ScoredPoint, UpdateResult, UpdateStatus, VectorSelector, Vectors,
     WithSelectors,
 };
-pub use request::{PointSelector, ScrollRequest, ScrollResult, SearchParams, SearchRequest};
+pub use request::{
+    Direction, FacetHit, FacetRequest, OrderBy, PointSelector, ScrollRequest, ScrollResult,
+    SearchParams, SearchRequest,
+};
 pub use vicinity_index::{Distance, HnswConfig};
 pub use vicinity_payload::{
-    Condition, FieldCondition, Filter, JsonPath, Match, MatchValue, Payload, PayloadSelector,
-    PointId,
+    Condition, FacetValue, FieldCondition, FieldIndexParams, FieldType, Filter, JsonPath, Match,
+    MatchValue, OrderValue, Payload, PayloadSelector, PointId,
 };

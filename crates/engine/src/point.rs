@@ -111,6 +111,9 @@ pub struct Record {
     /// The vectors, if selected: as stored, so Cosine vectors come back
     /// normalised, as in Qdrant.
     pub vectors: Option<Vectors>,
+    /// The value the point was ordered by, in an ordered scroll.
+    #[serde(skip)]
+    pub order_value: Option<vicinity_payload::OrderValue>,
 }
 
 /// A search hit.

@@ -1,6 +1,6 @@
 //! Read requests.
 
-use vicinity_payload::Filter;
+use vicinity_payload::{FacetValue, Filter, JsonPath};
 
 use crate::{DEFAULT_VECTOR, PointId, WithSelectors};
 
@@ -63,6 +63,9 @@ pub struct ScrollRequest {
     pub with: WithSelectors,
     /// Only points passing this filter.
     pub filter: Option<Filter>,
+    /// Order by a payload value instead of by id (needs an integer, float
+    /// or datetime index on the key; `offset` must then be `None`).
+    pub order_by: Option<OrderBy>,
 }
 
 impl Default for ScrollRequest {
@@ -72,8 +75,63 @@ impl Default for ScrollRequest {
             limit: 10,
             with: WithSelectors::default(),
             filter: None,
+            order_by: None,
         }
     }
+}
+
+/// Which way an ordered scroll goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Direction {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// `order_by`: scroll points by the values at a payload key. A point with
+/// several values appears once per value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderBy {
+    /// The key.
+    pub key: JsonPath,
+    /// The direction.
+    pub direction: Direction,
+    /// Start from this value (inclusive): a number, or datetime
+    /// microseconds for a datetime index.
+    pub start_from: Option<f64>,
+}
+
+/// Counts of the distinct values at a key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FacetRequest {
+    /// The key (needs a keyword, integer, bool or uuid index).
+    pub key: JsonPath,
+    /// Only points passing this filter.
+    pub filter: Option<Filter>,
+    /// At most this many values (Qdrant's default is 10).
+    pub limit: usize,
+}
+
+impl FacetRequest {
+    /// Counts for `key`, ten values at most.
+    pub fn new(key: JsonPath) -> Self {
+        FacetRequest {
+            key,
+            filter: None,
+            limit: 10,
+        }
+    }
+}
+
+/// One value and the number of points that hold it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FacetHit {
+    /// The value.
+    pub value: FacetValue,
+    /// Points holding it (once per point, however often it holds it).
+    pub count: usize,
 }
 
 /// Which points a write applies to.

@@ -12,8 +12,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::RwLock;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use vicinity_index::{AtomicBitSet, HnswGraph, PointFilter, ScoredOffset, VectorStore};
-use vicinity_payload::{Filter, Payload, PointView};
+
+use roaring::RoaringBitmap;
+use vicinity_payload::filter::text::TokenizerOptions;
+use vicinity_payload::filter::{Candidates, IndexSource};
+use vicinity_payload::{FieldIndex, FieldType, Filter, JsonPath, Payload, PointView};
 use vicinity_storage::PointOffset;
 
 use crate::{CollectionConfig, Error, PointId, Result, Vectors};
@@ -40,6 +45,8 @@ pub(crate) struct RowMeta {
 pub(crate) struct PointTable {
     /// Live ids and their current row, in scroll order.
     pub(crate) ids: BTreeMap<PointId, PointOffset>,
+    /// Payload indexes by key, over live rows.
+    pub(crate) indexes: BTreeMap<String, FieldIndex>,
     /// Metadata of every published row, live or retired.
     pub(crate) rows: Vec<RowMeta>,
 }
@@ -47,11 +54,32 @@ pub(crate) struct PointTable {
 /// A live row as a filter sees it.
 pub(crate) struct RowView<'a> {
     pub(crate) segment: &'a Segment,
+    pub(crate) table: &'a PointTable,
     pub(crate) row: PointOffset,
     pub(crate) meta: &'a RowMeta,
 }
 
+impl IndexSource for PointTable {
+    fn index(&self, key: &JsonPath) -> Option<&FieldIndex> {
+        self.indexes.get(&key.to_string())
+    }
+
+    fn rows_of(&self, ids: &HashSet<PointId>) -> RoaringBitmap {
+        ids.iter()
+            .filter_map(|id| self.ids.get(id))
+            .map(|r| r.0)
+            .collect()
+    }
+}
+
 impl PointView for RowView<'_> {
+    fn tokenizer(&self, key: &JsonPath) -> TokenizerOptions {
+        match self.table.index(key) {
+            Some(i) if i.params().field_type == FieldType::Text => i.params().tokenizer.clone(),
+            _ => TokenizerOptions::word(),
+        }
+    }
+
     fn payload(&self) -> &Map<String, Value> {
         self.meta.payload.as_map()
     }
@@ -68,11 +96,40 @@ impl PointView for RowView<'_> {
 }
 
 impl PointTable {
+    /// Adds a row's payload to (or removes it from) every field index.
+    pub(crate) fn index_row(&mut self, row: PointOffset, payload: &Payload, add: bool) {
+        for index in self.indexes.values_mut() {
+            if add {
+                index.add(row.0, payload.as_map());
+            } else {
+                index.remove(row.0, payload.as_map());
+            }
+        }
+    }
+
     /// Whether the live point in `row` passes `filter` (`false` for rows
     /// that are not live).
     pub(crate) fn passes(&self, segment: &Segment, row: PointOffset, filter: &Filter) -> bool {
-        self.live(row)
-            .is_some_and(|meta| filter.check(&RowView { segment, row, meta }))
+        self.live(row).is_some_and(|meta| {
+            filter.check(&RowView {
+                segment,
+                table: self,
+                row,
+                meta,
+            })
+        })
+    }
+
+    /// The live rows passing `filter`, via its index candidates: a check
+    /// per live row (`false` for others) and, when indexes narrow the
+    /// filter, the candidate rows.
+    pub(crate) fn plan<'t>(&'t self, segment: &'t Segment, filter: &'t Filter) -> FilterPlan<'t> {
+        FilterPlan {
+            table: self,
+            segment,
+            filter,
+            candidates: filter.candidates(self),
+        }
     }
 
     /// The live points passing `filter` (all live points for `None`), in
@@ -81,23 +138,70 @@ impl PointTable {
         &'t self,
         segment: &'t Segment,
         filter: Option<&'t Filter>,
-    ) -> impl Iterator<Item = (PointId, PointOffset)> + 't {
-        self.ids.iter().filter_map(move |(&id, &row)| {
-            let ok = filter.is_none_or(|f| {
-                f.check(&RowView {
-                    segment,
-                    row,
-                    meta: &self.rows[row.index()],
-                })
-            });
-            ok.then_some((id, row))
-        })
+    ) -> Box<dyn Iterator<Item = (PointId, PointOffset)> + 't> {
+        let Some(filter) = filter else {
+            return Box::new(self.ids.iter().map(|(&id, &row)| (id, row)));
+        };
+        let plan = self.plan(segment, filter);
+        match &plan.candidates.rows {
+            // Few candidates: check those and sort them by id.
+            Some(rows) if (rows.len() as usize) < self.ids.len() / 4 => {
+                let mut hits: Vec<(PointId, PointOffset)> = rows
+                    .iter()
+                    .map(PointOffset)
+                    .filter(|&r| plan.check(r))
+                    .map(|r| (self.rows[r.index()].id, r))
+                    .collect();
+                hits.sort_unstable();
+                Box::new(hits.into_iter())
+            }
+            _ => Box::new(
+                self.ids
+                    .iter()
+                    .filter(move |&(_, &row)| plan.check(row))
+                    .map(|(&id, &row)| (id, row)),
+            ),
+        }
+    }
+
+    /// The live rows as a bitmap.
+    pub(crate) fn live_rows(&self) -> RoaringBitmap {
+        self.ids.values().map(|r| r.0).collect()
     }
 
     /// The live row's metadata, if `offset` is live.
     pub(crate) fn live(&self, offset: PointOffset) -> Option<&RowMeta> {
         let meta = self.rows.get(offset.index())?;
         (self.ids.get(&meta.id) == Some(&offset)).then_some(meta)
+    }
+}
+
+/// A filter with what the indexes say about it.
+pub(crate) struct FilterPlan<'t> {
+    table: &'t PointTable,
+    segment: &'t Segment,
+    filter: &'t Filter,
+    pub(crate) candidates: Candidates,
+}
+
+impl FilterPlan<'_> {
+    /// Whether the live point in `row` passes (`false` for rows that are
+    /// not live).
+    pub(crate) fn check(&self, row: PointOffset) -> bool {
+        let c = &self.candidates;
+        match (&c.rows, c.exact) {
+            (Some(rows), true) => rows.contains(row.0) && self.table.live(row).is_some(),
+            (Some(rows), false) => {
+                rows.contains(row.0) && self.table.passes(self.segment, row, self.filter)
+            }
+            (None, true) => self.table.live(row).is_some(),
+            (None, false) => self.table.passes(self.segment, row, self.filter),
+        }
+    }
+
+    /// How many rows may pass, when the indexes bound it.
+    pub(crate) fn bound(&self) -> Option<usize> {
+        self.candidates.rows.as_ref().map(|r| r.len() as usize)
     }
 }
 
@@ -226,19 +330,22 @@ impl Segment {
         for (i, row) in rows.into_iter().enumerate() {
             let offset = PointOffset((first + i) as u32);
             if let Some(old) = table.ids.insert(row.meta.id, offset) {
-                self.retire(old);
+                self.retire(&mut table, old);
             }
+            table.index_row(offset, &row.meta.payload, true);
             table.rows.push(row.meta);
         }
         self.published.store(table.rows.len(), Ordering::Release);
         Ok(())
     }
 
-    /// Hides a row from every search.
-    fn retire(&self, offset: PointOffset) {
+    /// Hides a row from every search and drops it from the field indexes.
+    fn retire(&self, table: &mut PointTable, offset: PointOffset) {
         for column in &self.columns {
             column.absent.insert(offset);
         }
+        let payload = std::mem::take(&mut table.rows[offset.index()].payload);
+        table.index_row(offset, &payload, false);
     }
 
     /// Deletes points; returns how many existed.
@@ -247,7 +354,7 @@ impl Segment {
         let mut n = 0;
         for id in ids {
             if let Some(old) = table.ids.remove(id) {
-                self.retire(old);
+                self.retire(&mut table, old);
                 n += 1;
             }
         }

@@ -21,6 +21,7 @@
 mod error;
 pub mod filter;
 mod id;
+pub mod index;
 mod path;
 mod payload;
 mod selector;
@@ -28,6 +29,7 @@ mod selector;
 pub use error::PayloadError;
 pub use filter::{Condition, FieldCondition, Filter, Match, MatchValue, PointView};
 pub use id::PointId;
+pub use index::{FacetValue, FieldIndex, FieldIndexParams, FieldType, OrderValue};
 pub use path::{JsonPath, PathSegment};
 pub use payload::Payload;
 pub use selector::PayloadSelector;

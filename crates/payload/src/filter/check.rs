@@ -14,6 +14,11 @@ pub trait PointView {
     fn id(&self) -> Option<PointId>;
     /// Whether the point has a vector of this name.
     fn has_vector(&self, name: &str) -> bool;
+    /// How text at `key` is tokenised for `match: text`: the word tokenizer,
+    /// or the options of a text index on the key.
+    fn tokenizer(&self, _key: &crate::JsonPath) -> TokenizerOptions {
+        TokenizerOptions::word()
+    }
 }
 
 /// An element of an array, as a nested condition sees it.
@@ -118,11 +123,18 @@ impl Match {
 }
 
 impl FieldCondition {
-    /// Whether the payload satisfies every part of the condition.
+    /// Whether the payload satisfies every part of the condition, text
+    /// tokenised with the word tokenizer.
     pub fn check(&self, payload: &Map<String, Value>) -> bool {
+        self.check_with(payload, &TokenizerOptions::word())
+    }
+
+    /// Whether the payload satisfies every part of the condition, text
+    /// tokenised with `tokenizer`.
+    pub fn check_with(&self, payload: &Map<String, Value>, tokenizer: &TokenizerOptions) -> bool {
         let values = self.key.values(payload);
         if let Some(m) = &self.r#match
-            && !m.check(&values, &TokenizerOptions::word())
+            && !m.check(&values, tokenizer)
         {
             return false;
         }
@@ -178,7 +190,12 @@ impl Condition {
     /// Whether the point satisfies the condition.
     pub fn check(&self, point: &dyn PointView) -> bool {
         match self {
-            Condition::Field(f) => f.check(point.payload()),
+            Condition::Field(f) => match &f.r#match {
+                Some(Match::Text(_) | Match::TextAny(_) | Match::Phrase(_)) => {
+                    f.check_with(point.payload(), &point.tokenizer(&f.key))
+                }
+                _ => f.check(point.payload()),
+            },
             Condition::IsEmpty(key) => is_empty_values(&key.raw_values(point.payload())),
             Condition::IsNull(key) => key.values(point.payload()).iter().any(|v| v.is_null()),
             Condition::HasId(ids) => point.id().is_some_and(|id| ids.contains(&id)),

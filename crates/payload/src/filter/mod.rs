@@ -1,9 +1,10 @@
 //! Qdrant's filter language: the types (serde in Qdrant's REST JSON shape)
 //! and their evaluation against one point.
 
-mod check;
+pub(crate) mod check;
 pub mod datetime;
 pub mod geo;
+mod plan;
 pub mod text;
 
 use std::collections::HashSet;
@@ -14,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 pub use check::{PointView, is_empty_values, values_count};
 pub use geo::{GeoBoundingBox, GeoLineString, GeoPoint, GeoPolygon, GeoRadius};
+pub use plan::{Candidates, IndexSource};
 
 use crate::{JsonPath, PathSegment, PointId};
 
