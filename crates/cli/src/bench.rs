@@ -6,6 +6,9 @@
 //! Until collections persist to disk, `build` records its parameters in
 //! the index folder and `search` rebuilds the same index (same parameters
 //! and seed) before it times anything; `build_seconds` is the build proper.
+//! `build` loads `payload.jsonl`; with `"payload_index": true` in
+//! `--params` it also indexes the fields of `meta.json`'s `payload_schema`,
+//! and `search --filter NAME` runs that filter through the planner.
 
 use std::fs;
 use std::io::Write;
@@ -17,8 +20,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use vicinity::{
-    Collection, CollectionConfig, Database, Distance, HnswConfig, Payload, PointStruct,
-    SearchParams, SearchRequest,
+    Collection, CollectionConfig, Database, Distance, FieldIndexParams, FieldType, Filter,
+    HnswConfig, Payload, PointStruct, SearchParams, SearchRequest,
 };
 
 /// `vicinity bench ...`
@@ -79,12 +82,16 @@ struct IndexRecord {
     m: usize,
     ef_construct: usize,
     threads: usize,
+    #[serde(default)]
+    payload_index: bool,
 }
 
 #[derive(Deserialize, Default)]
 struct EngineParams {
     m: Option<usize>,
     ef_construct: Option<usize>,
+    #[serde(default)]
+    payload_index: bool,
 }
 
 /// Runs a bench sub-command.
@@ -136,10 +143,14 @@ fn write_matrix<T: Copy>(
         .with_context(|| format!("writing {}", path.display()))
 }
 
-fn distance_of(dataset: &Path) -> Result<Distance> {
-    let meta: serde_json::Value = serde_json::from_str(
+fn meta(dataset: &Path) -> Result<serde_json::Value> {
+    Ok(serde_json::from_str(
         &fs::read_to_string(dataset.join("meta.json")).context("reading meta.json")?,
-    )?;
+    )?)
+}
+
+fn distance_of(dataset: &Path) -> Result<Distance> {
+    let meta = meta(dataset)?;
     Ok(match meta["metric"].as_str() {
         Some("cos") | Some("angular") => Distance::Cosine,
         Some("l2") | Some("euclidean") => Distance::Euclid,
@@ -162,24 +173,73 @@ fn build_collection(dataset: &Path, record: &IndexRecord) -> Result<(Arc<Collect
     let hnsw = HnswConfig {
         m: record.m,
         ef_construct: record.ef_construct,
-        full_scan_threshold: 0,
         ..HnswConfig::default()
     };
     let c = db.create_collection(
         "bench",
         CollectionConfig::single(dim, distance).with_hnsw(hnsw),
     )?;
+    let payloads = read_payloads(dataset, n)?;
     let points: Vec<PointStruct> = base
         .chunks_exact(dim)
+        .zip(payloads)
         .enumerate()
-        .map(|(i, v)| PointStruct::new(i as u64, v.to_vec(), Payload::new()))
+        .map(|(i, (v, p))| PointStruct::new(i as u64, v.to_vec(), p))
         .collect();
-    debug_assert_eq!(points.len(), n);
     let start = Instant::now();
+    if record.payload_index {
+        // As Qdrant users do: indexes first, so points are indexed on insert.
+        let schema = meta(dataset)?["payload_schema"].clone();
+        for (key, t) in schema.as_object().into_iter().flatten() {
+            let t = vicinity_payload_type(t.as_str().unwrap_or_default())?;
+            c.create_field_index(&key.parse()?, FieldIndexParams::new(t))?;
+        }
+    }
     for batch in points.chunks(10_000) {
         c.upsert(batch.to_vec())?;
     }
     Ok((c, start.elapsed().as_secs_f64()))
+}
+
+/// The payloads of `payload.jsonl` (empty ones if the file is missing).
+fn read_payloads(dataset: &Path, n: usize) -> Result<Vec<Payload>> {
+    let path = dataset.join("payload.jsonl");
+    if !path.exists() {
+        return Ok(vec![Payload::new(); n]);
+    }
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let payloads: Vec<Payload> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("parsing {}", path.display()))?;
+    if payloads.len() != n {
+        bail!(
+            "{}: {} payloads for {n} vectors",
+            path.display(),
+            payloads.len()
+        );
+    }
+    Ok(payloads)
+}
+
+fn vicinity_payload_type(name: &str) -> Result<FieldType> {
+    Ok(
+        serde_json::from_value(serde_json::Value::String(name.to_string()))
+            .with_context(|| format!("unknown payload schema type {name:?}"))?,
+    )
+}
+
+fn filter_named(dataset: &Path, name: &str) -> Result<Filter> {
+    let meta = meta(dataset)?;
+    let f = meta["filters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["name"] == name)
+        .with_context(|| format!("no filter {name:?} in meta.json"))?;
+    Ok(Filter::from_json(f["filter"].clone())?)
 }
 
 fn build(a: BuildArgs) -> Result<()> {
@@ -189,6 +249,7 @@ fn build(a: BuildArgs) -> Result<()> {
         m: p.m.unwrap_or(defaults.m),
         ef_construct: p.ef_construct.unwrap_or(defaults.ef_construct),
         threads: a.threads,
+        payload_index: p.payload_index,
     };
     let (c, seconds) = build_collection(&a.dataset, &record)?;
     fs::create_dir_all(&a.index)?;
@@ -210,9 +271,11 @@ fn build(a: BuildArgs) -> Result<()> {
 }
 
 fn search(a: SearchArgs) -> Result<()> {
-    if let Some(f) = &a.filter {
-        bail!("filter {f:?}: payload filters are not supported by this build yet");
-    }
+    let filter = a
+        .filter
+        .as_deref()
+        .map(|f| filter_named(&a.dataset, f))
+        .transpose()?;
     if a.ef.is_empty() || a.k == 0 || a.repeats == 0 {
         bail!("--ef, --k and --repeats must be given and positive");
     }
@@ -235,6 +298,7 @@ fn search(a: SearchArgs) -> Result<()> {
                 hnsw_ef: Some(ef),
                 exact: false,
             };
+            req.filter = filter.clone();
             Ok(c.search(&req)?
                 .iter()
                 .map(|h| match h.id {

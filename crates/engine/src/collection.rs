@@ -667,6 +667,15 @@ impl Collection {
                         rows.iter().map(PointOffset),
                     ),
                     (None, true) => exact_search(&column.store, &query, k, &check),
+                    // Under a third of the points pass: score only those,
+                    // stepping over the others (ACORN-1); else the plain
+                    // filtered walk, which scores what it visits.
+                    (rows, false) if cardinality * 3 < column.graph.len() => {
+                        let seeds = seeds(rows.as_ref(), segment.row_count(), check);
+                        column
+                            .graph
+                            .search_selective(&column.store, &query, k, ef, &check, &seeds)
+                    }
                     (_, false) => column.graph.search(&column.store, &query, k, ef, &check),
                 }
             }
@@ -796,4 +805,40 @@ fn estimate_matches(live: usize, check: impl Fn(PointOffset) -> bool, rows: usiz
     let sampled = (0..SAMPLE).map(|i| PointOffset((i * step) as u32));
     let hits = sampled.filter(|&r| check(r)).count();
     (hits * rows).div_ceil(SAMPLE).min(live)
+}
+
+/// Up to 16 rows that pass `check`, spread over the candidates (or over all
+/// rows): extra starting points for a selective graph walk.
+fn seeds(
+    candidates: Option<&roaring::RoaringBitmap>,
+    rows: usize,
+    check: impl Fn(PointOffset) -> bool,
+) -> Vec<PointOffset> {
+    const SEEDS: usize = 16;
+    let mut out = Vec::with_capacity(SEEDS);
+    match candidates {
+        Some(c) => {
+            let step = (c.len() as usize / SEEDS).max(1);
+            for r in c.iter().step_by(step).map(PointOffset) {
+                if check(r) {
+                    out.push(r);
+                }
+                if out.len() == SEEDS {
+                    break;
+                }
+            }
+        }
+        None => {
+            let step = (rows / 1024).max(1);
+            for r in (0..rows as u32).step_by(step).map(PointOffset) {
+                if check(r) {
+                    out.push(r);
+                    if out.len() == SEEDS {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out
 }

@@ -49,6 +49,8 @@ pub(crate) struct PointTable {
     pub(crate) indexes: BTreeMap<String, FieldIndex>,
     /// Metadata of every published row, live or retired.
     pub(crate) rows: Vec<RowMeta>,
+    /// Per row, whether it is the live row of its id.
+    pub(crate) is_live: Vec<bool>,
 }
 
 /// A live row as a filter sees it.
@@ -170,9 +172,13 @@ impl PointTable {
     }
 
     /// The live row's metadata, if `offset` is live.
+    #[inline]
     pub(crate) fn live(&self, offset: PointOffset) -> Option<&RowMeta> {
-        let meta = self.rows.get(offset.index())?;
-        (self.ids.get(&meta.id) == Some(&offset)).then_some(meta)
+        if *self.is_live.get(offset.index())? {
+            Some(&self.rows[offset.index()])
+        } else {
+            None
+        }
     }
 }
 
@@ -334,6 +340,7 @@ impl Segment {
             }
             table.index_row(offset, &row.meta.payload, true);
             table.rows.push(row.meta);
+            table.is_live.push(true);
         }
         self.published.store(table.rows.len(), Ordering::Release);
         Ok(())
@@ -346,6 +353,7 @@ impl Segment {
         }
         let payload = std::mem::take(&mut table.rows[offset.index()].payload);
         table.index_row(offset, &payload, false);
+        table.is_live[offset.index()] = false;
     }
 
     /// Deletes points; returns how many existed.

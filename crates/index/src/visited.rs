@@ -29,6 +29,12 @@ impl VisitedSet {
         }
     }
 
+    /// Whether `i` is marked.
+    #[inline]
+    pub(crate) fn contains(&self, i: usize) -> bool {
+        self.marks.get(i).is_some_and(|&m| m == self.generation)
+    }
+
     /// Marks `i`; returns whether it was unmarked. Rows beyond the capacity
     /// given to `reset` grow the set.
     #[inline]
@@ -50,6 +56,8 @@ impl VisitedSet {
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     pub(crate) visited: VisitedSet,
+    /// Rows known to fail the filter (two-hop walk), so each is checked once.
+    pub(crate) failed: VisitedSet,
     /// Rows to expand, best first.
     pub(crate) candidates: BinaryHeap<ScoredOffset>,
     /// The best rows found, worst on top.

@@ -203,11 +203,8 @@ fn range_bounds<T: Copy>(
 }
 
 fn union<'a>(it: impl Iterator<Item = &'a RoaringBitmap>) -> RoaringBitmap {
-    let mut out = RoaringBitmap::new();
-    for b in it {
-        out |= b;
-    }
-    out
+    use roaring::MultiOps;
+    it.union()
 }
 
 /// Whether a `(lower, upper)` pair is a range `BTreeMap::range` accepts

@@ -442,6 +442,148 @@ impl HnswGraph {
         out
     }
 
+    /// The level-0 walk for a selective filter (ACORN-1, Patel et al.
+    /// 2024): only rows that pass the filter are scored and expanded; a
+    /// neighbour that fails is not scored but its own neighbours are tried
+    /// (two hops), which keeps the walk connected through the rows the
+    /// filter removes and spends no distance computation on them.
+    fn search_layer_two_hop<M: Metric, F: PointFilter>(
+        &self,
+        store: &VectorStore,
+        q: &[f32],
+        entries: &[ScoredOffset],
+        ef: usize,
+        filter: &F,
+        s: &mut Scratch,
+    ) -> Vec<ScoredOffset> {
+        let bound = self.bound.load(Ordering::Acquire);
+        s.visited.reset(bound);
+        s.failed.reset(bound);
+        s.candidates.clear();
+        s.results.clear();
+        for &entry in entries {
+            if !s.visited.insert(entry.offset.index()) {
+                continue;
+            }
+            // An entry that fails the filter still seeds the walk.
+            s.candidates.push(entry);
+            if filter.check(entry.offset) {
+                s.results.push(Reverse(entry));
+                if s.results.len() > ef {
+                    s.results.pop();
+                }
+            }
+        }
+        let admit = |s: &mut Scratch, offset: PointOffset| {
+            let Some(v) = store.get(offset) else { return };
+            let similarity = M::similarity(q, v);
+            let full = s.results.len() >= ef;
+            if full
+                && s.results
+                    .peek()
+                    .is_some_and(|w| similarity <= w.0.similarity)
+            {
+                return;
+            }
+            let item = ScoredOffset { offset, similarity };
+            s.candidates.push(item);
+            s.results.push(Reverse(item));
+            if s.results.len() > ef {
+                s.results.pop();
+            }
+        };
+        while let Some(c) = s.candidates.pop() {
+            if s.results.len() >= ef
+                && let Some(worst) = s.results.peek()
+                && c.similarity < worst.0.similarity
+            {
+                break;
+            }
+            for slot in self.neighbors(c.offset.0, 0) {
+                let nb = slot.load(Ordering::Relaxed);
+                if !s.visited.insert(nb as usize) {
+                    continue;
+                }
+                let offset = PointOffset(nb);
+                if !s.failed.contains(nb as usize) && filter.check(offset) {
+                    admit(s, offset);
+                    continue;
+                }
+                s.failed.insert(nb as usize);
+                for slot2 in self.neighbors(nb, 0) {
+                    let nb2 = slot2.load(Ordering::Relaxed) as usize;
+                    if s.visited.contains(nb2) || s.failed.contains(nb2) {
+                        continue;
+                    }
+                    if filter.check(PointOffset(nb2 as u32)) {
+                        s.visited.insert(nb2);
+                        admit(s, PointOffset(nb2 as u32));
+                    } else {
+                        s.failed.insert(nb2);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<ScoredOffset> = s.results.drain().map(|r| r.0).collect();
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out
+    }
+
+    /// Like [`search`](Self::search), for a filter expected to pass only a
+    /// small share of the rows: the walk scores only passing rows and steps
+    /// over failing ones by two hops (ACORN-1), instead of scoring every
+    /// row it visits. `seeds` (rows that pass, spread over the passing set)
+    /// start the walk beside the usual entry point, so that it reaches
+    /// passing regions far from the query; when the walk still finds fewer
+    /// than `k` rows, the plain filtered walk runs instead.
+    pub fn search_selective<F: PointFilter>(
+        &self,
+        store: &VectorStore,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: &F,
+        seeds: &[PointOffset],
+    ) -> Vec<ScoredOffset> {
+        with_metric!(store.distance(), M => {
+            let Some(entry) = self.descend::<M>(store, query) else { return Vec::new() };
+            if k == 0 {
+                return Vec::new();
+            }
+            let mut entries = vec![entry];
+            entries.extend(seeds.iter().filter(|&&o| self.contains(o)).filter_map(|&o| {
+                store.get(o).map(|v| ScoredOffset { offset: o, similarity: M::similarity(query, v) })
+            }));
+            let mut out = with_scratch(|s| {
+                self.search_layer_two_hop::<M, F>(store, query, &entries, ef.max(k), filter, s)
+            });
+            if out.len() < k {
+                out = with_scratch(|s| self.search_layer::<M, F>(store, query, &[entry], ef.max(k), 0, filter, s, None));
+            }
+            out.truncate(k);
+            out
+        })
+    }
+
+    /// The greedy descent from the entry point to level 1: the level-0
+    /// entry for a query.
+    fn descend<M: Metric>(&self, store: &VectorStore, q: &[f32]) -> Option<ScoredOffset> {
+        let ep = self.entry.load(Ordering::Acquire);
+        if ep == EMPTY {
+            return None;
+        }
+        let (id, top) = unpack(ep);
+        let v = store.get(PointOffset(id))?;
+        let mut cur = ScoredOffset {
+            offset: PointOffset(id),
+            similarity: M::similarity(q, v),
+        };
+        for l in (1..=top).rev() {
+            cur = self.greedy::<M>(store, q, cur, l);
+        }
+        Some(cur)
+    }
+
     /// The `k` best rows for `query` (preprocessed for the store's
     /// distance) among those passing `filter`, best first, walking `max(ef,
     /// k)` candidates at level 0.
@@ -464,21 +606,12 @@ impl HnswGraph {
         ef: usize,
         filter: &F,
     ) -> Vec<ScoredOffset> {
-        let ep = self.entry.load(Ordering::Acquire);
-        if k == 0 || ep == EMPTY {
+        if k == 0 {
             return Vec::new();
         }
-        let (id, top) = unpack(ep);
-        let Some(v) = store.get(PointOffset(id)) else {
+        let Some(cur) = self.descend::<M>(store, q) else {
             return Vec::new();
         };
-        let mut cur = ScoredOffset {
-            offset: PointOffset(id),
-            similarity: M::similarity(q, v),
-        };
-        for l in (1..=top).rev() {
-            cur = self.greedy::<M>(store, q, cur, l);
-        }
         with_scratch(|s| {
             let mut out =
                 self.search_layer::<M, F>(store, q, &[cur], ef.max(k), 0, filter, s, None);

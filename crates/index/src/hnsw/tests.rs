@@ -211,3 +211,38 @@ fn empty_graph_and_zero_k() {
         .is_err()
     );
 }
+
+#[test]
+fn selective_search_keeps_recall_for_restrictive_filters() {
+    let data = clustered(5000, 16, 41);
+    let (store, graph) = build(Distance::Cosine, &data, HnswConfig::default());
+    for modulus in [2u32, 10, 30] {
+        let filter = move |o: PointOffset| o.0 % modulus == 0;
+        let mut hit = 0;
+        let queries = clustered(30, 16, 42);
+        for q in &queries {
+            let q = store.prepare_query(q).unwrap();
+            let want = exact_search(&store, &q, 10, &filter);
+            let seeds: Vec<PointOffset> = (0..5000u32)
+                .filter(|o| o % modulus == 0)
+                .step_by(97)
+                .map(PointOffset)
+                .collect();
+            let got = graph.search_selective(&store, &q, 10, 64, &filter, &seeds);
+            assert!(
+                got.iter().all(|s| s.offset.0 % modulus == 0),
+                "a failing row came back"
+            );
+            assert!(got.windows(2).all(|w| w[0] >= w[1]));
+            hit += got.iter().filter(|s| want.contains(s)).count();
+        }
+        let recall = hit as f64 / (queries.len() * 10) as f64;
+        assert!(recall >= 0.95, "1/{modulus} pass: recall@10 {recall}");
+    }
+    assert!(
+        HnswGraph::new(HnswConfig::default())
+            .unwrap()
+            .search_selective(&store, &[0.0; 16], 5, 10, &AllowAll, &[])
+            .is_empty()
+    );
+}
