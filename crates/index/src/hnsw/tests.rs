@@ -217,14 +217,14 @@ fn selective_search_keeps_recall_for_restrictive_filters() {
     let data = clustered(5000, 16, 41);
     let (store, graph) = build(Distance::Cosine, &data, HnswConfig::default());
     for modulus in [2u32, 10, 30] {
-        let filter = move |o: PointOffset| o.0 % modulus == 0;
+        let filter = move |o: PointOffset| o.0.is_multiple_of(modulus);
         let mut hit = 0;
         let queries = clustered(30, 16, 42);
         for q in &queries {
             let q = store.prepare_query(q).unwrap();
             let want = exact_search(&store, &q, 10, &filter);
             let seeds: Vec<PointOffset> = (0..5000u32)
-                .filter(|o| o % modulus == 0)
+                .filter(|o| o.is_multiple_of(modulus))
                 .step_by(97)
                 .map(PointOffset)
                 .collect();
