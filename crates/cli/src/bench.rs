@@ -225,10 +225,8 @@ fn read_payloads(dataset: &Path, n: usize) -> Result<Vec<Payload>> {
 }
 
 fn vicinity_payload_type(name: &str) -> Result<FieldType> {
-    Ok(
-        serde_json::from_value(serde_json::Value::String(name.to_string()))
-            .with_context(|| format!("unknown payload schema type {name:?}"))?,
-    )
+    serde_json::from_value(serde_json::Value::String(name.to_string()))
+        .with_context(|| format!("unknown payload schema type {name:?}"))
 }
 
 fn filter_named(dataset: &Path, name: &str) -> Result<Filter> {
