@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 use vicinity::{
     CollectionConfig, Database, Direction, Distance, ErrorKind, FacetRequest, FacetValue,
-    FieldIndexParams, FieldType, Filter, OrderBy, PointId, ScrollRequest, SearchParams,
-    SearchRequest,
+    FieldIndexParams, FieldType, Filter, GroupId, OrderBy, PointId, Query, QueryGroupsRequest,
+    QueryRequest, RecommendStrategy, ScrollRequest, SearchParams, SearchRequest, VectorInput,
 };
 use vicinity_tests::{Hit, hits, load_cases, load_points, off_threshold, same_ranking};
 
@@ -508,4 +508,129 @@ mod index_property {
             prop_assert_eq!(hits.len(), plain.len().min(10));
         }
     }
+}
+
+fn strategy(s: &str) -> RecommendStrategy {
+    match s {
+        "average_vector" => RecommendStrategy::AverageVector,
+        "best_score" => RecommendStrategy::BestScore,
+        "sum_scores" => RecommendStrategy::SumScores,
+        other => panic!("unknown strategy {other}"),
+    }
+}
+
+fn ids_of(v: &Value) -> Vec<VectorInput> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|id| VectorInput::Id(serde_json::from_value(id.clone()).unwrap()))
+        .collect()
+}
+
+#[test]
+fn recommend_cases_agree_with_qdrant() {
+    let db = database("qdrant-local");
+    let cases = load_cases("qdrant-local", "recommend.jsonl");
+    let mut failures = Vec::new();
+    for (line, case) in cases.iter().enumerate() {
+        let d = case["distance"].as_str().unwrap();
+        let c = db.collection(&format!("{:?}", distance(d))).unwrap();
+        let q = Query::Recommend {
+            positive: ids_of(&case["positive"]),
+            negative: ids_of(&case["negative"]),
+            strategy: strategy(case["strategy"].as_str().unwrap()),
+        };
+        let mut req = QueryRequest::new(q, case["limit"].as_u64().unwrap() as usize);
+        req.params = SearchParams {
+            exact: true,
+            hnsw_ef: None,
+        };
+        req.filter = optional_filter(case);
+        let got: Vec<Hit> = c
+            .query(&req)
+            .unwrap()
+            .into_iter()
+            .map(|p| Hit {
+                id: id_json(p.id),
+                score: f64::from(p.score),
+            })
+            .collect();
+        if let Err(why) = same_ranking(&got, &hits(&case["result"]), 1e-4) {
+            failures.push(format!(
+                "recommend.jsonl line {}: {d} {}: {why}",
+                line + 1,
+                case["strategy"]
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn group_cases_agree_with_qdrant() {
+    let db = database("qdrant-local");
+    let cases = load_cases("qdrant-local", "groups.jsonl");
+    let mut failures = Vec::new();
+    for (line, case) in cases.iter().enumerate() {
+        let d = case["distance"].as_str().unwrap();
+        let c = db.collection(&format!("{:?}", distance(d))).unwrap();
+        let v: Vec<f32> = serde_json::from_value(case["query"].clone()).unwrap();
+        let mut q = QueryRequest::new(Query::Nearest(VectorInput::Vector(v)), 10);
+        q.params = SearchParams {
+            exact: true,
+            hnsw_ef: None,
+        };
+        q.filter = optional_filter(case);
+        let req = QueryGroupsRequest {
+            query: q,
+            group_by: case["group_by"].as_str().unwrap().parse().unwrap(),
+            limit: case["limit"].as_u64().unwrap() as usize,
+            group_size: case["group_size"].as_u64().unwrap() as usize,
+        };
+        let got = c.query_groups(&req).unwrap();
+        let want = case["groups"].as_array().unwrap();
+        let mut why = None;
+        if got.len() != want.len() {
+            why = Some(format!("{} groups, want {}", got.len(), want.len()));
+        } else {
+            for (g, w) in got.iter().zip(want) {
+                let gid = match &g.id {
+                    GroupId::Keyword(s) => json!(s),
+                    GroupId::Integer(i) => json!(i),
+                };
+                if gid != w["id"] {
+                    why = Some(format!("group {gid}, want {}", w["id"]));
+                    break;
+                }
+                let gh: Vec<Hit> = g
+                    .hits
+                    .iter()
+                    .map(|p| Hit {
+                        id: id_json(p.id),
+                        score: f64::from(p.score),
+                    })
+                    .collect();
+                if let Err(e) = same_ranking(&gh, &hits(&w["hits"]), 1e-4) {
+                    why = Some(format!("group {gid}: {e}"));
+                    break;
+                }
+            }
+        }
+        if let Some(why) = why {
+            failures.push(format!("groups.jsonl line {}: {d}: {why}", line + 1));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

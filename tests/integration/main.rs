@@ -3,4 +3,5 @@
 mod api;
 mod concurrency;
 mod conformance;
+mod query;
 mod recall;

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 use rayon::ThreadPool;
 use std::collections::BTreeMap;
-use vicinity_index::{HnswConfig, PointFilter, exact_search, exact_search_among, validate_vector};
+use vicinity_index::{
+    HnswConfig, Nearest, PointFilter, ScoredOffset, Scorer, exact_search_scored, validate_vector,
+    with_metric,
+};
 
 use vicinity_payload::{FieldIndex, FieldIndexParams, Filter, JsonPath, Payload};
 use vicinity_storage::PointOffset;
@@ -13,8 +16,8 @@ use vicinity_storage::PointOffset;
 use crate::segment::{NewRow, PointTable, RowMeta, Segment};
 use crate::{
     CollectionConfig, Direction, Error, FacetHit, FacetRequest, OrderBy, PointId, PointSelector,
-    PointStruct, Record, Result, ScoredPoint, ScrollRequest, ScrollResult, SearchRequest,
-    UpdateResult, UpdateStatus, VectorSelector, Vectors, WithSelectors,
+    PointStruct, Record, Result, ScoredPoint, ScrollRequest, ScrollResult, SearchParams,
+    SearchRequest, UpdateResult, UpdateStatus, VectorSelector, Vectors, WithSelectors,
 };
 
 /// Vector names to set (`Some`) or remove (`None`) on one point.
@@ -78,7 +81,7 @@ impl std::fmt::Debug for Collection {
     }
 }
 
-fn bad_limit(what: &str) -> Error {
+pub(crate) fn bad_limit(what: &str) -> Error {
     Error::BadRequest(format!(
         "Validation error in JSON body: [{what}: value 0 invalid, must be 1 or larger]"
     ))
@@ -116,7 +119,7 @@ impl Collection {
     }
 
     /// The current segment; the lock is held only to clone the `Arc`.
-    fn segment(&self) -> Arc<Segment> {
+    pub(crate) fn segment(&self) -> Arc<Segment> {
         self.segment.read().clone()
     }
 
@@ -135,7 +138,7 @@ impl Collection {
     }
 
     /// Checks a point's vectors against the configuration.
-    fn validate_vectors(&self, vectors: &Vectors) -> Result<()> {
+    pub(crate) fn validate_vectors(&self, vectors: &Vectors) -> Result<()> {
         for (name, v) in vectors.iter() {
             let params = self
                 .config
@@ -149,7 +152,7 @@ impl Collection {
         Ok(())
     }
 
-    fn validate_selectors(&self, with: &WithSelectors) -> Result<()> {
+    pub(crate) fn validate_selectors(&self, with: &WithSelectors) -> Result<()> {
         if let VectorSelector::Names(names) = &with.vectors {
             for name in names {
                 if !self.config.vectors.contains_key(name) {
@@ -394,7 +397,7 @@ impl Collection {
             .collect())
     }
 
-    fn record(
+    pub(crate) fn record(
         &self,
         segment: &Segment,
         row: PointOffset,
@@ -634,39 +637,80 @@ impl Collection {
             .limit
             .checked_add(req.offset)
             .ok_or_else(|| Error::BadRequest("limit + offset is too large".into()))?;
-        let hnsw = self.config.hnsw_for(&req.using);
+        let hits = with_metric!(column.store.distance(), M => self.rank(
+            &segment,
+            &req.using,
+            &Nearest::<M>::new(&query),
+            k,
+            &req.params,
+            req.filter.as_ref(),
+            &[],
+        ))?;
+        let distance = column.store.distance();
+        Ok(self.finish(
+            &segment,
+            hits,
+            |s| distance.score(s),
+            |score| {
+                req.score_threshold
+                    .is_none_or(|t| distance.passes_threshold(score, t))
+            },
+            req.offset,
+            req.limit,
+            &req.with,
+        ))
+    }
+
+    /// The `k` rows of vector `using` that `scorer` ranks best, among live
+    /// rows with that vector that pass `filter` and are not in `exclude`:
+    /// the planner. Unfiltered: exact below `full_scan_threshold`, else the
+    /// graph. Filtered (under the table's read lock, as payloads are read):
+    /// the filter's cardinality from its index candidates (or a sample)
+    /// picks an exact scan of the candidates, a two-hop walk for selective
+    /// filters, or the plain filtered walk.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn rank<S: Scorer>(
+        &self,
+        segment: &Segment,
+        using: &str,
+        scorer: &S,
+        k: usize,
+        params: &SearchParams,
+        filter: Option<&Filter>,
+        exclude: &[PointOffset],
+    ) -> Result<Vec<ScoredOffset>> {
+        let (_, column) = segment.column(using)?;
+        let hnsw = self.config.hnsw_for(using);
         let searchable = segment.searchable(column);
-        let ef = req.params.hnsw_ef.unwrap_or(hnsw.ef_construct);
+        let allowed = |row: PointOffset| searchable.check(row) && !exclude.contains(&row);
+        let ef = params.hnsw_ef.unwrap_or(hnsw.ef_construct);
         let dim = column.store.dim();
-        let hits = match &req.filter {
+        let store = &column.store;
+        let hits = match filter {
             None => {
-                if req.params.exact || self.below_full_scan(&hnsw, column.graph.len(), dim) {
-                    exact_search(&column.store, &query, k, &searchable)
+                if params.exact || self.below_full_scan(&hnsw, column.graph.len(), dim) {
+                    let rows = (0..segment.row_count() as u32).map(PointOffset);
+                    exact_search_scored(store, scorer, k, &allowed, rows)
                 } else {
-                    column
-                        .graph
-                        .search(&column.store, &query, k, ef, &searchable)
+                    column.graph.search_scored(store, scorer, k, ef, &allowed)
                 }
             }
             Some(filter) => {
-                // A filtered search reads payloads, so it holds the table's
-                // read lock while it runs (writers wait; other reads don't).
                 let table = segment.table.read();
-                let plan = table.plan(&segment, filter);
-                let check = |row: PointOffset| searchable.check(row) && plan.check(row);
+                let plan = table.plan(segment, filter);
+                let check = |row: PointOffset| allowed(row) && plan.check(row);
                 let cardinality = plan.bound().unwrap_or_else(|| {
                     estimate_matches(column.graph.len(), check, segment.row_count())
                 });
-                let exact = req.params.exact || self.below_full_scan(&hnsw, cardinality, dim);
+                let exact = params.exact || self.below_full_scan(&hnsw, cardinality, dim);
                 match (&plan.candidates.rows, exact) {
-                    (Some(rows), true) => exact_search_among(
-                        &column.store,
-                        &query,
-                        k,
-                        &check,
-                        rows.iter().map(PointOffset),
-                    ),
-                    (None, true) => exact_search(&column.store, &query, k, &check),
+                    (Some(rows), true) => {
+                        exact_search_scored(store, scorer, k, &check, rows.iter().map(PointOffset))
+                    }
+                    (None, true) => {
+                        let rows = (0..segment.row_count() as u32).map(PointOffset);
+                        exact_search_scored(store, scorer, k, &check, rows)
+                    }
                     // Under a third of the points pass: score only those,
                     // stepping over the others (ACORN-1); else the plain
                     // filtered walk, which scores what it visits.
@@ -674,35 +718,55 @@ impl Collection {
                         let seeds = seeds(rows.as_ref(), segment.row_count(), check);
                         column
                             .graph
-                            .search_selective(&column.store, &query, k, ef, &check, &seeds)
+                            .search_selective_scored(store, scorer, k, ef, &check, &seeds)
                     }
-                    (_, false) => column.graph.search(&column.store, &query, k, ef, &check),
+                    (_, false) => column.graph.search_scored(store, scorer, k, ef, &check),
                 }
             }
         };
-        let distance = column.store.distance();
-        let mut out = segment.resolve(hits, |meta, hit| ScoredPoint {
-            id: meta.id,
-            version: meta.version,
-            score: distance.score(hit.similarity),
-            payload: None,
-            vectors: None,
-        });
-        if let Some(t) = req.score_threshold {
-            out.retain(|p| distance.passes_threshold(p.score, t));
-        }
-        let mut out: Vec<ScoredPoint> = out.into_iter().skip(req.offset).take(req.limit).collect();
-        if req.with != WithSelectors::default() {
-            let table = segment.table.read();
-            for p in &mut out {
-                if let Some(&row) = table.ids.get(&p.id) {
-                    let r = self.record(&segment, row, &table.rows[row.index()], &req.with);
+        Ok(hits)
+    }
+
+    /// Turns ranked rows into points: live ones only (rows retired since
+    /// the walk are dropped), scores to the user's scale with `score`, the
+    /// `keep` threshold, `offset` and `limit`, then payload and vectors for
+    /// the final hits.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn finish(
+        &self,
+        segment: &Segment,
+        hits: Vec<ScoredOffset>,
+        score: impl Fn(f32) -> f32,
+        keep: impl Fn(f32) -> bool,
+        offset: usize,
+        limit: usize,
+        with: &WithSelectors,
+    ) -> Vec<ScoredPoint> {
+        let table = segment.table.read();
+        hits.into_iter()
+            .filter_map(|h| {
+                let meta = table.live(h.offset)?;
+                let s = score(h.similarity);
+                keep(s).then_some((h.offset, meta, s))
+            })
+            .skip(offset)
+            .take(limit)
+            .map(|(row, meta, s)| {
+                let mut p = ScoredPoint {
+                    id: meta.id,
+                    version: meta.version,
+                    score: s,
+                    payload: None,
+                    vectors: None,
+                };
+                if *with != WithSelectors::default() {
+                    let r = self.record(segment, row, meta, with);
                     p.payload = r.payload;
                     p.vectors = r.vectors;
                 }
-            }
-        }
-        Ok(out)
+                p
+            })
+            .collect()
     }
 
     /// Whether the vectors of `n` points are few enough (below

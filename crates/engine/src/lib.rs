@@ -30,6 +30,7 @@ mod config;
 mod database;
 mod error;
 mod point;
+mod query;
 mod request;
 mod segment;
 
@@ -42,6 +43,10 @@ pub use error::{Error, ErrorKind, Result};
 pub use point::{
     PointStruct, Record, ScoredPoint, UpdateResult, UpdateStatus, VectorSelector, Vectors,
     WithSelectors,
+};
+pub use query::{
+    ContextPair, Fusion, GroupId, PointGroup, Prefetch, Query, QueryGroupsRequest, QueryRequest,
+    RecommendStrategy, VectorInput,
 };
 pub use request::{
     Direction, FacetHit, FacetRequest, OrderBy, PointSelector, ScrollRequest, ScrollResult,

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::RwLock;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
-use vicinity_index::{AtomicBitSet, HnswGraph, PointFilter, ScoredOffset, VectorStore};
+use vicinity_index::{AtomicBitSet, HnswGraph, PointFilter, VectorStore};
 
 use roaring::RoaringBitmap;
 use vicinity_payload::filter::text::TokenizerOptions;
@@ -394,19 +394,6 @@ impl Segment {
     /// Whether a row has a live vector in column `c`.
     pub(crate) fn has_vector(&self, c: usize, offset: PointOffset) -> bool {
         !self.columns[c].absent.contains(offset)
-    }
-
-    /// Hits of a column, best first, with the rows turned into live points
-    /// under one short read lock; rows retired since the walk are dropped.
-    pub(crate) fn resolve<T>(
-        &self,
-        hits: Vec<ScoredOffset>,
-        mut make: impl FnMut(&RowMeta, ScoredOffset) -> T,
-    ) -> Vec<T> {
-        let table = self.table.read();
-        hits.into_iter()
-            .filter_map(|h| table.live(h.offset).map(|meta| make(meta, h)))
-            .collect()
     }
 
     /// Bytes of memory held by vectors and graphs.

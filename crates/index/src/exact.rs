@@ -3,6 +3,7 @@
 
 use vicinity_storage::PointOffset;
 
+use crate::scorer::{Nearest, Scorer};
 use crate::{Metric, PointFilter, ScoredOffset, TopK, VectorStore, with_metric};
 
 /// The `k` rows closest to `query` (preprocessed) among the rows that pass
@@ -35,6 +36,18 @@ fn scan<M: Metric, F: PointFilter>(
     filter: &F,
     candidates: impl Iterator<Item = PointOffset>,
 ) -> Vec<ScoredOffset> {
+    exact_search_scored(store, &Nearest::<M>::new(query), k, filter, candidates)
+}
+
+/// The `k` rows `scorer` ranks best among `candidates` that pass `filter`,
+/// best first.
+pub fn exact_search_scored<S: Scorer, F: PointFilter>(
+    store: &VectorStore,
+    scorer: &S,
+    k: usize,
+    filter: &F,
+    candidates: impl Iterator<Item = PointOffset>,
+) -> Vec<ScoredOffset> {
     let mut top = TopK::new(k);
     for offset in candidates {
         if !filter.check(offset) {
@@ -43,7 +56,7 @@ fn scan<M: Metric, F: PointFilter>(
         let Some(v) = store.get(offset) else { continue };
         top.push(ScoredOffset {
             offset,
-            similarity: M::similarity(query, v),
+            similarity: scorer.score(v),
         });
     }
     top.into_sorted_vec()

@@ -8,6 +8,7 @@ use vicinity_storage::PointOffset;
 
 use super::HnswConfig;
 use crate::filter::{AllowAll, PointFilter};
+use crate::scorer::{Nearest, Scorer};
 use crate::slots::SlotArray;
 use crate::visited::{Scratch, with_scratch};
 use crate::{IndexError, Metric, ScoredOffset, VectorStore, with_metric};
@@ -227,19 +228,20 @@ impl HnswGraph {
         let Some(ep_vec) = store.get(PointOffset(ep_id)) else {
             return;
         };
+        let scorer = Nearest::<M>::new(q);
         let mut cur = ScoredOffset {
             offset: PointOffset(ep_id),
-            similarity: M::similarity(q, ep_vec),
+            similarity: scorer.score(ep_vec),
         };
         for l in (level + 1..=ep_level).rev() {
-            cur = self.greedy::<M>(store, q, cur, l);
+            cur = self.greedy(store, &scorer, cur, l);
         }
         with_scratch(|s| {
             let mut entry = vec![cur];
             for l in (0..=level.min(ep_level)).rev() {
-                let found = self.search_layer::<M, _>(
+                let found = self.search_layer(
                     store,
-                    q,
+                    &scorer,
                     &entry,
                     self.config.ef_construct,
                     l,
@@ -345,10 +347,10 @@ impl HnswGraph {
 
     /// Greedy descent at one upper level: move to the closest neighbour
     /// until none is closer.
-    fn greedy<M: Metric>(
+    fn greedy<S: Scorer>(
         &self,
         store: &VectorStore,
-        q: &[f32],
+        q: &S,
         mut cur: ScoredOffset,
         level: usize,
     ) -> ScoredOffset {
@@ -357,7 +359,7 @@ impl HnswGraph {
             for slot in self.neighbors(cur.offset.0, level) {
                 let nb = PointOffset(slot.load(Ordering::Relaxed));
                 let Some(v) = store.get(nb) else { continue };
-                let similarity = M::similarity(q, v);
+                let similarity = q.score(v);
                 if similarity > cur.similarity {
                     cur = ScoredOffset {
                         offset: nb,
@@ -377,10 +379,10 @@ impl HnswGraph {
     /// returned; `exclude` is never visited. Returns up to `ef` rows, best
     /// first.
     #[allow(clippy::too_many_arguments)]
-    fn search_layer<M: Metric, F: PointFilter>(
+    fn search_layer<S: Scorer, F: PointFilter>(
         &self,
         store: &VectorStore,
-        q: &[f32],
+        q: &S,
         entry: &[ScoredOffset],
         ef: usize,
         level: usize,
@@ -420,7 +422,7 @@ impl HnswGraph {
                 }
                 let offset = PointOffset(nb);
                 let Some(v) = store.get(offset) else { continue };
-                let similarity = M::similarity(q, v);
+                let similarity = q.score(v);
                 let admit = match s.results.peek() {
                     Some(worst) if s.results.len() >= ef => similarity > worst.0.similarity,
                     _ => true,
@@ -447,10 +449,10 @@ impl HnswGraph {
     /// neighbour that fails is not scored but its own neighbours are tried
     /// (two hops), which keeps the walk connected through the rows the
     /// filter removes and spends no distance computation on them.
-    fn search_layer_two_hop<M: Metric, F: PointFilter>(
+    fn search_layer_two_hop<S: Scorer, F: PointFilter>(
         &self,
         store: &VectorStore,
-        q: &[f32],
+        q: &S,
         entries: &[ScoredOffset],
         ef: usize,
         filter: &F,
@@ -476,7 +478,7 @@ impl HnswGraph {
         }
         let admit = |s: &mut Scratch, offset: PointOffset| {
             let Some(v) = store.get(offset) else { return };
-            let similarity = M::similarity(q, v);
+            let similarity = q.score(v);
             let full = s.results.len() >= ef;
             if full
                 && s.results
@@ -546,28 +548,53 @@ impl HnswGraph {
         seeds: &[PointOffset],
     ) -> Vec<ScoredOffset> {
         with_metric!(store.distance(), M => {
-            let Some(entry) = self.descend::<M>(store, query) else { return Vec::new() };
-            if k == 0 {
-                return Vec::new();
-            }
-            let mut entries = vec![entry];
-            entries.extend(seeds.iter().filter(|&&o| self.contains(o)).filter_map(|&o| {
-                store.get(o).map(|v| ScoredOffset { offset: o, similarity: M::similarity(query, v) })
-            }));
-            let mut out = with_scratch(|s| {
-                self.search_layer_two_hop::<M, F>(store, query, &entries, ef.max(k), filter, s)
-            });
-            if out.len() < k {
-                out = with_scratch(|s| self.search_layer::<M, F>(store, query, &[entry], ef.max(k), 0, filter, s, None));
-            }
-            out.truncate(k);
-            out
+            self.search_selective_scored(store, &Nearest::<M>::new(query), k, ef, filter, seeds)
         })
+    }
+
+    /// [`search_selective`](Self::search_selective) ranking by any scorer.
+    pub fn search_selective_scored<S: Scorer, F: PointFilter>(
+        &self,
+        store: &VectorStore,
+        scorer: &S,
+        k: usize,
+        ef: usize,
+        filter: &F,
+        seeds: &[PointOffset],
+    ) -> Vec<ScoredOffset> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let Some(entry) = self.descend(store, scorer) else {
+            return Vec::new();
+        };
+        let mut entries = vec![entry];
+        entries.extend(
+            seeds
+                .iter()
+                .filter(|&&o| self.contains(o))
+                .filter_map(|&o| {
+                    store.get(o).map(|v| ScoredOffset {
+                        offset: o,
+                        similarity: scorer.score(v),
+                    })
+                }),
+        );
+        let mut out = with_scratch(|s| {
+            self.search_layer_two_hop(store, scorer, &entries, ef.max(k), filter, s)
+        });
+        if out.len() < k {
+            out = with_scratch(|s| {
+                self.search_layer(store, scorer, &[entry], ef.max(k), 0, filter, s, None)
+            });
+        }
+        out.truncate(k);
+        out
     }
 
     /// The greedy descent from the entry point to level 1: the level-0
     /// entry for a query.
-    fn descend<M: Metric>(&self, store: &VectorStore, q: &[f32]) -> Option<ScoredOffset> {
+    fn descend<S: Scorer>(&self, store: &VectorStore, q: &S) -> Option<ScoredOffset> {
         let ep = self.entry.load(Ordering::Acquire);
         if ep == EMPTY {
             return None;
@@ -576,10 +603,10 @@ impl HnswGraph {
         let v = store.get(PointOffset(id))?;
         let mut cur = ScoredOffset {
             offset: PointOffset(id),
-            similarity: M::similarity(q, v),
+            similarity: q.score(v),
         };
         for l in (1..=top).rev() {
-            cur = self.greedy::<M>(store, q, cur, l);
+            cur = self.greedy(store, q, cur, l);
         }
         Some(cur)
     }
@@ -595,13 +622,16 @@ impl HnswGraph {
         ef: usize,
         filter: &F,
     ) -> Vec<ScoredOffset> {
-        with_metric!(store.distance(), M => self.search_with::<M, F>(store, query, k, ef, filter))
+        with_metric!(store.distance(), M => self.search_scored(store, &Nearest::<M>::new(query), k, ef, filter))
     }
 
-    fn search_with<M: Metric, F: PointFilter>(
+    /// The `k` rows `scorer` ranks best among those passing `filter`, best
+    /// first: the same walk as [`search`](Self::search), for queries that
+    /// score by more than one vector (recommend, discover).
+    pub fn search_scored<S: Scorer, F: PointFilter>(
         &self,
         store: &VectorStore,
-        q: &[f32],
+        scorer: &S,
         k: usize,
         ef: usize,
         filter: &F,
@@ -609,12 +639,11 @@ impl HnswGraph {
         if k == 0 {
             return Vec::new();
         }
-        let Some(cur) = self.descend::<M>(store, q) else {
+        let Some(cur) = self.descend(store, scorer) else {
             return Vec::new();
         };
         with_scratch(|s| {
-            let mut out =
-                self.search_layer::<M, F>(store, q, &[cur], ef.max(k), 0, filter, s, None);
+            let mut out = self.search_layer(store, scorer, &[cur], ef.max(k), 0, filter, s, None);
             out.truncate(k);
             out
         })

@@ -1,0 +1,924 @@
+//! The universal query: nearest, recommend, discover, context, order_by,
+//! random sample and fusion, over the collection or over the results of
+//! nested prefetches; and grouping by a payload key.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+use vicinity_index::{Distance, Metric, Nearest, ScoredOffset, Scorer, VectorStore, with_metric};
+use vicinity_payload::{Filter, JsonPath, PointId};
+use vicinity_storage::PointOffset;
+
+use crate::collection::bad_limit;
+use crate::segment::Segment;
+use crate::{
+    Collection, DEFAULT_VECTOR, Error, OrderBy, Result, ScoredPoint, ScrollRequest, SearchParams,
+    WithSelectors,
+};
+
+/// A vector given inline, or the vector of a stored point.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VectorInput {
+    /// A vector.
+    Vector(Vec<f32>),
+    /// The vector (of the query's `using` name) of a stored point; such a
+    /// point never comes back as a result.
+    Id(PointId),
+}
+
+impl From<Vec<f32>> for VectorInput {
+    fn from(v: Vec<f32>) -> Self {
+        VectorInput::Vector(v)
+    }
+}
+
+impl From<PointId> for VectorInput {
+    fn from(id: PointId) -> Self {
+        VectorInput::Id(id)
+    }
+}
+
+/// How recommend combines its examples, as Qdrant names them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecommendStrategy {
+    /// Search with `avg(positive) + (avg(positive) - avg(negative))`.
+    #[default]
+    AverageVector,
+    /// Per point: the best positive similarity if it beats the best
+    /// negative one, else minus the best negative one, both through
+    /// Qdrant's scaled sigmoid.
+    BestScore,
+    /// Per point: the sum of positive similarities minus the sum of
+    /// negative ones.
+    SumScores,
+}
+
+/// A positive and a negative example (discover and context queries).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContextPair {
+    /// Towards this.
+    pub positive: VectorInput,
+    /// Away from this.
+    pub negative: VectorInput,
+}
+
+/// How prefetch results are fused.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fusion {
+    /// Reciprocal rank fusion: `Σ weight / (k + rank)`, ranks from 0.
+    Rrf {
+        /// The constant `k` (Qdrant's default: 2).
+        k: usize,
+        /// A weight per prefetch (default 1 each).
+        weights: Option<Vec<f32>>,
+    },
+    /// Distribution-based score fusion: each list's scores normalised by
+    /// mean ± 3 standard deviations to `[0, 1]`, then summed.
+    Dbsf,
+}
+
+/// What a query ranks by.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Query {
+    /// The nearest points to a vector or a stored point.
+    Nearest(VectorInput),
+    /// More like the positives, less like the negatives.
+    Recommend {
+        /// Examples to get closer to.
+        positive: Vec<VectorInput>,
+        /// Examples to move away from.
+        negative: Vec<VectorInput>,
+        /// How they combine.
+        strategy: RecommendStrategy,
+    },
+    /// Close to the target, within the space the context pairs allow.
+    Discover {
+        /// The target.
+        target: VectorInput,
+        /// The context.
+        context: Vec<ContextPair>,
+    },
+    /// Only the context pairs: points on the positive side of every pair.
+    Context(Vec<ContextPair>),
+    /// By a payload value (needs a range index).
+    OrderBy(OrderBy),
+    /// Fuse the prefetches' results.
+    Fusion(Fusion),
+    /// A random sample of the points.
+    Sample,
+}
+
+/// A sub-query whose results the parent query ranks or fuses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prefetch {
+    /// Nested prefetches.
+    pub prefetch: Vec<Prefetch>,
+    /// What this level ranks by (`None`: pass the one prefetch through).
+    pub query: Option<Query>,
+    /// The vector name.
+    pub using: String,
+    /// Only points passing this filter.
+    pub filter: Option<Filter>,
+    /// Search parameters.
+    pub params: SearchParams,
+    /// Only scores strictly better than this.
+    pub score_threshold: Option<f32>,
+    /// How many results this level passes up.
+    pub limit: usize,
+}
+
+impl Prefetch {
+    /// A prefetch of `limit` results for `query`.
+    pub fn new(query: Query, limit: usize) -> Self {
+        Prefetch {
+            prefetch: Vec::new(),
+            query: Some(query),
+            using: DEFAULT_VECTOR.to_string(),
+            filter: None,
+            params: SearchParams::default(),
+            score_threshold: None,
+            limit,
+        }
+    }
+}
+
+/// A universal query: Qdrant's `Query` request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryRequest {
+    /// Sub-queries whose results this one ranks or fuses.
+    pub prefetch: Vec<Prefetch>,
+    /// What to rank by (`None` and no prefetch: points in id order).
+    pub query: Option<Query>,
+    /// The vector name.
+    pub using: String,
+    /// Only points passing this filter (also applied to every prefetch).
+    pub filter: Option<Filter>,
+    /// Search parameters.
+    pub params: SearchParams,
+    /// Only scores strictly better than this.
+    pub score_threshold: Option<f32>,
+    /// How many results, at least 1 (Qdrant's default: 10).
+    pub limit: usize,
+    /// How many of the best to skip first.
+    pub offset: usize,
+    /// What each hit carries.
+    pub with: WithSelectors,
+}
+
+impl QueryRequest {
+    /// `limit` results for `query`.
+    pub fn new(query: Query, limit: usize) -> Self {
+        QueryRequest {
+            prefetch: Vec::new(),
+            query: Some(query),
+            using: DEFAULT_VECTOR.to_string(),
+            filter: None,
+            params: SearchParams::default(),
+            score_threshold: None,
+            limit,
+            offset: 0,
+            with: WithSelectors::default(),
+        }
+    }
+}
+
+/// The value points are grouped by: a string or an integer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum GroupId {
+    /// A string value.
+    Keyword(String),
+    /// An integer value.
+    Integer(i64),
+}
+
+/// A group of hits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointGroup {
+    /// The value the group shares.
+    pub id: GroupId,
+    /// Its best hits, best first.
+    pub hits: Vec<ScoredPoint>,
+    /// The point of `with_lookup` whose id is the group id, if asked for.
+    pub lookup: Option<crate::Record>,
+}
+
+/// A query grouped by a payload key: the best `group_size` hits of each of
+/// the best `limit` groups.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryGroupsRequest {
+    /// The query (its `limit` and `offset` are ignored).
+    pub query: QueryRequest,
+    /// The key; a point with several values joins every group.
+    pub group_by: JsonPath,
+    /// Groups, at least 1.
+    pub limit: usize,
+    /// Hits per group, at least 1.
+    pub group_size: usize,
+}
+
+/// Qdrant's sigmoid, scaled to `(0, 1)`: `0.5 · (x / (1 + |x|) + 1)`.
+fn scaled_fast_sigmoid(x: f32) -> f32 {
+    0.5 * (x / (1.0 + x.abs()) + 1.0)
+}
+
+/// Scores for the multi-vector queries; `M` is the metric of the vector
+/// space, examples preprocessed.
+struct Examples<M> {
+    positive: Vec<Vec<f32>>,
+    negative: Vec<Vec<f32>>,
+    _m: std::marker::PhantomData<M>,
+}
+
+struct BestScore<M>(Examples<M>);
+struct SumScores<M>(Examples<M>);
+
+impl<M: Metric> Scorer for BestScore<M> {
+    fn score(&self, v: &[f32]) -> f32 {
+        let best = |xs: &[Vec<f32>]| {
+            xs.iter()
+                .map(|x| M::similarity(v, x))
+                .fold(f32::NEG_INFINITY, f32::max)
+        };
+        let (p, n) = (best(&self.0.positive), best(&self.0.negative));
+        if p > n {
+            scaled_fast_sigmoid(p)
+        } else {
+            -scaled_fast_sigmoid(n)
+        }
+    }
+}
+
+impl<M: Metric> Scorer for SumScores<M> {
+    fn score(&self, v: &[f32]) -> f32 {
+        let sum = |xs: &[Vec<f32>]| xs.iter().map(|x| M::similarity(v, x)).sum::<f32>();
+        sum(&self.0.positive) - sum(&self.0.negative)
+    }
+}
+
+struct Pairs<M> {
+    target: Option<Vec<f32>>,
+    pairs: Vec<(Vec<f32>, Vec<f32>)>,
+    _m: std::marker::PhantomData<M>,
+}
+
+impl<M: Metric> Scorer for Pairs<M> {
+    fn score(&self, v: &[f32]) -> f32 {
+        match &self.target {
+            // discover: the number of pairs whose positive side the point is
+            // on (minus the others), plus the scaled target similarity
+            Some(t) => {
+                let rank: i32 = self
+                    .pairs
+                    .iter()
+                    .map(|(p, n)| {
+                        if M::similarity(v, p) > M::similarity(v, n) {
+                            1
+                        } else {
+                            -1
+                        }
+                    })
+                    .sum();
+                rank as f32 + scaled_fast_sigmoid(M::similarity(v, t))
+            }
+            // context: a loss, 0 when on the positive side of every pair
+            None => self
+                .pairs
+                .iter()
+                .map(|(p, n)| {
+                    let d = M::similarity(v, p) - M::similarity(v, n) - f32::EPSILON;
+                    let x = d.min(0.0);
+                    x / (1.0 + x.abs())
+                })
+                .sum(),
+        }
+    }
+}
+
+/// A query's examples turned into vectors, and the rows to leave out.
+struct Resolved {
+    exclude: Vec<PointOffset>,
+}
+
+impl Resolved {
+    fn vector(
+        &mut self,
+        c: &Collection,
+        seg: &Segment,
+        using: &str,
+        input: &VectorInput,
+    ) -> Result<Vec<f32>> {
+        let (col_idx, column) = seg.column(using)?;
+        match input {
+            VectorInput::Vector(v) => column
+                .store
+                .prepare_query(v)
+                .map_err(|e| Error::for_vector(using, e)),
+            VectorInput::Id(id) => {
+                let table = seg.table.read();
+                let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
+                self.exclude.push(row);
+                if !seg.has_vector(col_idx, row) {
+                    return Err(Error::BadRequest(format!(
+                        "No vector with name `{using}` found for point {id}"
+                    )));
+                }
+                let _ = c;
+                Ok(column
+                    .store
+                    .get(row)
+                    .map(<[f32]>::to_vec)
+                    .unwrap_or_default())
+            }
+        }
+    }
+
+    fn vectors(
+        &mut self,
+        c: &Collection,
+        seg: &Segment,
+        using: &str,
+        inputs: &[VectorInput],
+    ) -> Result<Vec<Vec<f32>>> {
+        inputs
+            .iter()
+            .map(|i| self.vector(c, seg, using, i))
+            .collect()
+    }
+}
+
+/// One ranked level: rows with internal scores, and how to show them.
+struct Ranked {
+    hits: Vec<ScoredOffset>,
+    /// Whether scores are similarities to convert with the distance
+    /// (nearest, average vector) or final as they are.
+    distance_scale: bool,
+}
+
+fn average(vs: &[Vec<f32>]) -> Option<Vec<f32>> {
+    let first = vs.first()?;
+    let mut out = vec![0.0f32; first.len()];
+    for v in vs {
+        for (o, x) in out.iter_mut().zip(v) {
+            *o += x;
+        }
+    }
+    let n = vs.len() as f32;
+    out.iter_mut().for_each(|o| *o /= n);
+    Some(out)
+}
+
+impl Collection {
+    /// Runs a universal query.
+    pub fn query(&self, req: &QueryRequest) -> Result<Vec<ScoredPoint>> {
+        if req.limit == 0 {
+            return Err(bad_limit("limit"));
+        }
+        self.validate_selectors(&req.with)?;
+        let segment = self.segment();
+        let level = Level {
+            prefetch: &req.prefetch,
+            query: req.query.as_ref(),
+            using: &req.using,
+            filter: req.filter.as_ref(),
+            params: &req.params,
+            limit: req
+                .limit
+                .checked_add(req.offset)
+                .ok_or_else(|| Error::BadRequest("limit + offset is too large".into()))?,
+        };
+        if req.query.is_none() && req.prefetch.is_empty() {
+            // No query: points in id order, score 0, as Qdrant.
+            let mut scroll = ScrollRequest {
+                limit: level.limit,
+                filter: req.filter.clone(),
+                with: req.with.clone(),
+                ..ScrollRequest::default()
+            };
+            scroll.offset = None;
+            let page = self.scroll(&scroll)?;
+            return Ok(page
+                .points
+                .into_iter()
+                .skip(req.offset)
+                .map(|r| ScoredPoint {
+                    id: r.id,
+                    version: 0,
+                    score: 0.0,
+                    payload: r.payload,
+                    vectors: r.vectors,
+                })
+                .collect());
+        }
+        let ranked = self.run_level(&segment, &level, req.filter.as_ref())?;
+        let distance = self.distance_of(&req.using)?;
+        let threshold = req.score_threshold;
+        let scale = ranked.distance_scale;
+        Ok(self.finish(
+            &segment,
+            ranked.hits,
+            |s| if scale { distance.score(s) } else { s },
+            |score| match threshold {
+                None => true,
+                Some(t) if scale => distance.passes_threshold(score, t),
+                Some(t) => score > t,
+            },
+            req.offset,
+            req.limit,
+            &req.with,
+        ))
+    }
+
+    fn distance_of(&self, using: &str) -> Result<Distance> {
+        self.config()
+            .vectors
+            .get(using)
+            .map(|p| p.distance)
+            .ok_or_else(|| Error::UnknownVector {
+                name: using.to_string(),
+            })
+    }
+
+    /// Ranks one level: its prefetches first, then its query over their
+    /// union (or over the collection when there are none).
+    fn run_level(
+        &self,
+        seg: &Segment,
+        level: &Level<'_>,
+        outer_filter: Option<&Filter>,
+    ) -> Result<Ranked> {
+        let filter = merge_filters(level.filter, outer_filter);
+        let candidates: Option<Vec<Ranked>> = if level.prefetch.is_empty() {
+            None
+        } else {
+            let mut lists = Vec::with_capacity(level.prefetch.len());
+            for p in level.prefetch {
+                if p.limit == 0 {
+                    return Err(bad_limit("prefetch.limit"));
+                }
+                let sub = Level {
+                    prefetch: &p.prefetch,
+                    query: p.query.as_ref(),
+                    using: &p.using,
+                    filter: p.filter.as_ref(),
+                    params: &p.params,
+                    limit: p.limit,
+                };
+                let mut ranked = self.run_level(seg, &sub, filter.as_ref())?;
+                if let Some(t) = p.score_threshold {
+                    let distance = self.distance_of(&p.using)?;
+                    let scale = ranked.distance_scale;
+                    ranked.hits.retain(|h| {
+                        if scale {
+                            distance.passes_threshold(distance.score(h.similarity), t)
+                        } else {
+                            h.similarity > t
+                        }
+                    });
+                }
+                lists.push(ranked);
+            }
+            Some(lists)
+        };
+        let k = level.limit;
+        match (level.query, candidates) {
+            (None, Some(mut lists)) => {
+                if lists.len() != 1 {
+                    return Err(Error::BadRequest(
+                        "a query with several prefetches needs a `query` to merge them (fusion, or a vector to rescore)".into(),
+                    ));
+                }
+                let mut one = lists.remove(0);
+                one.hits.truncate(k);
+                Ok(one)
+            }
+            (None, None) => Err(Error::BadRequest("a prefetch needs a `query`".into())),
+            (Some(Query::Fusion(f)), Some(lists)) => Ok(Ranked {
+                hits: fuse(f, &lists, k)?,
+                distance_scale: false,
+            }),
+            (Some(Query::Fusion(_)), None) => Err(Error::BadRequest(
+                "fusion needs prefetches: it merges their results".into(),
+            )),
+            (Some(q), lists) => {
+                let within: Option<Vec<PointOffset>> = lists.map(|ls| {
+                    let mut rows: Vec<PointOffset> = ls
+                        .iter()
+                        .flat_map(|l| l.hits.iter().map(|h| h.offset))
+                        .collect();
+                    rows.sort_unstable();
+                    rows.dedup();
+                    rows
+                });
+                self.rank_query(seg, level, q, filter.as_ref(), within, k)
+            }
+        }
+    }
+
+    /// Ranks by one query over the collection, or only over `within`.
+    fn rank_query(
+        &self,
+        seg: &Segment,
+        level: &Level<'_>,
+        q: &Query,
+        filter: Option<&Filter>,
+        within: Option<Vec<PointOffset>>,
+        k: usize,
+    ) -> Result<Ranked> {
+        let using = level.using;
+        let (_, column) = seg.column(using)?;
+        let mut r = Resolved {
+            exclude: Vec::new(),
+        };
+        let distance = column.store.distance();
+        // Vectors first: a missing example id is an error before any work.
+        enum Plan {
+            Nearest(Vec<f32>),
+            Best(Vec<Vec<f32>>, Vec<Vec<f32>>),
+            Sum(Vec<Vec<f32>>, Vec<Vec<f32>>),
+            Pairs(Option<Vec<f32>>, Vec<(Vec<f32>, Vec<f32>)>),
+        }
+        let plan = match q {
+            Query::Nearest(v) => Plan::Nearest(r.vector(self, seg, using, v)?),
+            Query::Recommend {
+                positive,
+                negative,
+                strategy,
+            } => {
+                let pos = r.vectors(self, seg, using, positive)?;
+                let neg = r.vectors(self, seg, using, negative)?;
+                match strategy {
+                    RecommendStrategy::AverageVector => {
+                        let avg_pos = average(&pos).ok_or_else(|| {
+                            Error::BadRequest(
+                                "recommend with average_vector needs at least one positive example"
+                                    .into(),
+                            )
+                        })?;
+                        let mut v = match average(&neg) {
+                            Some(avg_neg) => avg_pos
+                                .iter()
+                                .zip(&avg_neg)
+                                .map(|(p, n)| p + p - n)
+                                .collect(),
+                            None => avg_pos,
+                        };
+                        distance.preprocess(&mut v);
+                        Plan::Nearest(v)
+                    }
+                    _ if pos.is_empty() && neg.is_empty() => {
+                        return Err(Error::BadRequest(
+                            "recommend needs at least one example".into(),
+                        ));
+                    }
+                    RecommendStrategy::BestScore => Plan::Best(pos, neg),
+                    RecommendStrategy::SumScores => Plan::Sum(pos, neg),
+                }
+            }
+            Query::Discover { target, context } => {
+                let t = r.vector(self, seg, using, target)?;
+                let pairs = self.pairs(&mut r, seg, using, context)?;
+                Plan::Pairs(Some(t), pairs)
+            }
+            Query::Context(context) => {
+                if context.is_empty() {
+                    return Err(Error::BadRequest(
+                        "a context query needs at least one pair".into(),
+                    ));
+                }
+                Plan::Pairs(None, self.pairs(&mut r, seg, using, context)?)
+            }
+            Query::OrderBy(order) => return self.rank_ordered(seg, order, filter, within, k),
+            Query::Sample => return Ok(self.rank_sample(seg, filter, within, k)),
+            Query::Fusion(_) => unreachable!("handled by the caller"),
+        };
+        let exclude = r.exclude;
+        let params = level.params;
+        let store: &VectorStore = &column.store;
+        let go = |scorer: &dyn ScorerDyn| -> Result<Vec<ScoredOffset>> {
+            scorer.rank(
+                self,
+                seg,
+                using,
+                store,
+                k,
+                params,
+                filter,
+                &exclude,
+                within.as_deref(),
+            )
+        };
+        let distance_scale = matches!(plan, Plan::Nearest(_));
+        let hits = with_metric!(distance, M => match &plan {
+            Plan::Nearest(v) => go(&Nearest::<M>::new(v))?,
+            Plan::Best(p, n) => go(&BestScore::<M>(Examples { positive: p.clone(), negative: n.clone(), _m: Default::default() }))?,
+            Plan::Sum(p, n) => go(&SumScores::<M>(Examples { positive: p.clone(), negative: n.clone(), _m: Default::default() }))?,
+            Plan::Pairs(t, pairs) => go(&Pairs::<M> { target: t.clone(), pairs: pairs.clone(), _m: Default::default() })?,
+        });
+        Ok(Ranked {
+            hits,
+            distance_scale,
+        })
+    }
+
+    fn pairs(
+        &self,
+        r: &mut Resolved,
+        seg: &Segment,
+        using: &str,
+        context: &[ContextPair],
+    ) -> Result<Vec<(Vec<f32>, Vec<f32>)>> {
+        context
+            .iter()
+            .map(|p| {
+                Ok((
+                    r.vector(self, seg, using, &p.positive)?,
+                    r.vector(self, seg, using, &p.negative)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn rank_ordered(
+        &self,
+        seg: &Segment,
+        order: &OrderBy,
+        filter: Option<&Filter>,
+        within: Option<Vec<PointOffset>>,
+        k: usize,
+    ) -> Result<Ranked> {
+        let req = ScrollRequest {
+            limit: usize::MAX / 2,
+            filter: filter.cloned(),
+            order_by: Some(order.clone()),
+            ..ScrollRequest::default()
+        };
+        let page = self.scroll(&req)?;
+        let table = seg.table.read();
+        let within: Option<HashSet<PointOffset>> = within.map(|w| w.into_iter().collect());
+        let hits = page
+            .points
+            .into_iter()
+            .filter_map(|r| {
+                let row = *table.ids.get(&r.id)?;
+                if within.as_ref().is_some_and(|w| !w.contains(&row)) {
+                    return None;
+                }
+                Some(ScoredOffset {
+                    offset: row,
+                    similarity: r.order_value.map_or(0.0, |v| v.as_f64() as f32),
+                })
+            })
+            .take(k)
+            .collect();
+        Ok(Ranked {
+            hits,
+            distance_scale: false,
+        })
+    }
+
+    fn rank_sample(
+        &self,
+        seg: &Segment,
+        filter: Option<&Filter>,
+        within: Option<Vec<PointOffset>>,
+        k: usize,
+    ) -> Ranked {
+        let table = seg.table.read();
+        let mut rows: Vec<PointOffset> = match within {
+            Some(w) => w,
+            None => table.matching(seg, filter).map(|(_, r)| r).collect(),
+        };
+        // A shuffle keyed by a per-call seed: a fresh sample each time.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let key = |r: &PointOffset| {
+            let mut x = seed ^ u64::from(r.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            x ^= x >> 31;
+            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x ^ (x >> 29)
+        };
+        rows.sort_by_key(key);
+        rows.truncate(k);
+        Ranked {
+            hits: rows
+                .into_iter()
+                .map(|offset| ScoredOffset {
+                    offset,
+                    similarity: 0.0,
+                })
+                .collect(),
+            distance_scale: false,
+        }
+    }
+
+    /// A grouped query: the best `group_size` hits of the best `limit`
+    /// groups of the key's values (strings and integers; a point with
+    /// several values joins each group).
+    pub fn query_groups(&self, req: &QueryGroupsRequest) -> Result<Vec<PointGroup>> {
+        if req.limit == 0 {
+            return Err(bad_limit("limit"));
+        }
+        if req.group_size == 0 {
+            return Err(bad_limit("group_size"));
+        }
+        let total = self.count().max(1);
+        let mut fetch = (req.limit * req.group_size * 4).max(16);
+        loop {
+            let mut q = req.query.clone();
+            q.limit = fetch.min(total);
+            q.offset = 0;
+            let hits = self.query(&q)?;
+            let segment = self.segment();
+            let table = segment.table.read();
+            let mut order: Vec<GroupId> = Vec::new();
+            let mut groups: HashMap<GroupId, Vec<ScoredPoint>> = HashMap::new();
+            for h in &hits {
+                let Some(&row) = table.ids.get(&h.id) else {
+                    continue;
+                };
+                let payload = table.rows[row.index()].payload.as_map();
+                let mut seen = HashSet::new();
+                for v in req.group_by.values(payload) {
+                    let id = match v {
+                        Value::String(s) => GroupId::Keyword(s.clone()),
+                        Value::Number(n) => match n.as_i64() {
+                            Some(i) => GroupId::Integer(i),
+                            None => continue,
+                        },
+                        _ => continue,
+                    };
+                    if !seen.insert(id.clone()) {
+                        continue;
+                    }
+                    let known = groups.contains_key(&id);
+                    if !known && order.len() >= req.limit {
+                        continue;
+                    }
+                    let g = groups.entry(id.clone()).or_default();
+                    if !known {
+                        order.push(id);
+                    }
+                    if g.len() < req.group_size {
+                        g.push(h.clone());
+                    }
+                }
+            }
+            let full =
+                order.len() >= req.limit && order.iter().all(|g| groups[g].len() >= req.group_size);
+            if full || hits.len() < q.limit || q.limit >= total {
+                return Ok(order
+                    .into_iter()
+                    .map(|id| {
+                        let hits = groups.remove(&id).unwrap_or_default();
+                        PointGroup {
+                            id,
+                            hits,
+                            lookup: None,
+                        }
+                    })
+                    .collect());
+            }
+            fetch *= 4;
+        }
+    }
+}
+
+/// One level of a query tree, borrowed.
+struct Level<'a> {
+    prefetch: &'a [Prefetch],
+    query: Option<&'a Query>,
+    using: &'a str,
+    filter: Option<&'a Filter>,
+    params: &'a SearchParams,
+    limit: usize,
+}
+
+/// `a AND b`.
+fn merge_filters(a: Option<&Filter>, b: Option<&Filter>) -> Option<Filter> {
+    match (a, b) {
+        (None, None) => None,
+        (Some(f), None) | (None, Some(f)) => Some(f.clone()),
+        (Some(a), Some(b)) => Some(Filter {
+            must: vec![
+                vicinity_payload::Condition::Filter(Box::new(a.clone())),
+                vicinity_payload::Condition::Filter(Box::new(b.clone())),
+            ],
+            ..Filter::default()
+        }),
+    }
+}
+
+/// Fuses ranked lists into the best `k`.
+fn fuse(f: &Fusion, lists: &[Ranked], k: usize) -> Result<Vec<ScoredOffset>> {
+    let mut score: HashMap<PointOffset, f32> = HashMap::new();
+    match f {
+        Fusion::Rrf { k: rrf_k, weights } => {
+            if let Some(w) = weights
+                && w.len() != lists.len()
+            {
+                return Err(Error::BadRequest(format!(
+                    "RRF has {} weights for {} prefetches",
+                    w.len(),
+                    lists.len()
+                )));
+            }
+            for (i, l) in lists.iter().enumerate() {
+                let w = weights.as_ref().map_or(1.0, |w| w[i]);
+                for (rank, h) in l.hits.iter().enumerate() {
+                    *score.entry(h.offset).or_default() += w / (*rrf_k as f32 + rank as f32);
+                }
+            }
+        }
+        Fusion::Dbsf => {
+            for l in lists {
+                let n = l.hits.len() as f32;
+                if n == 0.0 {
+                    continue;
+                }
+                // internal scores: higher is better for every list
+                let mean = l.hits.iter().map(|h| h.similarity).sum::<f32>() / n;
+                let var = l
+                    .hits
+                    .iter()
+                    .map(|h| (h.similarity - mean).powi(2))
+                    .sum::<f32>()
+                    / n;
+                let sd = var.sqrt();
+                let (lo, hi) = (mean - 3.0 * sd, mean + 3.0 * sd);
+                for h in &l.hits {
+                    let x = if hi > lo {
+                        ((h.similarity - lo) / (hi - lo)).clamp(0.0, 1.0)
+                    } else {
+                        0.5
+                    };
+                    *score.entry(h.offset).or_default() += x;
+                }
+            }
+        }
+    }
+    let mut out: Vec<ScoredOffset> = score
+        .into_iter()
+        .map(|(offset, similarity)| ScoredOffset { offset, similarity })
+        .collect();
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    out.truncate(k);
+    Ok(out)
+}
+
+/// A scorer behind a trait object with one generic ranking entry, so the
+/// query code can pick the scorer at run time and still rank with a
+/// monomorphised loop.
+trait ScorerDyn {
+    #[allow(clippy::too_many_arguments)]
+    fn rank(
+        &self,
+        c: &Collection,
+        seg: &Segment,
+        using: &str,
+        store: &VectorStore,
+        k: usize,
+        params: &SearchParams,
+        filter: Option<&Filter>,
+        exclude: &[PointOffset],
+        within: Option<&[PointOffset]>,
+    ) -> Result<Vec<ScoredOffset>>;
+}
+
+impl<S: Scorer> ScorerDyn for S {
+    fn rank(
+        &self,
+        c: &Collection,
+        seg: &Segment,
+        using: &str,
+        store: &VectorStore,
+        k: usize,
+        params: &SearchParams,
+        filter: Option<&Filter>,
+        exclude: &[PointOffset],
+        within: Option<&[PointOffset]>,
+    ) -> Result<Vec<ScoredOffset>> {
+        match within {
+            None => c.rank(seg, using, self, k, params, filter, exclude),
+            Some(rows) => {
+                // Rescoring prefetch results: exact over them.
+                let (_, column) = seg.column(using)?;
+                let searchable = seg.searchable(column);
+                let table = seg.table.read();
+                let plan = filter.map(|f| table.plan(seg, f));
+                let check = |row: PointOffset| {
+                    vicinity_index::PointFilter::check(&searchable, row)
+                        && !exclude.contains(&row)
+                        && plan.as_ref().is_none_or(|p| p.check(row))
+                };
+                Ok(vicinity_index::exact_search_scored(
+                    store,
+                    self,
+                    k,
+                    &check,
+                    rows.iter().copied(),
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! The universal query: discover, context, prefetch and fusion, checked
+//! against scores computed independently here.
+
+use serde_json::json;
+use vicinity::{
+    CollectionConfig, ContextPair, Database, Direction, Distance, ErrorKind, FieldIndexParams,
+    FieldType, Filter, Fusion, OrderBy, Payload, PointId, PointStruct, Prefetch, Query,
+    QueryRequest, RecommendStrategy, SearchParams, VectorInput,
+};
+
+/// Points on a circle: id i at angle i·10°, payload {"i": i, "even": i % 2 == 0}.
+fn circle() -> (Database, std::sync::Arc<vicinity::Collection>) {
+    let db = Database::new();
+    let c = db
+        .create_collection("circle", CollectionConfig::single(2, Distance::Dot))
+        .unwrap();
+    c.upsert(
+        (0..36u64)
+            .map(|i| {
+                let a = (i as f32 * 10.0).to_radians();
+                PointStruct::new(
+                    i,
+                    vec![a.cos(), a.sin()],
+                    Payload::try_from(json!({"i": i, "even": i % 2 == 0})).unwrap(),
+                )
+            })
+            .collect(),
+    )
+    .unwrap();
+    (db, c)
+}
+
+fn v(i: u64) -> Vec<f32> {
+    let a = (i as f32 * 10.0).to_radians();
+    vec![a.cos(), a.sin()]
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn sig(x: f32) -> f32 {
+    0.5 * (x / (1.0 + x.abs()) + 1.0)
+}
+
+fn exact(mut r: QueryRequest) -> QueryRequest {
+    r.params = SearchParams {
+        exact: true,
+        hnsw_ef: None,
+    };
+    r
+}
+
+fn id(n: u64) -> VectorInput {
+    VectorInput::Id(PointId::Num(n))
+}
+
+#[test]
+fn discover_scores_rank_plus_scaled_target() {
+    let (_db, c) = circle();
+    let q = Query::Discover {
+        target: id(0),
+        context: vec![ContextPair {
+            positive: id(9),
+            negative: id(27),
+        }],
+    };
+    let hits = c.query(&exact(QueryRequest::new(q, 36))).unwrap();
+    assert!(
+        hits.iter().all(|h| h.id != PointId::Num(0)
+            && h.id != PointId::Num(9)
+            && h.id != PointId::Num(27))
+    );
+    for h in &hits {
+        let PointId::Num(n) = h.id else {
+            unreachable!()
+        };
+        let p = v(n);
+        let rank = if dot(&p, &v(9)) > dot(&p, &v(27)) {
+            1.0
+        } else {
+            -1.0
+        };
+        let want = rank + sig(dot(&p, &v(0)));
+        assert!(
+            (h.score - want).abs() < 1e-5,
+            "point {n}: {} vs {want}",
+            h.score
+        );
+    }
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+}
+
+#[test]
+fn context_scores_are_zero_on_the_positive_side() {
+    let (_db, c) = circle();
+    let q = Query::Context(vec![ContextPair {
+        positive: id(9),
+        negative: id(27),
+    }]);
+    let hits = c.query(&exact(QueryRequest::new(q, 36))).unwrap();
+    for h in &hits {
+        let PointId::Num(n) = h.id else {
+            unreachable!()
+        };
+        let p = v(n);
+        let d = (dot(&p, &v(9)) - dot(&p, &v(27)) - f32::EPSILON).min(0.0);
+        let want = d / (1.0 + d.abs());
+        assert!(
+            (h.score - want).abs() < 1e-5,
+            "point {n}: {} vs {want}",
+            h.score
+        );
+    }
+}
+
+#[test]
+fn recommend_best_score_by_vectors() {
+    let (_db, c) = circle();
+    let q = Query::Recommend {
+        positive: vec![VectorInput::Vector(v(3))],
+        negative: vec![VectorInput::Vector(v(20))],
+        strategy: RecommendStrategy::BestScore,
+    };
+    let hits = c.query(&exact(QueryRequest::new(q, 5))).unwrap();
+    assert_eq!(
+        hits[0].id,
+        PointId::Num(3),
+        "inline vectors exclude nothing"
+    );
+    for h in &hits {
+        let PointId::Num(n) = h.id else {
+            unreachable!()
+        };
+        let (p, ng) = (dot(&v(n), &v(3)), dot(&v(n), &v(20)));
+        let want = if p > ng { sig(p) } else { -sig(ng) };
+        assert!((h.score - want).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn prefetch_rescore_and_fusion() {
+    let (_db, c) = circle();
+    let evens =
+        Filter::from_json(json!({"must": [{"key": "even", "match": {"value": true}}]})).unwrap();
+    // rescore: prefetch the 10 nearest to point 0's direction, then rank those by closeness to 5
+    let mut req = QueryRequest::new(Query::Nearest(VectorInput::Vector(v(5))), 3);
+    req.prefetch = vec![Prefetch::new(Query::Nearest(VectorInput::Vector(v(0))), 10)];
+    let hits = c.query(&exact(req)).unwrap();
+    // the 10 nearest to 0° are 0, ±10°, ... ±40° and one of ±50°; nearest of those to 50° first
+    let got: Vec<PointId> = hits.iter().map(|h| h.id).collect();
+    assert_eq!(got[0], PointId::Num(5));
+    assert_eq!(got[1], PointId::Num(4));
+    assert!((hits[0].score - 1.0).abs() < 1e-5);
+    // RRF of two lists: rank r in a list gives 1 / (2 + r)
+    let mut req = QueryRequest::new(
+        Query::Fusion(Fusion::Rrf {
+            k: 2,
+            weights: None,
+        }),
+        5,
+    );
+    let mut near0 = Prefetch::new(Query::Nearest(VectorInput::Vector(v(0))), 3);
+    near0.filter = Some(evens.clone());
+    let near4 = Prefetch::new(Query::Nearest(VectorInput::Vector(v(4))), 3);
+    req.prefetch = vec![near0, near4];
+    let hits = c.query(&exact(req)).unwrap();
+    // list A (evens near 0): 0, then 2 and 34 (tied), list B: 4, then 3 and 5
+    let score = |n: u64| {
+        hits.iter()
+            .find(|h| h.id == PointId::Num(n))
+            .map(|h| h.score)
+    };
+    assert_eq!(score(0), Some(0.5));
+    assert_eq!(score(4), Some(0.5));
+    assert_eq!(hits.len(), 5);
+    // weights scale each list
+    let mut req = QueryRequest::new(
+        Query::Fusion(Fusion::Rrf {
+            k: 2,
+            weights: Some(vec![3.0, 1.0]),
+        }),
+        1,
+    );
+    req.prefetch = vec![
+        Prefetch::new(Query::Nearest(id(0)), 3),
+        Prefetch::new(Query::Nearest(id(18)), 3),
+    ];
+    let top = c.query(&exact(req)).unwrap();
+    assert!(
+        (top[0].score - 1.5).abs() < 1e-6,
+        "weight 3 at rank 0: 3 / 2"
+    );
+    // DBSF: scores in [0, #lists]
+    let mut req = QueryRequest::new(Query::Fusion(Fusion::Dbsf), 10);
+    req.prefetch = vec![
+        Prefetch::new(Query::Nearest(id(1)), 6),
+        Prefetch::new(Query::Nearest(id(2)), 6),
+    ];
+    let hits = c.query(&exact(req)).unwrap();
+    assert!(hits.iter().all(|h| (0.0..=2.0).contains(&h.score)));
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+    // the top-level filter applies inside prefetches too
+    let mut req = QueryRequest::new(
+        Query::Fusion(Fusion::Rrf {
+            k: 2,
+            weights: None,
+        }),
+        10,
+    );
+    req.prefetch = vec![Prefetch::new(Query::Nearest(VectorInput::Vector(v(1))), 5)];
+    req.filter = Some(evens);
+    let hits = c.query(&exact(req)).unwrap();
+    assert!(
+        hits.iter()
+            .all(|h| matches!(h.id, PointId::Num(n) if n % 2 == 0))
+    );
+}
+
+#[test]
+fn order_by_sample_and_no_query() {
+    let (_db, c) = circle();
+    c.create_field_index(
+        &"i".parse().unwrap(),
+        FieldIndexParams::new(FieldType::Integer),
+    )
+    .unwrap();
+    let q = Query::OrderBy(OrderBy {
+        key: "i".parse().unwrap(),
+        direction: Direction::Desc,
+        start_from: None,
+    });
+    let hits = c.query(&QueryRequest::new(q, 3)).unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.score).collect::<Vec<_>>(),
+        vec![35.0, 34.0, 33.0]
+    );
+    let sample = c.query(&QueryRequest::new(Query::Sample, 7)).unwrap();
+    let mut ids: Vec<PointId> = sample.iter().map(|h| h.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 7);
+    let mut none = QueryRequest::new(Query::Sample, 4);
+    none.query = None;
+    let first = c.query(&none).unwrap();
+    assert_eq!(
+        first.iter().map(|h| h.id).collect::<Vec<_>>(),
+        (0..4).map(PointId::Num).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn query_validation_as_qdrant() {
+    let (_db, c) = circle();
+    let e = c
+        .query(&QueryRequest::new(Query::Nearest(id(999)), 3))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    assert_eq!(
+        c.query(&QueryRequest::new(Query::Nearest(id(1)), 0))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::BadInput
+    );
+    let e = c
+        .query(&QueryRequest::new(Query::Fusion(Fusion::Dbsf), 3))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadInput, "fusion without prefetch");
+    let mut two = QueryRequest::new(Query::Sample, 3);
+    two.query = None;
+    two.prefetch = vec![
+        Prefetch::new(Query::Nearest(id(1)), 3),
+        Prefetch::new(Query::Nearest(id(2)), 3),
+    ];
+    assert_eq!(
+        c.query(&two).unwrap_err().kind(),
+        ErrorKind::BadInput,
+        "two prefetches, nothing to merge them"
+    );
+    let q = Query::Recommend {
+        positive: vec![],
+        negative: vec![],
+        strategy: RecommendStrategy::AverageVector,
+    };
+    assert_eq!(
+        c.query(&QueryRequest::new(q, 3)).unwrap_err().kind(),
+        ErrorKind::BadInput
+    );
+    let mut wrong = QueryRequest::new(Query::Nearest(VectorInput::Vector(vec![1.0, 0.0, 0.0])), 3);
+    assert_eq!(c.query(&wrong).unwrap_err().kind(), ErrorKind::BadInput);
+    wrong.query = Some(Query::Nearest(id(1)));
+    wrong.using = "other".into();
+    assert_eq!(c.query(&wrong).unwrap_err().kind(), ErrorKind::BadInput);
+    // example ids never come back, on the graph path too
+    let q = Query::Recommend {
+        positive: vec![id(1), id(2)],
+        negative: vec![],
+        strategy: RecommendStrategy::AverageVector,
+    };
+    let hits = c.query(&QueryRequest::new(q, 36)).unwrap();
+    assert!(
+        hits.iter()
+            .all(|h| h.id != PointId::Num(1) && h.id != PointId::Num(2))
+    );
+    assert_eq!(hits.len(), 34);
+}
