@@ -27,6 +27,40 @@ pub enum StorageError {
         /// The largest number of rows a column holds.
         max: u64,
     },
+    /// Stored bytes failed a check.
+    #[error("corrupted file {path} at byte {offset}: {reason}", path = path.display())]
+    Corrupted {
+        /// The file.
+        path: PathBuf,
+        /// Where the damage starts.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A file written by a newer (or unknown) format version.
+    #[error("{path} has format version {found}; this build reads version {supported}", path = path.display())]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// A WAL record over the size limit.
+    #[error("a WAL record of {len} bytes is over the limit of {max}")]
+    RecordTooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Another process holds the folder.
+    #[error("{path} is in use by another process (its lock file is held)", path = path.display())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// A column was created with a row width of zero or a zero-sized type.
     #[error("a column needs a row width of at least one non-zero-sized element")]
     ZeroWidth,

@@ -19,9 +19,15 @@
 //! ```
 
 mod error;
+pub mod io;
+mod lock;
 pub mod mmap;
 mod offset;
+pub mod wal;
 
 pub use error::StorageError;
+pub use io::{Io, SimIo, StdIo};
+pub use lock::FolderLock;
 pub use mmap::AppendRows;
 pub use offset::PointOffset;
+pub use wal::{Wal, WalRecord};
