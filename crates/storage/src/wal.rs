@@ -307,7 +307,7 @@ mod tests {
             }
             w.sync().unwrap();
             for seq in 10..20u64 {
-                w.append(seq, &vec![seq as u8; 50]).unwrap();
+                w.append(seq, &[seq as u8; 50]).unwrap();
             }
             drop(w);
             io.power_loss(seed);
