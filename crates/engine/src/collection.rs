@@ -10,23 +10,22 @@ use vicinity_index::{
     with_metric,
 };
 
-use vicinity_payload::{FieldIndex, FieldIndexParams, Filter, JsonPath, Payload};
+use vicinity_payload::{FieldIndex, FieldIndexParams, Filter};
 use vicinity_storage::PointOffset;
 
 use crate::segment::{NewRow, PointTable, RowMeta, Segment};
 use crate::{
-    CollectionConfig, Direction, Error, FacetHit, FacetRequest, OrderBy, PointId, PointSelector,
-    PointStruct, Record, Result, ScoredPoint, ScrollRequest, ScrollResult, SearchParams,
-    SearchRequest, UpdateResult, UpdateStatus, VectorSelector, Vectors, WithSelectors,
+    CollectionConfig, Direction, Error, FacetHit, FacetRequest, OrderBy, PointId, Record, Result,
+    ScoredPoint, ScrollRequest, ScrollResult, SearchParams, SearchRequest, UpdateResult,
+    UpdateStatus, VectorSelector, Vectors, WithSelectors,
 };
 
-/// Vector names to set (`Some`) or remove (`None`) on one point.
-type VectorChanges<'a> = Vec<(&'a str, Option<&'a [f32]>)>;
-
 /// The one writer's state.
-struct Writer {
+pub(crate) struct Writer {
     /// The next operation's sequence number.
-    next_seq: u64,
+    pub(crate) next_seq: u64,
+    /// The write-ahead log of a durable collection.
+    pub(crate) wal: Option<vicinity_storage::Wal>,
 }
 
 /// A payload index as the collection reports it.
@@ -67,8 +66,8 @@ pub struct CollectionInfo {
 pub struct Collection {
     name: String,
     config: CollectionConfig,
-    segment: RwLock<Arc<Segment>>,
-    writer: Mutex<Writer>,
+    pub(crate) segment: RwLock<Arc<Segment>>,
+    pub(crate) writer: Mutex<Writer>,
     pool: Option<Arc<ThreadPool>>,
 }
 
@@ -103,7 +102,10 @@ impl Collection {
             name,
             config,
             segment: RwLock::new(Arc::new(segment)),
-            writer: Mutex::new(Writer { next_seq: 0 }),
+            writer: Mutex::new(Writer {
+                next_seq: 0,
+                wal: None,
+            }),
             pool,
         })
     }
@@ -123,14 +125,14 @@ impl Collection {
         self.segment.read().clone()
     }
 
-    fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+    pub(crate) fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
             Some(pool) => pool.install(f),
             None => f(),
         }
     }
 
-    fn done(seq: u64) -> UpdateResult {
+    pub(crate) fn done(seq: u64) -> UpdateResult {
         UpdateResult {
             operation_id: seq,
             status: UpdateStatus::Completed,
@@ -161,225 +163,6 @@ impl Collection {
             }
         }
         Ok(())
-    }
-
-    /// Inserts points, or replaces them whole (vectors and payload) when
-    /// their ids exist. The batch is validated before anything is written:
-    /// one bad point rejects the whole batch. When an id appears twice, the
-    /// last one wins.
-    pub fn upsert(&self, points: Vec<PointStruct>) -> Result<UpdateResult> {
-        for p in &points {
-            self.validate_vectors(&p.vectors)?;
-        }
-        let mut w = self.writer.lock();
-        let seq = w.next_seq;
-        let segment = self.segment();
-        let rows = points
-            .iter()
-            .map(|p| NewRow {
-                vectors: segment
-                    .columns
-                    .iter()
-                    .map(|c| p.vectors.get(&c.name))
-                    .collect(),
-                preprocessed: false,
-                meta: RowMeta {
-                    id: p.id,
-                    version: seq,
-                    payload: p.payload.clone().unwrap_or_default(),
-                },
-            })
-            .collect();
-        self.run(|| segment.append(rows))?;
-        w.next_seq += 1;
-        Ok(Self::done(seq))
-    }
-
-    /// The ids a selector picks, under the writer lock: ids as given, or
-    /// the points passing a filter now.
-    fn selected(&self, segment: &Segment, points: PointSelector<'_>) -> Vec<PointId> {
-        match points {
-            PointSelector::Ids(ids) => ids.to_vec(),
-            PointSelector::Filter(f) => {
-                let table = segment.table.read();
-                table.matching(segment, Some(f)).map(|(id, _)| id).collect()
-            }
-        }
-    }
-
-    /// Deletes points by id (ids that do not exist are ignored) or by
-    /// filter.
-    pub fn delete<'a>(&self, points: impl Into<PointSelector<'a>>) -> Result<UpdateResult> {
-        let mut w = self.writer.lock();
-        let seq = w.next_seq;
-        let segment = self.segment();
-        let ids = self.selected(&segment, points.into());
-        segment.delete(&ids);
-        w.next_seq += 1;
-        Ok(Self::done(seq))
-    }
-
-    /// Applies `f` to the payload of each selected point under the table's
-    /// write lock, as Qdrant does: to every point that exists, and then an
-    /// error naming the first id that does not.
-    fn update_payloads(
-        &self,
-        points: PointSelector<'_>,
-        mut f: impl FnMut(&mut Payload),
-    ) -> Result<UpdateResult> {
-        let mut w = self.writer.lock();
-        let seq = w.next_seq;
-        let segment = self.segment();
-        let ids = self.selected(&segment, points);
-        let mut missing = None;
-        {
-            let mut table = segment.table.write();
-            for id in &ids {
-                match table.ids.get(id).copied() {
-                    Some(row) => {
-                        let mut payload = std::mem::take(&mut table.rows[row.index()].payload);
-                        table.index_row(row, &payload, false);
-                        f(&mut payload);
-                        table.index_row(row, &payload, true);
-                        let meta = &mut table.rows[row.index()];
-                        meta.payload = payload;
-                        meta.version = seq;
-                    }
-                    None => {
-                        missing.get_or_insert(*id);
-                    }
-                }
-            }
-        }
-        w.next_seq += 1;
-        match missing {
-            Some(id) => Err(Error::PointNotFound { id }),
-            None => Ok(Self::done(seq)),
-        }
-    }
-
-    /// Sets the keys of `payload` on each selected point, keeping its other
-    /// keys; with `key`, inside the object(s) that path reaches.
-    pub fn set_payload<'a>(
-        &self,
-        points: impl Into<PointSelector<'a>>,
-        payload: &Payload,
-        key: Option<&JsonPath>,
-    ) -> Result<UpdateResult> {
-        self.update_payloads(points.into(), |p| match key {
-            Some(path) => p.merge_at(path, payload),
-            None => p.merge(payload),
-        })
-    }
-
-    /// Replaces each selected point's payload with `payload`.
-    pub fn overwrite_payload<'a>(
-        &self,
-        points: impl Into<PointSelector<'a>>,
-        payload: &Payload,
-    ) -> Result<UpdateResult> {
-        self.update_payloads(points.into(), |p| *p = payload.clone())
-    }
-
-    /// Removes the values these paths reach from each selected point's
-    /// payload.
-    pub fn delete_payload<'a>(
-        &self,
-        points: impl Into<PointSelector<'a>>,
-        keys: &[JsonPath],
-    ) -> Result<UpdateResult> {
-        self.update_payloads(points.into(), |p| {
-            for k in keys {
-                p.remove(k);
-            }
-        })
-    }
-
-    /// Empties each selected point's payload.
-    pub fn clear_payload<'a>(&self, points: impl Into<PointSelector<'a>>) -> Result<UpdateResult> {
-        self.update_payloads(points.into(), |p| *p = Payload::new())
-    }
-
-    /// Rewrites points with some vectors changed: for each id, the names to
-    /// set (`Some`) or remove (`None`); other vectors and the payload are
-    /// kept. Every id must exist; nothing is written otherwise.
-    fn rewrite_vectors(&self, changes: &[(PointId, VectorChanges<'_>)]) -> Result<UpdateResult> {
-        let mut w = self.writer.lock();
-        let seq = w.next_seq;
-        let segment = self.segment();
-        let mut owned: Vec<(RowMeta, Vec<Option<Vec<f32>>>)> = Vec::with_capacity(changes.len());
-        {
-            let table = segment.table.read();
-            for (id, change) in changes {
-                let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
-                let vectors = segment
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(
-                        |(c, col)| match change.iter().find(|(n, _)| *n == col.name) {
-                            Some((_, new)) => new.map(|v| {
-                                let mut v = v.to_vec();
-                                col.store.distance().preprocess(&mut v);
-                                v
-                            }),
-                            None if segment.has_vector(c, row) => {
-                                col.store.get(row).map(<[f32]>::to_vec)
-                            }
-                            None => None,
-                        },
-                    )
-                    .collect();
-                let meta = RowMeta {
-                    id: *id,
-                    version: seq,
-                    payload: table.rows[row.index()].payload.clone(),
-                };
-                owned.push((meta, vectors));
-            }
-        }
-        let rows = owned
-            .iter()
-            .map(|(meta, vectors)| NewRow {
-                vectors: vectors.iter().map(|v| v.as_deref()).collect(),
-                preprocessed: true,
-                meta: RowMeta {
-                    id: meta.id,
-                    version: meta.version,
-                    payload: meta.payload.clone(),
-                },
-            })
-            .collect();
-        self.run(|| segment.append(rows))?;
-        w.next_seq += 1;
-        Ok(Self::done(seq))
-    }
-
-    /// Replaces the given vectors of existing points, keeping their other
-    /// vectors and their payload.
-    pub fn update_vectors(&self, points: &[(PointId, Vectors)]) -> Result<UpdateResult> {
-        for (_, v) in points {
-            self.validate_vectors(v)?;
-        }
-        let changes: Vec<_> = points
-            .iter()
-            .map(|(id, v)| (*id, v.iter().map(|(n, x)| (n, Some(x))).collect()))
-            .collect();
-        self.rewrite_vectors(&changes)
-    }
-
-    /// Removes vectors of these names from existing points.
-    pub fn delete_vectors(&self, ids: &[PointId], names: &[String]) -> Result<UpdateResult> {
-        for name in names {
-            if !self.config.vectors.contains_key(name) {
-                return Err(Error::UnknownVector { name: name.clone() });
-            }
-        }
-        let changes: Vec<_> = ids
-            .iter()
-            .map(|id| (*id, names.iter().map(|n| (n.as_str(), None)).collect()))
-            .collect();
-        self.rewrite_vectors(&changes)
     }
 
     /// The points with these ids, in the order asked; ids that do not exist
@@ -545,43 +328,6 @@ impl Collection {
         hits.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         hits.truncate(req.limit);
         Ok(hits)
-    }
-
-    /// Creates (or replaces) a payload index on `key` and indexes every
-    /// point. Indexes make filters on the key faster; `order_by` needs an
-    /// integer, float or datetime index and `facet` a keyword, integer,
-    /// bool or uuid one.
-    pub fn create_field_index(
-        &self,
-        key: &JsonPath,
-        params: FieldIndexParams,
-    ) -> Result<UpdateResult> {
-        let mut w = self.writer.lock();
-        let seq = w.next_seq;
-        let segment = self.segment();
-        {
-            let mut table = segment.table.write();
-            let mut index = FieldIndex::new(key.clone(), params);
-            for &row in table.ids.values() {
-                index.add(row.0, table.rows[row.index()].payload.as_map());
-            }
-            table.indexes.insert(key.to_string(), index);
-        }
-        w.next_seq += 1;
-        Ok(Self::done(seq))
-    }
-
-    /// Drops the payload index on `key`, if any.
-    pub fn delete_field_index(&self, key: &JsonPath) -> Result<UpdateResult> {
-        let mut w = self.writer.lock();
-        let seq = w.next_seq;
-        self.segment()
-            .table
-            .write()
-            .indexes
-            .remove(&key.to_string());
-        w.next_seq += 1;
-        Ok(Self::done(seq))
     }
 
     /// The payload indexes: key, type and options, and how many points each

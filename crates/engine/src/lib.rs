@@ -33,6 +33,7 @@ mod point;
 mod query;
 mod request;
 mod segment;
+mod update;
 
 pub use collection::{Collection, CollectionInfo, PayloadIndexInfo};
 pub use config::{
@@ -52,6 +53,7 @@ pub use request::{
     Direction, FacetHit, FacetRequest, OrderBy, PointSelector, ScrollRequest, ScrollResult,
     SearchParams, SearchRequest,
 };
+pub use update::{PointsSelector, UpdateOperation};
 pub use vicinity_index::{Distance, HnswConfig};
 pub use vicinity_payload::{
     Condition, FacetValue, FieldCondition, FieldIndexParams, FieldType, Filter, JsonPath, Match,

@@ -60,7 +60,7 @@ impl FieldType {
 }
 
 /// An index's type and options.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldIndexParams {
     /// The type.
     pub field_type: FieldType,

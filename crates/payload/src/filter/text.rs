@@ -4,7 +4,7 @@
 
 /// Options of the text index; the defaults are what an unindexed text match
 /// uses.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TokenizerOptions {
     /// Lower-case tokens (default true).
     pub lowercase: bool,
