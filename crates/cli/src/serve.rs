@@ -55,8 +55,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
-            cert_pem: std::fs::read(cert)
-                .with_context(|| format!("reading {}", cert.display()))?,
+            cert_pem: std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?,
             key_pem: std::fs::read(key).with_context(|| format!("reading {}", key.display()))?,
         }),
         _ => None,
@@ -100,6 +99,8 @@ async fn shutdown_signal() -> anyhow::Result<()> {
         }
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await.context("listening for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("listening for Ctrl-C")?;
     Ok(())
 }
