@@ -9,6 +9,18 @@ use crate::convert::id::{id_from_proto, id_to_proto};
 use crate::pb::{self, condition::ConditionOneOf, r#match::MatchValue, point_id::PointIdOptions};
 use crate::status::{invalid, unsupported};
 
+/// The status for a request that carries a filter, until the engine's
+/// `vicinity::Filter` lands: a malformed filter is still refused as
+/// malformed (`InvalidArgument`), a well-formed one as `Unimplemented`.
+pub fn refuse_filter(f: pb::Filter) -> Status {
+    match filter_to_json(f) {
+        Err(malformed) => malformed,
+        // FILTER-HOOK: deserialize this JSON into vicinity::Filter and hand
+        // it to the engine request instead of refusing.
+        Ok(_json) => crate::status::filter_unsupported(),
+    }
+}
+
 /// A wire filter as Qdrant REST JSON: `{must, should, must_not,
 /// min_should}`, each present only when the request has it.
 pub fn filter_to_json(f: pb::Filter) -> Result<Value, Status> {

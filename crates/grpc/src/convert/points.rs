@@ -6,12 +6,13 @@ use vicinity::{
     SearchRequest, UpdateResult, VectorSelector, Vectors, WithSelectors,
 };
 
+use crate::convert::filter::refuse_filter;
 use crate::convert::id::{id_to_proto, ids_from_proto, required_id};
 use crate::convert::selector::{path, paths, payload_selector, vector_selector};
 use crate::convert::value::{payload_from_proto, payload_to_proto};
 use crate::convert::vector::{vectors_from_proto, vectors_to_proto};
 use crate::pb::{self, points_selector::PointsSelectorOneOf, points_update_operation as op};
-use crate::status::{filter_unsupported, invalid, unsupported, validation};
+use crate::status::{invalid, unsupported, validation};
 
 /// One write, converted and validated, ready for one engine call.
 #[derive(Debug)]
@@ -57,7 +58,7 @@ pub fn selected_ids(s: Option<pb::PointsSelector>) -> Result<Vec<PointId>, Statu
         Some(PointsSelectorOneOf::Points(list)) => ids_from_proto(list.ids),
         // FILTER-HOOK: crate::convert::filter::filter_to_json(f) -> vicinity::Filter,
         // then select the matching ids (or pass the filter to the engine's write).
-        Some(PointsSelectorOneOf::Filter(_)) => Err(filter_unsupported()),
+        Some(PointsSelectorOneOf::Filter(f)) => Err(refuse_filter(f)),
         None => Err(invalid("points selector is missing")),
     }
 }
@@ -76,9 +77,9 @@ fn points_from_proto(
     update_filter: Option<pb::Filter>,
     update_mode: Option<i32>,
 ) -> Result<WriteOp, Status> {
-    if update_filter.is_some() {
+    if let Some(f) = update_filter {
         // FILTER-HOOK: a conditional upsert needs the engine's filter.
-        return Err(filter_unsupported());
+        return Err(refuse_filter(f));
     }
     match update_mode.map(pb::UpdateMode::try_from) {
         None | Some(Ok(pb::UpdateMode::Upsert)) => {}
@@ -97,9 +98,9 @@ fn point_vectors(
     points: Vec<pb::PointVectors>,
     update_filter: Option<pb::Filter>,
 ) -> Result<WriteOp, Status> {
-    if update_filter.is_some() {
+    if let Some(f) = update_filter {
         // FILTER-HOOK: conditional vector updates need the engine's filter.
-        return Err(filter_unsupported());
+        return Err(refuse_filter(f));
     }
     Ok(WriteOp::UpdateVectors(
         points
@@ -239,9 +240,9 @@ pub fn get(r: pb::GetPoints) -> Result<(Vec<PointId>, WithSelectors), Status> {
 
 /// `Scroll`. Filters and `order_by` wait for the engine.
 pub fn scroll(r: pb::ScrollPoints) -> Result<ScrollRequest, Status> {
-    if r.filter.is_some() {
-        // FILTER-HOOK: filter_to_json(r.filter) -> vicinity::Filter -> ScrollRequest::filter.
-        return Err(filter_unsupported());
+    if let Some(f) = r.filter {
+        // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> ScrollRequest::filter.
+        return Err(refuse_filter(f));
     }
     if r.order_by.is_some() {
         return Err(unsupported(
@@ -260,9 +261,9 @@ pub fn scroll(r: pb::ScrollPoints) -> Result<ScrollRequest, Status> {
 
 /// `Count`. Filters wait for the engine.
 pub fn count(r: &pb::CountPoints) -> Result<(), Status> {
-    if r.filter.is_some() {
-        // FILTER-HOOK: count the points that match filter_to_json(r.filter).
-        return Err(filter_unsupported());
+    if let Some(f) = &r.filter {
+        // FILTER-HOOK: count the points that match filter_to_json(f).
+        return Err(refuse_filter(f.clone()));
     }
     Ok(())
 }
@@ -284,9 +285,9 @@ fn to_usize(v: u64, what: &str) -> Result<usize, Status> {
 
 /// `Search`.
 pub fn search(r: pb::SearchPoints) -> Result<SearchRequest, Status> {
-    if r.filter.is_some() {
-        // FILTER-HOOK: filter_to_json(r.filter) -> vicinity::Filter -> SearchRequest::filter.
-        return Err(filter_unsupported());
+    if let Some(f) = r.filter {
+        // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> SearchRequest::filter.
+        return Err(refuse_filter(f));
     }
     if r.sparse_indices.is_some() {
         return Err(unsupported("sparse vectors"));
@@ -362,9 +363,9 @@ impl QueryPlan {
 pub fn query(r: pb::QueryPoints) -> Result<QueryPlan, Status> {
     use pb::query::Variant as Q;
     use pb::vector_input::Variant as I;
-    if r.filter.is_some() {
-        // FILTER-HOOK: filter_to_json(r.filter) -> vicinity::Filter -> SearchRequest::filter.
-        return Err(filter_unsupported());
+    if let Some(f) = r.filter {
+        // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> SearchRequest::filter.
+        return Err(refuse_filter(f));
     }
     if !r.prefetch.is_empty() {
         return Err(unsupported("prefetch"));

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use ::qdrant_client::Qdrant;
-use rustls_pki_types::pem::PemObject;
 use ::qdrant_client::qdrant::{CreateCollectionBuilder, Distance, VectorParamsBuilder};
+use rustls_pki_types::pem::PemObject;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
@@ -57,12 +57,21 @@ async fn get_over<S: AsyncRead + AsyncWrite + Unpin>(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
     (status, body)
 }
 
 async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    get_over(tokio::net::TcpStream::connect(addr).await.unwrap(), path, headers).await
+    get_over(
+        tokio::net::TcpStream::connect(addr).await.unwrap(),
+        path,
+        headers,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,26 +86,45 @@ async fn api_keys_on_grpc() {
     assert_eq!(none.health_check().await.unwrap().version, "1.20.0");
     assert_eq!(code(none.list_collections().await), Code::Unauthenticated);
     assert_eq!(code(wrong.list_collections().await), Code::Unauthenticated);
-    assert_eq!(code(none.create_collection(create("c")).await), Code::Unauthenticated);
+    assert_eq!(
+        code(none.create_collection(create("c")).await),
+        Code::Unauthenticated
+    );
 
     admin.create_collection(create("c")).await.unwrap();
     assert_eq!(admin.list_collections().await.unwrap().collections.len(), 1);
 
     // the read-only key reads, and may not write
-    assert_eq!(reader.list_collections().await.unwrap().collections.len(), 1);
+    assert_eq!(
+        reader.list_collections().await.unwrap().collections.len(),
+        1
+    );
     assert!(reader.collection_info("c").await.is_ok());
-    assert_eq!(code(reader.create_collection(create("d")).await), Code::PermissionDenied);
-    assert_eq!(code(reader.delete_collection("c").await), Code::PermissionDenied);
+    assert_eq!(
+        code(reader.create_collection(create("d")).await),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        code(reader.delete_collection("c").await),
+        Code::PermissionDenied
+    );
     assert!(admin.collection_exists("c").await.unwrap());
     assert!(!admin.collection_exists("d").await.unwrap());
 
     // `authorization: Bearer` works like `api-key`
-    let channel = Channel::from_shared(s.grpc_url()).unwrap().connect().await.unwrap();
+    let channel = Channel::from_shared(s.grpc_url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let mut raw = vicinity_grpc::pb::collections_client::CollectionsClient::new(channel);
     let mut req = tonic::Request::new(vicinity_grpc::pb::ListCollectionsRequest {});
     req.metadata_mut()
         .insert("authorization", "Bearer secret".parse().unwrap());
-    assert_eq!(raw.list(req).await.unwrap().into_inner().collections.len(), 1);
+    assert_eq!(
+        raw.list(req).await.unwrap().into_inner().collections.len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,10 +140,22 @@ async fn api_keys_on_http() {
     assert_eq!(http_get(addr, "/livez", &[]).await.0, 200);
     // everything else needs a key
     assert_eq!(http_get(addr, "/collections", &[]).await.0, 401);
-    assert_eq!(http_get(addr, "/collections", &[("api-key", "guess")]).await.0, 401);
-    assert_eq!(http_get(addr, "/collections", &[("api-key", "secret")]).await.0, 404);
     assert_eq!(
-        http_get(addr, "/collections", &[("authorization", "Bearer reader")]).await.0,
+        http_get(addr, "/collections", &[("api-key", "guess")])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        http_get(addr, "/collections", &[("api-key", "secret")])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        http_get(addr, "/collections", &[("authorization", "Bearer reader")])
+            .await
+            .0,
         404
     );
 }
@@ -163,7 +203,11 @@ async fn tls_on_both_ports() {
         .await;
     if let Ok(plain) = plain {
         let mut q = vicinity_grpc::pb::qdrant_client::QdrantClient::new(plain);
-        assert!(q.health_check(vicinity_grpc::pb::HealthCheckRequest {}).await.is_err());
+        assert!(
+            q.health_check(vicinity_grpc::pb::HealthCheckRequest {})
+                .await
+                .is_err()
+        );
     }
 
     // HTTPS on the HTTP port
