@@ -232,9 +232,10 @@ pub fn update_result_to_proto(r: UpdateResult, wait: bool) -> pb::UpdateResult {
 /// `Get`: ids and selectors. The payload is returned unless the request
 /// says otherwise, as Qdrant does.
 pub fn get(r: pb::GetPoints) -> Result<(Vec<PointId>, WithSelectors), Status> {
-    let mut with = WithSelectors::default();
-    with.payload = payload_selector(r.with_payload, true)?;
-    with.vectors = vector_selector(r.with_vectors);
+    let with = WithSelectors {
+        payload: payload_selector(r.with_payload, true)?,
+        vectors: vector_selector(r.with_vectors),
+    };
     Ok((ids_from_proto(r.ids)?, with))
 }
 
@@ -321,8 +322,10 @@ impl QueryPlan {
         match self {
             QueryPlan::Vector(req) => c.search(&req),
             QueryPlan::ById(id, mut req) => {
-                let mut with = WithSelectors::default();
-                with.vectors = VectorSelector::Names(vec![req.using.clone()]);
+                let with = WithSelectors {
+                    vectors: VectorSelector::Names(vec![req.using.clone()]),
+                    ..Default::default()
+                };
                 let found = c.get(&[id], &with)?;
                 let vector = found
                     .into_iter()

@@ -8,7 +8,7 @@ use crate::status::invalid;
 
 /// Parses a payload key path (`a.b`, `a[].b`, `a[0]`).
 pub fn path(key: &str) -> Result<JsonPath, Status> {
-    key.parse::<JsonPath>().map_err(|e| invalid(e))
+    key.parse::<JsonPath>().map_err(invalid)
 }
 
 /// Parses payload key paths.

@@ -134,10 +134,8 @@ impl pb::collections_server::Collections for CollectionsService {
         if let Some(o) = r.optimizers_config {
             merge_optimizers(&mut meta.optimizers, o);
         }
-        if let Some(p) = r.params {
-            if let Some(b) = p.on_disk_payload {
-                meta.on_disk_payload = b;
-            }
+        if let Some(b) = r.params.and_then(|p| p.on_disk_payload) {
+            meta.on_disk_payload = b;
         }
         meta.metadata.extend(r.metadata);
         Ok(done(t, true))

@@ -16,10 +16,12 @@ use vicinity_grpc::{ApiKeys, ServerConfig, TlsFiles};
 use crate::support::code;
 
 async fn keyed_server() -> TestServer {
-    let mut config = ServerConfig::default();
-    config.keys = ApiKeys {
-        api_key: Some("secret".into()),
-        read_only_api_key: Some("reader".into()),
+    let config = ServerConfig {
+        keys: ApiKeys {
+            api_key: Some("secret".into()),
+            read_only_api_key: Some("reader".into()),
+        },
+        ..ServerConfig::default()
     };
     TestServer::start_with(config).await.unwrap()
 }
@@ -171,8 +173,10 @@ fn certificate() -> TlsFiles {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_on_both_ports() {
     let tls = certificate();
-    let mut config = ServerConfig::default();
-    config.tls = Some(tls.clone());
+    let config = ServerConfig {
+        tls: Some(tls.clone()),
+        ..ServerConfig::default()
+    };
     let s = TestServer::start_with(config).await.unwrap();
     assert!(s.grpc_url().starts_with("https://"));
 
