@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -19,10 +20,13 @@ enum Command {
     /// Benchmarks: recall and latency on a dataset.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Serves Qdrant's gRPC protocol (and `GET /`, probes over HTTP).
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -1,0 +1,320 @@
+//! Collection requests and `CollectionInfo`.
+
+use std::collections::HashMap;
+
+use tonic::Status;
+use vicinity::{CollectionConfig, Distance, HnswConfig, VectorParams};
+
+use crate::pb;
+use crate::state::CollectionMeta;
+use crate::status::{invalid, unsupported};
+
+/// A wire distance as an engine distance; the zero value is refused.
+pub fn distance_from_proto(d: i32) -> Result<Distance, Status> {
+    match pb::Distance::try_from(d) {
+        Ok(pb::Distance::Cosine) => Ok(Distance::Cosine),
+        Ok(pb::Distance::Euclid) => Ok(Distance::Euclid),
+        Ok(pb::Distance::Dot) => Ok(Distance::Dot),
+        Ok(pb::Distance::Manhattan) => Ok(Distance::Manhattan),
+        Ok(pb::Distance::UnknownDistance) | Err(_) => Err(invalid(format!(
+            "Unknown distance {d}: expected Cosine, Euclid, Dot or Manhattan"
+        ))),
+    }
+}
+
+/// An engine distance on the wire.
+pub fn distance_to_proto(d: Distance) -> i32 {
+    (match d {
+        Distance::Cosine => pb::Distance::Cosine,
+        Distance::Euclid => pb::Distance::Euclid,
+        Distance::Dot => pb::Distance::Dot,
+        Distance::Manhattan => pb::Distance::Manhattan,
+    }) as i32
+}
+
+fn usize_of(v: u64, what: &str) -> Result<usize, Status> {
+    usize::try_from(v).map_err(|_| invalid(format!("{what} {v} is too large")))
+}
+
+/// Applies a wire HNSW diff to engine settings.
+pub fn apply_hnsw_diff(base: HnswConfig, d: &pb::HnswConfigDiff) -> Result<HnswConfig, Status> {
+    let mut h = base;
+    if let Some(m) = d.m {
+        h.m = usize_of(m, "m")?;
+    }
+    if let Some(ef) = d.ef_construct {
+        h.ef_construct = usize_of(ef, "ef_construct")?;
+    }
+    if let Some(t) = d.full_scan_threshold {
+        h.full_scan_threshold = usize_of(t, "full_scan_threshold")?;
+    }
+    Ok(h)
+}
+
+fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
+    let distance = distance_from_proto(p.distance)?;
+    if let Some(dt) = p.datatype {
+        match pb::Datatype::try_from(dt) {
+            Ok(pb::Datatype::Default | pb::Datatype::Float32) => {}
+            _ => return Err(unsupported(format!("vector datatype {dt} (only Float32)"))),
+        }
+    }
+    if p.multivector_config.is_some() {
+        return Err(unsupported("multi-vectors"));
+    }
+    if p.quantization_config.is_some() {
+        return Err(unsupported("quantization"));
+    }
+    let mut v = VectorParams::new(usize_of(p.size, "size")?, distance);
+    if let Some(h) = &p.hnsw_config {
+        v.hnsw_config = Some(apply_hnsw_diff(HnswConfig::default(), h)?);
+    }
+    Ok(v)
+}
+
+/// A `CreateCollection` as the collection's name, its engine configuration
+/// and what the server keeps to echo in `CollectionInfo`.
+pub fn create_from_proto(
+    r: pb::CreateCollection,
+) -> Result<(String, CollectionConfig, CollectionMeta), Status> {
+    if r.quantization_config.is_some() {
+        return Err(unsupported("quantization"));
+    }
+    if r.sparse_vectors_config
+        .as_ref()
+        .is_some_and(|s| !s.map.is_empty())
+    {
+        return Err(unsupported("sparse vectors"));
+    }
+    if r.sharding_method == Some(pb::ShardingMethod::Custom as i32) {
+        return Err(unsupported("custom sharding"));
+    }
+    if r.strict_mode_config
+        .as_ref()
+        .is_some_and(|s| s.enabled == Some(true))
+    {
+        return Err(unsupported("strict mode"));
+    }
+    let vectors = match r.vectors_config.and_then(|v| v.config) {
+        Some(pb::vectors_config::Config::Params(p)) => {
+            vec![(vicinity::DEFAULT_VECTOR.to_string(), vector_params(p)?)]
+        }
+        Some(pb::vectors_config::Config::ParamsMap(m)) => {
+            let mut v = m
+                .map
+                .into_iter()
+                .map(|(k, p)| Ok((k, vector_params(p)?)))
+                .collect::<Result<Vec<_>, Status>>()?;
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        }
+        None => Vec::new(),
+    };
+    let hnsw = match &r.hnsw_config {
+        Some(d) => apply_hnsw_diff(HnswConfig::default(), d)?,
+        None => HnswConfig::default(),
+    };
+    let config = CollectionConfig::named(vectors).with_hnsw(hnsw);
+    let mut meta = CollectionMeta::new();
+    if let Some(h) = r.hnsw_config {
+        meta.hnsw_extra = h;
+    }
+    if let Some(o) = r.optimizers_config {
+        merge_optimizers(&mut meta.optimizers, o);
+    }
+    if let Some(w) = r.wal_config {
+        merge_wal(&mut meta.wal, w);
+    }
+    if let Some(b) = r.on_disk_payload {
+        meta.on_disk_payload = b;
+    }
+    if let Some(n) = r.shard_number {
+        meta.shard_number = n.max(1);
+    }
+    meta.metadata = r.metadata;
+    Ok((r.collection_name, config, meta))
+}
+
+/// Merges the set fields of an optimizer diff.
+pub fn merge_optimizers(base: &mut pb::OptimizersConfigDiff, d: pb::OptimizersConfigDiff) {
+    macro_rules! take {
+        ($($f:ident),*) => { $( if d.$f.is_some() { base.$f = d.$f; } )* };
+    }
+    take!(
+        deleted_threshold,
+        vacuum_min_vector_number,
+        default_segment_number,
+        max_segment_size,
+        memmap_threshold,
+        indexing_threshold,
+        flush_interval_sec,
+        deprecated_max_optimization_threads,
+        max_optimization_threads,
+        prevent_unoptimized
+    );
+}
+
+/// Merges the set fields of a WAL diff.
+pub fn merge_wal(base: &mut pb::WalConfigDiff, d: pb::WalConfigDiff) {
+    if d.wal_capacity_mb.is_some() {
+        base.wal_capacity_mb = d.wal_capacity_mb;
+    }
+    if d.wal_segments_ahead.is_some() {
+        base.wal_segments_ahead = d.wal_segments_ahead;
+    }
+    if d.wal_retain_closed.is_some() {
+        base.wal_retain_closed = d.wal_retain_closed;
+    }
+}
+
+fn hnsw_to_proto(h: &HnswConfig, extra: &pb::HnswConfigDiff) -> pb::HnswConfigDiff {
+    pb::HnswConfigDiff {
+        m: Some(h.m as u64),
+        ef_construct: Some(h.ef_construct as u64),
+        full_scan_threshold: Some(h.full_scan_threshold as u64),
+        max_indexing_threads: Some(extra.max_indexing_threads.unwrap_or(0)),
+        on_disk: Some(extra.on_disk.unwrap_or(false)),
+        payload_m: extra.payload_m,
+        inline_storage: None,
+        memory: None,
+    }
+}
+
+fn vector_params_to_proto(p: &VectorParams) -> pb::VectorParams {
+    pb::VectorParams {
+        size: p.size as u64,
+        distance: distance_to_proto(p.distance),
+        hnsw_config: p
+            .hnsw_config
+            .as_ref()
+            .map(|h| hnsw_to_proto(h, &pb::HnswConfigDiff::default())),
+        on_disk: Some(false),
+        ..Default::default()
+    }
+}
+
+/// Everything the Python client validates in `GetCollectionInfo`: status
+/// Green, optimizer ok, the HNSW, optimizer and WAL config echo filled with
+/// Qdrant's defaults, and no enum at its zero value.
+pub fn info_to_proto(info: &vicinity::CollectionInfo, meta: &CollectionMeta) -> pb::CollectionInfo {
+    let vectors = &info.config.vectors;
+    let vectors_config = if vectors.len() == 1 && vectors.contains_key(vicinity::DEFAULT_VECTOR) {
+        pb::vectors_config::Config::Params(vector_params_to_proto(
+            &vectors[vicinity::DEFAULT_VECTOR],
+        ))
+    } else {
+        pb::vectors_config::Config::ParamsMap(pb::VectorParamsMap {
+            map: vectors
+                .iter()
+                .map(|(k, p)| (k.clone(), vector_params_to_proto(p)))
+                .collect(),
+        })
+    };
+    pb::CollectionInfo {
+        status: pb::CollectionStatus::Green as i32,
+        optimizer_status: Some(pb::OptimizerStatus {
+            ok: true,
+            error: String::new(),
+        }),
+        segments_count: info.segments_count as u64,
+        config: Some(pb::CollectionConfig {
+            params: Some(pb::CollectionParams {
+                shard_number: meta.shard_number,
+                on_disk_payload: meta.on_disk_payload,
+                vectors_config: Some(pb::VectorsConfig {
+                    config: Some(vectors_config),
+                }),
+                replication_factor: Some(1),
+                write_consistency_factor: Some(1),
+                read_fan_out_factor: None,
+                sharding_method: None,
+                sparse_vectors_config: None,
+                read_fan_out_delay_ms: None,
+                payload: None,
+                id_tracker: None,
+            }),
+            hnsw_config: Some(hnsw_to_proto(&info.config.hnsw_config, &meta.hnsw_extra)),
+            optimizer_config: Some(meta.optimizers),
+            wal_config: Some(meta.wal),
+            quantization_config: None,
+            strict_mode_config: None,
+            metadata: meta.metadata.clone(),
+        }),
+        payload_schema: HashMap::new(),
+        points_count: Some(info.points_count as u64),
+        indexed_vectors_count: Some(info.indexed_vectors_count as u64),
+        warnings: Vec::new(),
+        update_queue: Some(pb::UpdateQueueInfo {
+            length: 0,
+            deferred_points: None,
+        }),
+        created_at: Some(meta.created_at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_single_and_named() {
+        let single = pb::CreateCollection {
+            collection_name: "c".into(),
+            vectors_config: Some(pb::VectorsConfig {
+                config: Some(pb::vectors_config::Config::Params(pb::VectorParams {
+                    size: 4,
+                    distance: pb::Distance::Dot as i32,
+                    ..Default::default()
+                })),
+            }),
+            hnsw_config: Some(pb::HnswConfigDiff {
+                m: Some(8),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let (name, config, _) = create_from_proto(single).unwrap();
+        assert_eq!(name, "c");
+        assert_eq!(config.vectors[""].size, 4);
+        assert_eq!(config.vectors[""].distance, Distance::Dot);
+        assert_eq!(config.hnsw_config.m, 8);
+    }
+
+    #[test]
+    fn unknown_distance_is_invalid() {
+        assert_eq!(
+            distance_from_proto(0).unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+        assert_eq!(
+            distance_from_proto(99).unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn info_has_no_zero_enums() {
+        let c = vicinity::Collection::new("c", CollectionConfig::single(3, Distance::Cosine), None)
+            .unwrap();
+        let info = info_to_proto(&c.info(), &CollectionMeta::new());
+        assert_eq!(info.status, pb::CollectionStatus::Green as i32);
+        let config = info.config.unwrap();
+        let wal = config.wal_config.unwrap();
+        assert!(wal.wal_capacity_mb.is_some() && wal.wal_segments_ahead.is_some());
+        let opt = config.optimizer_config.unwrap();
+        assert!(opt.deleted_threshold.is_some() && opt.flush_interval_sec.is_some());
+        match config
+            .params
+            .unwrap()
+            .vectors_config
+            .unwrap()
+            .config
+            .unwrap()
+        {
+            pb::vectors_config::Config::Params(p) => {
+                assert_eq!(p.distance, pb::Distance::Cosine as i32)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

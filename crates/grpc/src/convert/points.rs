@@ -1,0 +1,450 @@
+//! Point requests as engine operations, and engine results as replies.
+
+use tonic::Status;
+use vicinity::{
+    Collection, JsonPath, Payload, PointId, PointStruct, Record, ScoredPoint, ScrollRequest,
+    SearchRequest, UpdateResult, VectorSelector, Vectors, WithSelectors,
+};
+
+use crate::convert::filter::refuse_filter;
+use crate::convert::id::{id_to_proto, ids_from_proto, required_id};
+use crate::convert::selector::{path, paths, payload_selector, vector_selector};
+use crate::convert::value::{payload_from_proto, payload_to_proto};
+use crate::convert::vector::{vectors_from_proto, vectors_to_proto};
+use crate::pb::{self, points_selector::PointsSelectorOneOf, points_update_operation as op};
+use crate::status::{invalid, unsupported, validation};
+
+/// One write, converted and validated, ready for one engine call.
+#[derive(Debug)]
+pub enum WriteOp {
+    /// Insert or replace whole points.
+    Upsert(Vec<PointStruct>),
+    /// Delete points by id.
+    Delete(Vec<PointId>),
+    /// Merge keys into payloads (at `key`, if given).
+    SetPayload(Vec<PointId>, Payload, Option<JsonPath>),
+    /// Replace payloads.
+    OverwritePayload(Vec<PointId>, Payload),
+    /// Remove payload keys.
+    DeletePayload(Vec<PointId>, Vec<JsonPath>),
+    /// Empty payloads.
+    ClearPayload(Vec<PointId>),
+    /// Replace some vectors of existing points.
+    UpdateVectors(Vec<(PointId, Vectors)>),
+    /// Remove named vectors from points.
+    DeleteVectors(Vec<PointId>, Vec<String>),
+}
+
+impl WriteOp {
+    /// Runs the write on a collection.
+    pub fn apply(self, c: &Collection) -> vicinity::Result<UpdateResult> {
+        match self {
+            WriteOp::Upsert(points) => c.upsert(points),
+            WriteOp::Delete(ids) => c.delete(&ids),
+            WriteOp::SetPayload(ids, p, key) => c.set_payload(&ids, &p, key.as_ref()),
+            WriteOp::OverwritePayload(ids, p) => c.overwrite_payload(&ids, &p),
+            WriteOp::DeletePayload(ids, keys) => c.delete_payload(&ids, &keys),
+            WriteOp::ClearPayload(ids) => c.clear_payload(&ids),
+            WriteOp::UpdateVectors(points) => c.update_vectors(&points),
+            WriteOp::DeleteVectors(ids, names) => c.delete_vectors(&ids, &names),
+        }
+    }
+}
+
+/// A points selector as ids. Selecting by filter waits for the engine's
+/// filters.
+pub fn selected_ids(s: Option<pb::PointsSelector>) -> Result<Vec<PointId>, Status> {
+    match s.and_then(|s| s.points_selector_one_of) {
+        Some(PointsSelectorOneOf::Points(list)) => ids_from_proto(list.ids),
+        // FILTER-HOOK: crate::convert::filter::filter_to_json(f) -> vicinity::Filter,
+        // then select the matching ids (or pass the filter to the engine's write).
+        Some(PointsSelectorOneOf::Filter(f)) => Err(refuse_filter(f)),
+        None => Err(invalid("points selector is missing")),
+    }
+}
+
+/// A wire point as an engine point.
+pub fn point_from_proto(p: pb::PointStruct) -> Result<PointStruct, Status> {
+    Ok(PointStruct {
+        id: required_id(p.id)?,
+        vectors: vectors_from_proto(p.vectors)?,
+        payload: Some(payload_from_proto(p.payload)?),
+    })
+}
+
+fn points_from_proto(
+    points: Vec<pb::PointStruct>,
+    update_filter: Option<pb::Filter>,
+    update_mode: Option<i32>,
+) -> Result<WriteOp, Status> {
+    if let Some(f) = update_filter {
+        // FILTER-HOOK: a conditional upsert needs the engine's filter.
+        return Err(refuse_filter(f));
+    }
+    match update_mode.map(pb::UpdateMode::try_from) {
+        None | Some(Ok(pb::UpdateMode::Upsert)) => {}
+        Some(Ok(m)) => return Err(unsupported(format!("update mode {}", m.as_str_name()))),
+        Some(Err(_)) => return Err(invalid("unknown update mode")),
+    }
+    Ok(WriteOp::Upsert(
+        points
+            .into_iter()
+            .map(point_from_proto)
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+fn point_vectors(
+    points: Vec<pb::PointVectors>,
+    update_filter: Option<pb::Filter>,
+) -> Result<WriteOp, Status> {
+    if let Some(f) = update_filter {
+        // FILTER-HOOK: conditional vector updates need the engine's filter.
+        return Err(refuse_filter(f));
+    }
+    Ok(WriteOp::UpdateVectors(
+        points
+            .into_iter()
+            .map(|p| Ok((required_id(p.id)?, vectors_from_proto(p.vectors)?)))
+            .collect::<Result<_, Status>>()?,
+    ))
+}
+
+fn set_payload(
+    payload: std::collections::HashMap<String, pb::Value>,
+    selector: Option<pb::PointsSelector>,
+    key: Option<String>,
+) -> Result<WriteOp, Status> {
+    let key = key.map(|k| path(&k)).transpose()?;
+    Ok(WriteOp::SetPayload(
+        selected_ids(selector)?,
+        payload_from_proto(payload)?,
+        key,
+    ))
+}
+
+fn overwrite_payload(
+    payload: std::collections::HashMap<String, pb::Value>,
+    selector: Option<pb::PointsSelector>,
+    key: Option<String>,
+) -> Result<WriteOp, Status> {
+    if key.is_some() {
+        return Err(unsupported("overwrite_payload with a key"));
+    }
+    Ok(WriteOp::OverwritePayload(
+        selected_ids(selector)?,
+        payload_from_proto(payload)?,
+    ))
+}
+
+fn vector_names(v: Option<pb::VectorsSelector>) -> Result<Vec<String>, Status> {
+    let names = v.map(|v| v.names).unwrap_or_default();
+    if names.is_empty() {
+        return Err(validation("vectors", "must name at least one vector"));
+    }
+    Ok(names)
+}
+
+/// `Upsert`.
+pub fn upsert(r: pb::UpsertPoints) -> Result<WriteOp, Status> {
+    points_from_proto(r.points, r.update_filter, r.update_mode)
+}
+
+/// `Delete`.
+pub fn delete(r: pb::DeletePoints) -> Result<WriteOp, Status> {
+    Ok(WriteOp::Delete(selected_ids(r.points)?))
+}
+
+/// `UpdateVectors`.
+pub fn update_vectors(r: pb::UpdatePointVectors) -> Result<WriteOp, Status> {
+    point_vectors(r.points, r.update_filter)
+}
+
+/// `DeleteVectors`.
+pub fn delete_vectors(r: pb::DeletePointVectors) -> Result<WriteOp, Status> {
+    Ok(WriteOp::DeleteVectors(
+        selected_ids(r.points_selector)?,
+        vector_names(r.vectors)?,
+    ))
+}
+
+/// `SetPayload`.
+pub fn set(r: pb::SetPayloadPoints) -> Result<WriteOp, Status> {
+    set_payload(r.payload, r.points_selector, r.key)
+}
+
+/// `OverwritePayload`.
+pub fn overwrite(r: pb::SetPayloadPoints) -> Result<WriteOp, Status> {
+    overwrite_payload(r.payload, r.points_selector, r.key)
+}
+
+/// `DeletePayload`.
+pub fn delete_payload(r: pb::DeletePayloadPoints) -> Result<WriteOp, Status> {
+    Ok(WriteOp::DeletePayload(
+        selected_ids(r.points_selector)?,
+        paths(&r.keys)?,
+    ))
+}
+
+/// `ClearPayload`.
+pub fn clear_payload(r: pb::ClearPayloadPoints) -> Result<WriteOp, Status> {
+    Ok(WriteOp::ClearPayload(selected_ids(r.points)?))
+}
+
+/// One operation of `UpdateBatch`.
+pub fn batch_op(o: pb::PointsUpdateOperation) -> Result<WriteOp, Status> {
+    use op::Operation as O;
+    match o.operation {
+        None => Err(invalid("update operation is empty")),
+        Some(O::Upsert(u)) => points_from_proto(u.points, u.update_filter, u.update_mode),
+        Some(O::DeleteDeprecated(s)) => Ok(WriteOp::Delete(selected_ids(Some(s))?)),
+        Some(O::SetPayload(s)) => set_payload(s.payload, s.points_selector, s.key),
+        Some(O::OverwritePayload(s)) => overwrite_payload(s.payload, s.points_selector, s.key),
+        Some(O::DeletePayload(d)) => Ok(WriteOp::DeletePayload(
+            selected_ids(d.points_selector)?,
+            paths(&d.keys)?,
+        )),
+        Some(O::ClearPayloadDeprecated(s)) => Ok(WriteOp::ClearPayload(selected_ids(Some(s))?)),
+        Some(O::UpdateVectors(u)) => point_vectors(u.points, u.update_filter),
+        Some(O::DeleteVectors(d)) => Ok(WriteOp::DeleteVectors(
+            selected_ids(d.points_selector)?,
+            vector_names(d.vectors)?,
+        )),
+        Some(O::DeletePoints(d)) => Ok(WriteOp::Delete(selected_ids(d.points)?)),
+        Some(O::ClearPayload(c)) => Ok(WriteOp::ClearPayload(selected_ids(c.points)?)),
+    }
+}
+
+/// A write's result on the wire: `Completed` when the client waited,
+/// `Acknowledged` otherwise, as Qdrant answers (the write is applied
+/// before the reply either way).
+pub fn update_result_to_proto(r: UpdateResult, wait: bool) -> pb::UpdateResult {
+    pb::UpdateResult {
+        operation_id: Some(r.operation_id),
+        status: if wait {
+            pb::UpdateStatus::Completed
+        } else {
+            pb::UpdateStatus::Acknowledged
+        } as i32,
+    }
+}
+
+/// `Get`: ids and selectors. The payload is returned unless the request
+/// says otherwise, as Qdrant does.
+pub fn get(r: pb::GetPoints) -> Result<(Vec<PointId>, WithSelectors), Status> {
+    let with = WithSelectors {
+        payload: payload_selector(r.with_payload, true)?,
+        vectors: vector_selector(r.with_vectors),
+    };
+    Ok((ids_from_proto(r.ids)?, with))
+}
+
+/// `Scroll`. Filters and `order_by` wait for the engine.
+pub fn scroll(r: pb::ScrollPoints) -> Result<ScrollRequest, Status> {
+    if let Some(f) = r.filter {
+        // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> ScrollRequest::filter.
+        return Err(refuse_filter(f));
+    }
+    if r.order_by.is_some() {
+        return Err(unsupported(
+            "order_by (it needs payload indexes, in progress)",
+        ));
+    }
+    let mut req = ScrollRequest::default();
+    if let Some(limit) = r.limit {
+        req.limit = limit as usize;
+    }
+    req.offset = r.offset.map(|id| required_id(Some(id))).transpose()?;
+    req.with.payload = payload_selector(r.with_payload, true)?;
+    req.with.vectors = vector_selector(r.with_vectors);
+    Ok(req)
+}
+
+/// `Count`. Filters wait for the engine.
+pub fn count(r: &pb::CountPoints) -> Result<(), Status> {
+    if let Some(f) = &r.filter {
+        // FILTER-HOOK: count the points that match filter_to_json(f).
+        return Err(refuse_filter(f.clone()));
+    }
+    Ok(())
+}
+
+fn apply_params(req: &mut SearchRequest, p: Option<pb::SearchParams>) -> Result<(), Status> {
+    if let Some(p) = p {
+        req.params.hnsw_ef = p
+            .hnsw_ef
+            .map(|ef| usize::try_from(ef).map_err(|_| invalid("hnsw_ef is too large")))
+            .transpose()?;
+        req.params.exact = p.exact.unwrap_or(false);
+    }
+    Ok(())
+}
+
+fn to_usize(v: u64, what: &str) -> Result<usize, Status> {
+    usize::try_from(v).map_err(|_| validation(what, format!("value {v} is too large")))
+}
+
+/// `Search`.
+pub fn search(r: pb::SearchPoints) -> Result<SearchRequest, Status> {
+    if let Some(f) = r.filter {
+        // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> SearchRequest::filter.
+        return Err(refuse_filter(f));
+    }
+    if r.sparse_indices.is_some() {
+        return Err(unsupported("sparse vectors"));
+    }
+    let mut req = SearchRequest::new(r.vector, to_usize(r.limit, "limit")?);
+    if let Some(name) = r.vector_name {
+        req.using = name;
+    }
+    req.offset = to_usize(r.offset.unwrap_or(0), "offset")?;
+    req.score_threshold = r.score_threshold;
+    req.with.payload = payload_selector(r.with_payload, false)?;
+    req.with.vectors = vector_selector(r.with_vectors);
+    apply_params(&mut req, r.params)?;
+    Ok(req)
+}
+
+/// A `Query` the engine can run: nearest to a vector, or to a stored
+/// point's vector (that point itself left out of the results).
+#[derive(Debug)]
+pub enum QueryPlan {
+    /// Nearest to a vector.
+    Vector(SearchRequest),
+    /// Nearest to the vector of a stored point; the request's vector is
+    /// filled in once the point is read.
+    ById(PointId, SearchRequest),
+}
+
+impl QueryPlan {
+    /// Runs the query.
+    pub fn run(self, c: &Collection) -> vicinity::Result<Vec<ScoredPoint>> {
+        match self {
+            QueryPlan::Vector(req) => c.search(&req),
+            QueryPlan::ById(id, mut req) => {
+                let with = WithSelectors {
+                    vectors: VectorSelector::Names(vec![req.using.clone()]),
+                    ..Default::default()
+                };
+                let found = c.get(&[id], &with)?;
+                let vector = found
+                    .into_iter()
+                    .next()
+                    .ok_or(vicinity::Error::PointNotFound { id })?
+                    .vectors
+                    .and_then(|v| v.get(&req.using).map(<[f32]>::to_vec))
+                    .ok_or_else(|| {
+                        vicinity::Error::BadRequest(format!(
+                            "point {id} has no vector {:?}",
+                            req.using
+                        ))
+                    })?;
+                req.vector = vector;
+                // Ask for one more hit, drop the point itself, then page.
+                let (offset, limit) = (req.offset, req.limit);
+                req.offset = 0;
+                req.limit = limit
+                    .checked_add(offset)
+                    .and_then(|n| n.checked_add(1))
+                    .ok_or_else(|| {
+                        vicinity::Error::BadRequest("limit + offset is too large".into())
+                    })?;
+                let hits = c.search(&req)?;
+                Ok(hits
+                    .into_iter()
+                    .filter(|h| h.id != id)
+                    .skip(offset)
+                    .take(limit)
+                    .collect())
+            }
+        }
+    }
+}
+
+/// `Query`: nearest by vector or by point id; other query kinds are not
+/// served yet.
+pub fn query(r: pb::QueryPoints) -> Result<QueryPlan, Status> {
+    use pb::query::Variant as Q;
+    use pb::vector_input::Variant as I;
+    if let Some(f) = r.filter {
+        // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> SearchRequest::filter.
+        return Err(refuse_filter(f));
+    }
+    if !r.prefetch.is_empty() {
+        return Err(unsupported("prefetch"));
+    }
+    if r.lookup_from.is_some() {
+        return Err(unsupported("lookup_from"));
+    }
+    let input = match r.query.and_then(|q| q.variant) {
+        Some(Q::Nearest(v)) => v,
+        Some(Q::OrderBy(_)) => {
+            return Err(unsupported(
+                "order_by (it needs payload indexes, in progress)",
+            ));
+        }
+        Some(other) => {
+            let kind = match other {
+                Q::Recommend(_) => "recommend",
+                Q::Discover(_) => "discover",
+                Q::Context(_) => "context",
+                Q::Fusion(_) | Q::Rrf(_) => "fusion",
+                Q::Sample(_) => "sample",
+                Q::Formula(_) => "formula",
+                Q::NearestWithMmr(_) => "MMR",
+                Q::RelevanceFeedback(_) => "relevance feedback",
+                Q::Text(_) => "text",
+                Q::Nearest(_) | Q::OrderBy(_) => "this",
+            };
+            return Err(unsupported(format!("{kind} queries")));
+        }
+        None => return Err(unsupported("queries without a query")),
+    };
+    let limit = to_usize(r.limit.unwrap_or(10), "limit")?;
+    let mut req = SearchRequest::new(Vec::new(), limit);
+    if let Some(using) = r.using {
+        req.using = using;
+    }
+    req.offset = to_usize(r.offset.unwrap_or(0), "offset")?;
+    req.score_threshold = r.score_threshold;
+    req.with.payload = payload_selector(r.with_payload, false)?;
+    req.with.vectors = vector_selector(r.with_vectors);
+    apply_params(&mut req, r.params)?;
+    match input.variant {
+        Some(I::Dense(d)) => {
+            req.vector = d.data;
+            Ok(QueryPlan::Vector(req))
+        }
+        Some(I::Id(id)) => Ok(QueryPlan::ById(required_id(Some(id))?, req)),
+        Some(I::Sparse(_)) => Err(unsupported("sparse vectors")),
+        Some(I::MultiDense(_)) => Err(unsupported("multi-vectors")),
+        Some(I::Document(_) | I::Image(_) | I::Object(_)) => {
+            Err(unsupported("inference (documents, images, objects)"))
+        }
+        None => Err(invalid("nearest query has no vector")),
+    }
+}
+
+/// A stored point on the wire.
+pub fn record_to_proto(r: Record) -> pb::RetrievedPoint {
+    pb::RetrievedPoint {
+        id: Some(id_to_proto(r.id)),
+        payload: payload_to_proto(r.payload),
+        vectors: r.vectors.map(vectors_to_proto),
+        shard_key: None,
+        order_value: None,
+    }
+}
+
+/// A hit on the wire.
+pub fn scored_to_proto(p: ScoredPoint) -> pb::ScoredPoint {
+    pb::ScoredPoint {
+        id: Some(id_to_proto(p.id)),
+        payload: payload_to_proto(p.payload),
+        score: p.score,
+        version: p.version,
+        vectors: p.vectors.map(vectors_to_proto),
+        shard_key: None,
+        order_value: None,
+    }
+}

@@ -1,0 +1,222 @@
+//! `qdrant.Collections`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tonic::{Request, Response, Status};
+
+use crate::convert::collection::{create_from_proto, info_to_proto, merge_optimizers};
+use crate::pb::{self, alias_operations::Action};
+use crate::service::{blocking, secs};
+use crate::state::State;
+use crate::status::{from_engine, invalid, unsupported};
+
+/// `qdrant.Collections`: create, inspect, update, delete collections and
+/// their aliases.
+#[derive(Clone)]
+pub struct CollectionsService {
+    state: Arc<State>,
+}
+
+impl CollectionsService {
+    /// The service over shared state.
+    pub fn new(state: Arc<State>) -> Self {
+        CollectionsService { state }
+    }
+}
+
+fn done(t: Instant, result: bool) -> Response<pb::CollectionOperationResponse> {
+    Response::new(pb::CollectionOperationResponse {
+        result,
+        time: secs(t),
+    })
+}
+
+fn aliases_reply(t: Instant, aliases: Vec<(String, String)>) -> Response<pb::ListAliasesResponse> {
+    Response::new(pb::ListAliasesResponse {
+        aliases: aliases
+            .into_iter()
+            .map(|(alias_name, collection_name)| pb::AliasDescription {
+                alias_name,
+                collection_name,
+            })
+            .collect(),
+        time: secs(t),
+    })
+}
+
+#[tonic::async_trait]
+impl pb::collections_server::Collections for CollectionsService {
+    async fn get(
+        &self,
+        request: Request<pb::GetCollectionInfoRequest>,
+    ) -> Result<Response<pb::GetCollectionInfoResponse>, Status> {
+        let t = Instant::now();
+        let name = request.into_inner().collection_name;
+        let state = self.state.clone();
+        let info = blocking(move || {
+            let c = state.collection(&name)?;
+            Ok(info_to_proto(&c.info(), &state.meta_of(c.name())))
+        })
+        .await?;
+        Ok(Response::new(pb::GetCollectionInfoResponse {
+            result: Some(info),
+            time: secs(t),
+        }))
+    }
+
+    async fn list(
+        &self,
+        _: Request<pb::ListCollectionsRequest>,
+    ) -> Result<Response<pb::ListCollectionsResponse>, Status> {
+        let t = Instant::now();
+        let collections = self
+            .state
+            .db
+            .list_collections()
+            .into_iter()
+            .map(|name| pb::CollectionDescription { name })
+            .collect();
+        Ok(Response::new(pb::ListCollectionsResponse {
+            collections,
+            time: secs(t),
+        }))
+    }
+
+    async fn create(
+        &self,
+        request: Request<pb::CreateCollection>,
+    ) -> Result<Response<pb::CollectionOperationResponse>, Status> {
+        let t = Instant::now();
+        let (name, config, meta) = create_from_proto(request.into_inner())?;
+        let state = self.state.clone();
+        blocking(move || {
+            state
+                .db
+                .create_collection(&name, config)
+                .map_err(from_engine)?;
+            state.meta.write().insert(name, meta);
+            Ok(())
+        })
+        .await?;
+        Ok(done(t, true))
+    }
+
+    async fn update(
+        &self,
+        request: Request<pb::UpdateCollection>,
+    ) -> Result<Response<pb::CollectionOperationResponse>, Status> {
+        let t = Instant::now();
+        let r = request.into_inner();
+        let c = self.state.collection(&r.collection_name)?;
+        if r.hnsw_config.is_some() || r.vectors_config.is_some() {
+            return Err(unsupported(
+                "changing the HNSW or vector parameters of an existing collection",
+            ));
+        }
+        if r.quantization_config.is_some() {
+            return Err(unsupported("quantization"));
+        }
+        if r.sparse_vectors_config
+            .as_ref()
+            .is_some_and(|s| !s.map.is_empty())
+        {
+            return Err(unsupported("sparse vectors"));
+        }
+        if r.strict_mode_config
+            .as_ref()
+            .is_some_and(|s| s.enabled == Some(true))
+        {
+            return Err(unsupported("strict mode"));
+        }
+        let mut metas = self.state.meta.write();
+        let meta = metas.entry(c.name().to_string()).or_default();
+        if let Some(o) = r.optimizers_config {
+            merge_optimizers(&mut meta.optimizers, o);
+        }
+        if let Some(b) = r.params.and_then(|p| p.on_disk_payload) {
+            meta.on_disk_payload = b;
+        }
+        meta.metadata.extend(r.metadata);
+        Ok(done(t, true))
+    }
+
+    async fn delete(
+        &self,
+        request: Request<pb::DeleteCollection>,
+    ) -> Result<Response<pb::CollectionOperationResponse>, Status> {
+        let t = Instant::now();
+        let name = request.into_inner().collection_name;
+        let state = self.state.clone();
+        let existed = blocking(move || {
+            let existed = state.db.delete_collection(&name);
+            state.meta.write().remove(&name);
+            Ok(existed)
+        })
+        .await?;
+        Ok(done(t, existed))
+    }
+
+    async fn update_aliases(
+        &self,
+        request: Request<pb::ChangeAliases>,
+    ) -> Result<Response<pb::CollectionOperationResponse>, Status> {
+        let t = Instant::now();
+        let actions = request
+            .into_inner()
+            .actions
+            .into_iter()
+            .map(|a| a.action.ok_or_else(|| invalid("alias action is empty")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let db = &self.state.db;
+        for action in actions {
+            match action {
+                Action::CreateAlias(a) => db.create_alias(&a.collection_name, &a.alias_name),
+                Action::RenameAlias(a) => db.rename_alias(&a.old_alias_name, &a.new_alias_name),
+                Action::DeleteAlias(a) => db.delete_alias(&a.alias_name),
+            }
+            .map_err(from_engine)?;
+        }
+        Ok(done(t, true))
+    }
+
+    async fn list_collection_aliases(
+        &self,
+        request: Request<pb::ListCollectionAliasesRequest>,
+    ) -> Result<Response<pb::ListAliasesResponse>, Status> {
+        let t = Instant::now();
+        let name = request.into_inner().collection_name;
+        let aliases = self
+            .state
+            .db
+            .collection_aliases(&name)
+            .map_err(from_engine)?
+            .into_iter()
+            .map(|a| (a, name.clone()))
+            .collect();
+        Ok(aliases_reply(t, aliases))
+    }
+
+    async fn list_aliases(
+        &self,
+        _: Request<pb::ListAliasesRequest>,
+    ) -> Result<Response<pb::ListAliasesResponse>, Status> {
+        let t = Instant::now();
+        Ok(aliases_reply(t, self.state.db.list_aliases()))
+    }
+
+    async fn collection_exists(
+        &self,
+        request: Request<pb::CollectionExistsRequest>,
+    ) -> Result<Response<pb::CollectionExistsResponse>, Status> {
+        let t = Instant::now();
+        let exists = self
+            .state
+            .db
+            .collection_exists(&request.into_inner().collection_name);
+        Ok(Response::new(pb::CollectionExistsResponse {
+            result: Some(pb::CollectionExists { exists }),
+            time: secs(t),
+        }))
+    }
+}

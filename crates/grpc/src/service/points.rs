@@ -1,0 +1,332 @@
+//! `qdrant.Points`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tonic::{Request, Response, Status};
+
+use crate::convert::points::{self as conv, WriteOp, record_to_proto, scored_to_proto};
+use crate::pb;
+use crate::service::{blocking, secs};
+use crate::state::State;
+use crate::status::{from_engine, unsupported};
+
+/// `qdrant.Points`: writes, reads, search and query.
+#[derive(Clone)]
+pub struct PointsService {
+    state: Arc<State>,
+}
+
+impl PointsService {
+    /// The service over shared state.
+    pub fn new(state: Arc<State>) -> Self {
+        PointsService { state }
+    }
+
+    async fn write(
+        &self,
+        name: String,
+        wait: Option<bool>,
+        op: Result<WriteOp, Status>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let t = Instant::now();
+        let op = op?;
+        let state = self.state.clone();
+        let r = blocking(move || op.apply(&*state.collection(&name)?).map_err(from_engine)).await?;
+        Ok(Response::new(pb::PointsOperationResponse {
+            result: Some(conv::update_result_to_proto(r, wait.unwrap_or(false))),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn search_batch_of(
+        &self,
+        name: String,
+        plans: Vec<conv::QueryPlan>,
+    ) -> Result<Vec<pb::BatchResult>, Status> {
+        let state = self.state.clone();
+        blocking(move || {
+            let c = state.collection(&name)?;
+            plans
+                .into_iter()
+                .map(|p| {
+                    Ok(pb::BatchResult {
+                        result: p
+                            .run(&c)
+                            .map_err(from_engine)?
+                            .into_iter()
+                            .map(scored_to_proto)
+                            .collect(),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+}
+
+#[tonic::async_trait]
+impl pb::points_server::Points for PointsService {
+    async fn upsert(
+        &self,
+        request: Request<pb::UpsertPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, conv::upsert(r)).await
+    }
+
+    async fn delete(
+        &self,
+        request: Request<pb::DeletePoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, conv::delete(r)).await
+    }
+
+    async fn update_vectors(
+        &self,
+        request: Request<pb::UpdatePointVectors>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, conv::update_vectors(r)).await
+    }
+
+    async fn delete_vectors(
+        &self,
+        request: Request<pb::DeletePointVectors>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, conv::delete_vectors(r)).await
+    }
+
+    async fn set_payload(
+        &self,
+        request: Request<pb::SetPayloadPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, conv::set(r)).await
+    }
+
+    async fn overwrite_payload(
+        &self,
+        request: Request<pb::SetPayloadPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, conv::overwrite(r)).await
+    }
+
+    async fn delete_payload(
+        &self,
+        request: Request<pb::DeletePayloadPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, conv::delete_payload(r)).await
+    }
+
+    async fn clear_payload(
+        &self,
+        request: Request<pb::ClearPayloadPoints>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, conv::clear_payload(r)).await
+    }
+
+    async fn create_field_index(
+        &self,
+        _: Request<pb::CreateFieldIndexCollection>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        // FILTER-HOOK: Collection::create_field_index lands with the filters.
+        Err(unsupported(
+            "payload indexes (in progress with the filters)",
+        ))
+    }
+
+    async fn delete_field_index(
+        &self,
+        _: Request<pb::DeleteFieldIndexCollection>,
+    ) -> Result<Response<pb::PointsOperationResponse>, Status> {
+        Err(unsupported(
+            "payload indexes (in progress with the filters)",
+        ))
+    }
+
+    async fn update_batch(
+        &self,
+        request: Request<pb::UpdateBatchPoints>,
+    ) -> Result<Response<pb::UpdateBatchResponse>, Status> {
+        let t = Instant::now();
+        let r = request.into_inner();
+        let wait = r.wait.unwrap_or(false);
+        let ops = r
+            .operations
+            .into_iter()
+            .map(conv::batch_op)
+            .collect::<Result<Vec<_>, _>>()?;
+        let name = r.collection_name;
+        let state = self.state.clone();
+        let results = blocking(move || {
+            let c = state.collection(&name)?;
+            ops.into_iter()
+                .map(|op| {
+                    op.apply(&c)
+                        .map(|r| conv::update_result_to_proto(r, wait))
+                        .map_err(from_engine)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+        Ok(Response::new(pb::UpdateBatchResponse {
+            result: results,
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn get(
+        &self,
+        request: Request<pb::GetPoints>,
+    ) -> Result<Response<pb::GetResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let (ids, with) = conv::get(r)?;
+        let state = self.state.clone();
+        let records = blocking(move || {
+            state
+                .collection(&name)?
+                .get(&ids, &with)
+                .map_err(from_engine)
+        })
+        .await?;
+        Ok(Response::new(pb::GetResponse {
+            result: records.into_iter().map(record_to_proto).collect(),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn scroll(
+        &self,
+        request: Request<pb::ScrollPoints>,
+    ) -> Result<Response<pb::ScrollResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let req = conv::scroll(r)?;
+        let state = self.state.clone();
+        let page =
+            blocking(move || state.collection(&name)?.scroll(&req).map_err(from_engine)).await?;
+        Ok(Response::new(pb::ScrollResponse {
+            next_page_offset: page.next_page_offset.map(crate::convert::id::id_to_proto),
+            result: page.points.into_iter().map(record_to_proto).collect(),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn count(
+        &self,
+        request: Request<pb::CountPoints>,
+    ) -> Result<Response<pb::CountResponse>, Status> {
+        let t = Instant::now();
+        let r = request.into_inner();
+        conv::count(&r)?;
+        let state = self.state.clone();
+        let name = r.collection_name;
+        let count = blocking(move || Ok(state.collection(&name)?.count())).await?;
+        Ok(Response::new(pb::CountResponse {
+            result: Some(pb::CountResult {
+                count: count as u64,
+            }),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn search(
+        &self,
+        request: Request<pb::SearchPoints>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let plan = conv::QueryPlan::Vector(conv::search(r)?);
+        let mut batch = self.search_batch_of(name, vec![plan]).await?;
+        Ok(Response::new(pb::SearchResponse {
+            result: batch.pop().map(|b| b.result).unwrap_or_default(),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn search_batch(
+        &self,
+        request: Request<pb::SearchBatchPoints>,
+    ) -> Result<Response<pb::SearchBatchResponse>, Status> {
+        let t = Instant::now();
+        let r = request.into_inner();
+        let plans = r
+            .search_points
+            .into_iter()
+            .map(|s| conv::search(s).map(conv::QueryPlan::Vector))
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = self.search_batch_of(r.collection_name, plans).await?;
+        Ok(Response::new(pb::SearchBatchResponse {
+            result,
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn query(
+        &self,
+        request: Request<pb::QueryPoints>,
+    ) -> Result<Response<pb::QueryResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let plan = conv::query(r)?;
+        let mut batch = self.search_batch_of(name, vec![plan]).await?;
+        Ok(Response::new(pb::QueryResponse {
+            result: batch.pop().map(|b| b.result).unwrap_or_default(),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn query_batch(
+        &self,
+        request: Request<pb::QueryBatchPoints>,
+    ) -> Result<Response<pb::QueryBatchResponse>, Status> {
+        let t = Instant::now();
+        let r = request.into_inner();
+        let plans = r
+            .query_points
+            .into_iter()
+            .map(conv::query)
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = self.search_batch_of(r.collection_name, plans).await?;
+        Ok(Response::new(pb::QueryBatchResponse {
+            result,
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn facet(
+        &self,
+        _: Request<pb::FacetCounts>,
+    ) -> Result<Response<pb::FacetResponse>, Status> {
+        // FILTER-HOOK: Collection::facet lands with the payload indexes.
+        Err(unsupported("facet (it needs payload indexes, in progress)"))
+    }
+}

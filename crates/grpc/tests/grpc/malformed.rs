@@ -1,0 +1,624 @@
+//! A catalogue of malformed requests: each gets the right status code,
+//! the server keeps serving, and the data is unchanged.
+
+use std::collections::HashMap;
+
+use tonic::Code;
+use vicinity_grpc::pb::{
+    self, condition::ConditionOneOf, point_id::PointIdOptions,
+    points_selector::PointsSelectorOneOf, value::Kind, vector::Vector as V,
+    vectors::VectorsOptions,
+};
+
+use crate::support::{raw, server};
+
+const C: &str = "c";
+
+fn id(n: u64) -> pb::PointId {
+    pb::PointId {
+        point_id_options: Some(PointIdOptions::Num(n)),
+    }
+}
+
+fn dense(data: Vec<f32>) -> Option<pb::Vectors> {
+    Some(pb::Vectors {
+        vectors_options: Some(VectorsOptions::Vector(pb::Vector {
+            vector: Some(V::Dense(pb::DenseVector { data })),
+            ..Default::default()
+        })),
+    })
+}
+
+fn point(n: u64, v: Vec<f32>) -> pb::PointStruct {
+    pb::PointStruct {
+        id: Some(id(n)),
+        vectors: dense(v),
+        payload: HashMap::from([(
+            "n".to_string(),
+            pb::Value {
+                kind: Some(Kind::IntegerValue(n as i64)),
+            },
+        )]),
+    }
+}
+
+fn upsert(points: Vec<pb::PointStruct>) -> pb::UpsertPoints {
+    pb::UpsertPoints {
+        collection_name: C.into(),
+        wait: Some(true),
+        points,
+        ..Default::default()
+    }
+}
+
+fn ids(list: &[u64]) -> Option<pb::PointsSelector> {
+    Some(pb::PointsSelector {
+        points_selector_one_of: Some(PointsSelectorOneOf::Points(pb::PointsIdsList {
+            ids: list.iter().map(|&n| id(n)).collect(),
+        })),
+    })
+}
+
+fn create(name: &str, size: u64, distance: pb::Distance) -> pb::CreateCollection {
+    pb::CreateCollection {
+        collection_name: name.into(),
+        vectors_config: Some(pb::VectorsConfig {
+            config: Some(pb::vectors_config::Config::Params(pb::VectorParams {
+                size,
+                distance: distance as i32,
+                ..Default::default()
+            })),
+        }),
+        ..Default::default()
+    }
+}
+
+fn search(vector: Vec<f32>, limit: u64) -> pb::SearchPoints {
+    pb::SearchPoints {
+        collection_name: C.into(),
+        vector,
+        limit,
+        ..Default::default()
+    }
+}
+
+fn match_filter() -> pb::Filter {
+    pb::Filter {
+        must: vec![pb::Condition {
+            condition_one_of: Some(ConditionOneOf::Field(pb::FieldCondition {
+                key: "n".into(),
+                r#match: Some(pb::Match {
+                    match_value: Some(pb::r#match::MatchValue::Integer(1)),
+                }),
+                ..Default::default()
+            })),
+        }],
+        ..Default::default()
+    }
+}
+
+fn query(q: Option<pb::query::Variant>) -> pb::QueryPoints {
+    pb::QueryPoints {
+        collection_name: C.into(),
+        query: q.map(|variant| pb::Query {
+            variant: Some(variant),
+        }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_are_refused_and_change_nothing() {
+    let s = server().await;
+    let (mut cl, mut pt) = raw(&s).await;
+    cl.create(create(C, 3, pb::Distance::Cosine)).await.unwrap();
+    pt.upsert(upsert(
+        (1..=5)
+            .map(|i| point(i, vec![i as f32, 1.0, 0.5]))
+            .collect(),
+    ))
+    .await
+    .unwrap();
+    let snapshot = |pt: &mut pb::points_client::PointsClient<tonic::transport::Channel>| {
+        let mut pt = pt.clone();
+        async move {
+            pt.scroll(pb::ScrollPoints {
+                collection_name: C.into(),
+                limit: Some(100),
+                with_payload: Some(pb::WithPayloadSelector {
+                    selector_options: Some(pb::with_payload_selector::SelectorOptions::Enable(
+                        true,
+                    )),
+                }),
+                with_vectors: Some(pb::WithVectorsSelector {
+                    selector_options: Some(pb::with_vectors_selector::SelectorOptions::Enable(
+                        true,
+                    )),
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .result
+        }
+    };
+    let before = snapshot(&mut pt).await;
+    assert_eq!(before.len(), 5);
+
+    let mut n = 0;
+    let mut failures = Vec::new();
+    macro_rules! expect {
+        ($want:expr, $call:expr) => {{
+            n += 1;
+            let r = $call.await;
+            let got = r.as_ref().err().map(|s| s.code());
+            if got != Some($want) {
+                failures.push(format!(
+                    "{}: want {:?}, got {:?}",
+                    stringify!($call),
+                    $want,
+                    r.map(|_| ())
+                ));
+            }
+        }};
+    }
+    use Code::{AlreadyExists, InvalidArgument, NotFound, Unimplemented};
+
+    // collections
+    expect!(InvalidArgument, cl.create(create("", 3, pb::Distance::Dot)));
+    expect!(
+        InvalidArgument,
+        cl.create(create("a/b", 3, pb::Distance::Dot))
+    );
+    expect!(
+        InvalidArgument,
+        cl.create(create("d", 3, pb::Distance::UnknownDistance))
+    );
+    expect!(
+        InvalidArgument,
+        cl.create(create("d", 0, pb::Distance::Dot))
+    );
+    expect!(
+        InvalidArgument,
+        cl.create(create("d", 70_000, pb::Distance::Dot))
+    );
+    expect!(
+        InvalidArgument,
+        cl.create(pb::CreateCollection {
+            collection_name: "d".into(),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        cl.create(pb::CreateCollection {
+            hnsw_config: Some(pb::HnswConfigDiff {
+                m: Some(1),
+                ..Default::default()
+            }),
+            ..create("d", 3, pb::Distance::Dot)
+        })
+    );
+    expect!(
+        Unimplemented,
+        cl.create(pb::CreateCollection {
+            quantization_config: Some(pb::QuantizationConfig::default()),
+            ..create("d", 3, pb::Distance::Dot)
+        })
+    );
+    expect!(AlreadyExists, cl.create(create(C, 3, pb::Distance::Dot)));
+    expect!(
+        NotFound,
+        cl.get(pb::GetCollectionInfoRequest {
+            collection_name: "nope".into()
+        })
+    );
+    expect!(
+        NotFound,
+        cl.update(pb::UpdateCollection {
+            collection_name: "nope".into(),
+            ..Default::default()
+        })
+    );
+    let alias = |action| pb::ChangeAliases {
+        actions: vec![pb::AliasOperations { action }],
+        timeout: None,
+    };
+    use pb::alias_operations::Action;
+    expect!(
+        NotFound,
+        cl.update_aliases(alias(Some(Action::DeleteAlias(pb::DeleteAlias {
+            alias_name: "nope".into()
+        }))))
+    );
+    expect!(
+        NotFound,
+        cl.update_aliases(alias(Some(Action::CreateAlias(pb::CreateAlias {
+            collection_name: "nope".into(),
+            alias_name: "x".into()
+        }))))
+    );
+    expect!(
+        AlreadyExists,
+        cl.update_aliases(alias(Some(Action::CreateAlias(pb::CreateAlias {
+            collection_name: C.into(),
+            alias_name: C.into()
+        }))))
+    );
+    expect!(InvalidArgument, cl.update_aliases(alias(None)));
+    expect!(
+        NotFound,
+        cl.list_collection_aliases(pb::ListCollectionAliasesRequest {
+            collection_name: "nope".into()
+        })
+    );
+
+    // writes
+    expect!(
+        NotFound,
+        pt.upsert(pb::UpsertPoints {
+            collection_name: "nope".into(),
+            ..upsert(vec![point(9, vec![1.0, 2.0, 3.0])])
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.upsert(upsert(vec![point(9, vec![1.0, 2.0])]))
+    );
+    expect!(
+        InvalidArgument,
+        pt.upsert(upsert(vec![point(9, vec![f32::NAN, 2.0, 3.0])]))
+    );
+    expect!(
+        InvalidArgument,
+        pt.upsert(upsert(vec![
+            point(9, vec![1.0, 2.0, 3.0]),
+            point(10, vec![1.0])
+        ]))
+    );
+    expect!(
+        InvalidArgument,
+        pt.upsert(upsert(vec![pb::PointStruct {
+            id: None,
+            ..point(9, vec![1.0, 2.0, 3.0])
+        }]))
+    );
+    expect!(
+        InvalidArgument,
+        pt.upsert(upsert(vec![pb::PointStruct {
+            id: Some(pb::PointId::default()),
+            ..point(9, vec![1.0, 2.0, 3.0])
+        }]))
+    );
+    expect!(
+        InvalidArgument,
+        pt.upsert(upsert(vec![pb::PointStruct {
+            id: Some(pb::PointId {
+                point_id_options: Some(PointIdOptions::Uuid("not-a-uuid".into()))
+            }),
+            ..point(9, vec![1.0, 2.0, 3.0])
+        }]))
+    );
+    expect!(
+        InvalidArgument,
+        pt.upsert(upsert(vec![pb::PointStruct {
+            vectors: None,
+            ..point(9, vec![])
+        }]))
+    );
+    expect!(
+        InvalidArgument,
+        pt.upsert(upsert(vec![pb::PointStruct {
+            vectors: Some(pb::Vectors {
+                vectors_options: Some(VectorsOptions::Vectors(pb::NamedVectors {
+                    vectors: HashMap::from([(
+                        "nope".to_string(),
+                        pb::Vector {
+                            data: vec![1.0, 2.0, 3.0],
+                            ..Default::default()
+                        }
+                    )])
+                }))
+            }),
+            ..point(9, vec![])
+        }]))
+    );
+    expect!(
+        Unimplemented,
+        pt.upsert(upsert(vec![pb::PointStruct {
+            vectors: Some(pb::Vectors {
+                vectors_options: Some(VectorsOptions::Vector(pb::Vector {
+                    vector: Some(V::Sparse(pb::SparseVector {
+                        values: vec![1.0],
+                        indices: vec![0]
+                    })),
+                    ..Default::default()
+                }))
+            }),
+            ..point(9, vec![])
+        }]))
+    );
+    expect!(
+        InvalidArgument,
+        pt.upsert(upsert(vec![pb::PointStruct {
+            payload: HashMap::from([(
+                "x".to_string(),
+                pb::Value {
+                    kind: Some(Kind::DoubleValue(f64::INFINITY))
+                }
+            )]),
+            ..point(9, vec![1.0, 2.0, 3.0])
+        }]))
+    );
+    expect!(
+        Unimplemented,
+        pt.upsert(pb::UpsertPoints {
+            update_mode: Some(pb::UpdateMode::InsertOnly as i32),
+            ..upsert(vec![point(9, vec![1.0, 2.0, 3.0])])
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.delete(pb::DeletePoints {
+            collection_name: C.into(),
+            ..Default::default()
+        })
+    );
+    expect!(
+        Unimplemented,
+        pt.delete(pb::DeletePoints {
+            collection_name: C.into(),
+            points: Some(pb::PointsSelector {
+                points_selector_one_of: Some(PointsSelectorOneOf::Filter(match_filter()))
+            }),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.delete(pb::DeletePoints {
+            collection_name: C.into(),
+            points: Some(pb::PointsSelector {
+                points_selector_one_of: Some(PointsSelectorOneOf::Filter(pb::Filter {
+                    must: vec![pb::Condition::default()],
+                    ..Default::default()
+                }))
+            }),
+            ..Default::default()
+        })
+    );
+    expect!(
+        NotFound,
+        pt.set_payload(pb::SetPayloadPoints {
+            collection_name: C.into(),
+            points_selector: ids(&[404]),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.delete_payload(pb::DeletePayloadPoints {
+            collection_name: C.into(),
+            keys: vec!["a[".into()],
+            points_selector: ids(&[1]),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.delete_vectors(pb::DeletePointVectors {
+            collection_name: C.into(),
+            points_selector: ids(&[1]),
+            vectors: None,
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.delete_vectors(pb::DeletePointVectors {
+            collection_name: C.into(),
+            points_selector: ids(&[1]),
+            vectors: Some(pb::VectorsSelector {
+                names: vec!["nope".into()]
+            }),
+            ..Default::default()
+        })
+    );
+    expect!(
+        NotFound,
+        pt.update_vectors(pb::UpdatePointVectors {
+            collection_name: C.into(),
+            points: vec![pb::PointVectors {
+                id: Some(id(404)),
+                vectors: dense(vec![1.0, 2.0, 3.0])
+            }],
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.update_batch(pb::UpdateBatchPoints {
+            collection_name: C.into(),
+            operations: vec![
+                pb::PointsUpdateOperation {
+                    operation: Some(pb::points_update_operation::Operation::ClearPayload(
+                        pb::points_update_operation::ClearPayload {
+                            points: ids(&[1]),
+                            shard_key_selector: None
+                        }
+                    ))
+                },
+                pb::PointsUpdateOperation { operation: None },
+            ],
+            ..Default::default()
+        })
+    );
+    expect!(
+        Unimplemented,
+        pt.create_field_index(pb::CreateFieldIndexCollection {
+            collection_name: C.into(),
+            field_name: "n".into(),
+            ..Default::default()
+        })
+    );
+
+    // reads
+    expect!(InvalidArgument, pt.search(search(vec![1.0, 2.0, 3.0], 0)));
+    expect!(InvalidArgument, pt.search(search(vec![1.0, 2.0], 3)));
+    expect!(
+        InvalidArgument,
+        pt.search(search(vec![f32::NAN, 2.0, 3.0], 3))
+    );
+    expect!(
+        InvalidArgument,
+        pt.search(pb::SearchPoints {
+            vector_name: Some("nope".into()),
+            ..search(vec![1.0, 2.0, 3.0], 3)
+        })
+    );
+    expect!(
+        Unimplemented,
+        pt.search(pb::SearchPoints {
+            filter: Some(match_filter()),
+            ..search(vec![1.0, 2.0, 3.0], 3)
+        })
+    );
+    expect!(
+        NotFound,
+        pt.search(pb::SearchPoints {
+            collection_name: "nope".into(),
+            ..search(vec![1.0, 2.0, 3.0], 3)
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.scroll(pb::ScrollPoints {
+            collection_name: C.into(),
+            limit: Some(0),
+            ..Default::default()
+        })
+    );
+    expect!(
+        Unimplemented,
+        pt.scroll(pb::ScrollPoints {
+            collection_name: C.into(),
+            order_by: Some(pb::OrderBy {
+                key: "n".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.get(pb::GetPoints {
+            collection_name: C.into(),
+            ids: vec![id(1)],
+            with_payload: Some(pb::WithPayloadSelector {
+                selector_options: Some(pb::with_payload_selector::SelectorOptions::Include(
+                    pb::PayloadIncludeSelector {
+                        fields: vec!["a[".into()]
+                    }
+                ))
+            }),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.get(pb::GetPoints {
+            collection_name: C.into(),
+            ids: vec![id(1)],
+            with_vectors: Some(pb::WithVectorsSelector {
+                selector_options: Some(pb::with_vectors_selector::SelectorOptions::Include(
+                    pb::VectorsSelector {
+                        names: vec!["nope".into()]
+                    }
+                ))
+            }),
+            ..Default::default()
+        })
+    );
+    expect!(
+        Unimplemented,
+        pt.count(pb::CountPoints {
+            collection_name: C.into(),
+            filter: Some(match_filter()),
+            ..Default::default()
+        })
+    );
+    use pb::query::Variant as Q;
+    use pb::vector_input::Variant as I;
+    expect!(Unimplemented, pt.query(query(None)));
+    expect!(
+        Unimplemented,
+        pt.query(query(Some(Q::Recommend(pb::RecommendInput::default()))))
+    );
+    expect!(
+        NotFound,
+        pt.query(query(Some(Q::Nearest(pb::VectorInput {
+            variant: Some(I::Id(id(404)))
+        }))))
+    );
+    expect!(
+        InvalidArgument,
+        pt.query(query(Some(Q::Nearest(pb::VectorInput { variant: None }))))
+    );
+    expect!(
+        InvalidArgument,
+        pt.query(query(Some(Q::Nearest(pb::VectorInput {
+            variant: Some(I::Dense(pb::DenseVector { data: vec![1.0] }))
+        }))))
+    );
+    expect!(
+        Unimplemented,
+        pt.recommend(pb::RecommendPoints {
+            collection_name: C.into(),
+            positive: vec![id(1)],
+            limit: 1,
+            ..Default::default()
+        })
+    );
+    expect!(
+        Unimplemented,
+        pt.facet(pb::FacetCounts {
+            collection_name: C.into(),
+            key: "n".into(),
+            ..Default::default()
+        })
+    );
+
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(n >= 30, "only {n} cases");
+
+    // still serving, and nothing changed
+    let mut q = vicinity_grpc::pb::qdrant_client::QdrantClient::connect(s.grpc_url())
+        .await
+        .unwrap();
+    assert!(q.health_check(pb::HealthCheckRequest {}).await.is_ok());
+    assert_eq!(snapshot(&mut pt).await, before);
+    let names: Vec<_> = cl
+        .list(pb::ListCollectionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .collections
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, vec![C]);
+    assert!(
+        cl.list_aliases(pb::ListAliasesRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .aliases
+            .is_empty()
+    );
+}

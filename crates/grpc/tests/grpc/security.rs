@@ -1,0 +1,238 @@
+//! API keys (full and read-only) on gRPC and HTTP, and TLS with a
+//! generated certificate on both ports.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ::qdrant_client::Qdrant;
+use ::qdrant_client::qdrant::{CreateCollectionBuilder, Distance, VectorParamsBuilder};
+use rustls_pki_types::pem::PemObject;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tonic::Code;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
+use vicinity_grpc::testing::TestServer;
+use vicinity_grpc::{ApiKeys, ServerConfig, TlsFiles};
+
+use crate::support::code;
+
+async fn keyed_server() -> TestServer {
+    let config = ServerConfig {
+        keys: ApiKeys {
+            api_key: Some("secret".into()),
+            read_only_api_key: Some("reader".into()),
+        },
+        ..ServerConfig::default()
+    };
+    TestServer::start_with(config).await.unwrap()
+}
+
+fn client_with(s: &TestServer, key: Option<&str>) -> Qdrant {
+    let mut b = Qdrant::from_url(&s.grpc_url()).skip_compatibility_check();
+    if let Some(k) = key {
+        b = b.api_key(k);
+    }
+    b.build().unwrap()
+}
+
+fn create(name: &str) -> CreateCollectionBuilder {
+    CreateCollectionBuilder::new(name).vectors_config(VectorParamsBuilder::new(2, Distance::Dot))
+}
+
+/// Sends one HTTP/1.1 GET and returns the status code and body.
+async fn get_over<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    // a TLS peer may close without close_notify; what was read is enough
+    let _ = stream.read_to_end(&mut buf).await;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+async fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    get_over(
+        tokio::net::TcpStream::connect(addr).await.unwrap(),
+        path,
+        headers,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_on_grpc() {
+    let s = keyed_server().await;
+    let none = client_with(&s, None);
+    let wrong = client_with(&s, Some("guess"));
+    let admin = client_with(&s, Some("secret"));
+    let reader = client_with(&s, Some("reader"));
+
+    // health checks need no key
+    assert_eq!(none.health_check().await.unwrap().version, "1.20.0");
+    assert_eq!(code(none.list_collections().await), Code::Unauthenticated);
+    assert_eq!(code(wrong.list_collections().await), Code::Unauthenticated);
+    assert_eq!(
+        code(none.create_collection(create("c")).await),
+        Code::Unauthenticated
+    );
+
+    admin.create_collection(create("c")).await.unwrap();
+    assert_eq!(admin.list_collections().await.unwrap().collections.len(), 1);
+
+    // the read-only key reads, and may not write
+    assert_eq!(
+        reader.list_collections().await.unwrap().collections.len(),
+        1
+    );
+    assert!(reader.collection_info("c").await.is_ok());
+    assert_eq!(
+        code(reader.create_collection(create("d")).await),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        code(reader.delete_collection("c").await),
+        Code::PermissionDenied
+    );
+    assert!(admin.collection_exists("c").await.unwrap());
+    assert!(!admin.collection_exists("d").await.unwrap());
+
+    // `authorization: Bearer` works like `api-key`
+    let channel = Channel::from_shared(s.grpc_url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut raw = vicinity_grpc::pb::collections_client::CollectionsClient::new(channel);
+    let mut req = tonic::Request::new(vicinity_grpc::pb::ListCollectionsRequest {});
+    req.metadata_mut()
+        .insert("authorization", "Bearer secret".parse().unwrap());
+    assert_eq!(
+        raw.list(req).await.unwrap().into_inner().collections.len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_on_http() {
+    let s = keyed_server().await;
+    let addr = s.http_addr();
+    // the root and the probes are open, as in Qdrant
+    let (st, body) = http_get(addr, "/", &[]).await;
+    assert_eq!(st, 200);
+    assert!(body.contains("\"version\":\"1.20.0\""), "{body}");
+    assert_eq!(http_get(addr, "/healthz", &[]).await.0, 200);
+    assert_eq!(http_get(addr, "/readyz", &[]).await.0, 200);
+    assert_eq!(http_get(addr, "/livez", &[]).await.0, 200);
+    // everything else needs a key
+    assert_eq!(http_get(addr, "/collections", &[]).await.0, 401);
+    assert_eq!(
+        http_get(addr, "/collections", &[("api-key", "guess")])
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        http_get(addr, "/collections", &[("api-key", "secret")])
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        http_get(addr, "/collections", &[("authorization", "Bearer reader")])
+            .await
+            .0,
+        404
+    );
+}
+
+fn certificate() -> TlsFiles {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    TlsFiles {
+        cert_pem: ck.cert.pem().into_bytes(),
+        key_pem: ck.signing_key.serialize_pem().into_bytes(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_on_both_ports() {
+    let tls = certificate();
+    let config = ServerConfig {
+        tls: Some(tls.clone()),
+        ..ServerConfig::default()
+    };
+    let s = TestServer::start_with(config).await.unwrap();
+    assert!(s.grpc_url().starts_with("https://"));
+
+    // gRPC over TLS, trusting the generated certificate
+    let channel = Channel::from_shared(s.grpc_url())
+        .unwrap()
+        .tls_config(
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(&tls.cert_pem))
+                .domain_name("localhost"),
+        )
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut q = vicinity_grpc::pb::qdrant_client::QdrantClient::new(channel);
+    let reply = q
+        .health_check(vicinity_grpc::pb::HealthCheckRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.version, "1.20.0");
+
+    // plain text to the TLS port fails
+    let plain = Channel::from_shared(format!("http://{}", s.grpc_addr()))
+        .unwrap()
+        .connect()
+        .await;
+    if let Ok(plain) = plain {
+        let mut q = vicinity_grpc::pb::qdrant_client::QdrantClient::new(plain);
+        assert!(
+            q.health_check(vicinity_grpc::pb::HealthCheckRequest {})
+                .await
+                .is_err()
+        );
+    }
+
+    // HTTPS on the HTTP port
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&tls.cert_pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client_config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
+    let tcp = tokio::net::TcpStream::connect(s.http_addr()).await.unwrap();
+    let stream = connector
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let (st, body) = get_over(stream, "/", &[]).await;
+    assert_eq!(st, 200);
+    assert!(body.contains("qdrant - vector search engine"), "{body}");
+}

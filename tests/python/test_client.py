@@ -1,0 +1,193 @@
+"""The official Python client (qdrant-client 1.20.0, prefer_grpc=True)
+against `vicinity serve --memory`, started on free ports for the session.
+
+Run through tests/python/run.sh (or tests/run-all.sh), which makes the venv
+and says which binary to use ($VICINITY_BIN).
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+
+import pytest
+from qdrant_client import QdrantClient, models
+
+
+@pytest.fixture(scope="session")
+def server():
+    binary = os.environ.get("VICINITY_BIN", "target/debug/vicinity")
+    proc = subprocess.Popen(
+        [binary, "serve", "--memory", "--grpc-port", "0", "--http-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    ports = {}
+    lines = []
+    while len(ports) < 2:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"server exited early: {''.join(lines)}")
+        lines.append(line)
+        m = re.search(r"(gRPC|HTTP) on http://[^:]+:(\d+)", line)
+        if m:
+            ports[m.group(1)] = int(m.group(2))
+    yield {"grpc": ports["gRPC"], "http": ports["HTTP"]}
+    # Let the clients' version checks (daemon threads over REST) finish
+    # before the server goes: a check cut short warns.
+    for t in threading.enumerate():
+        if "_check_compatibility" in t.name:
+            t.join(timeout=10)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0, out
+    assert "shutting down" in out
+
+
+@pytest.fixture()
+def client(server):
+    c = QdrantClient(
+        host="127.0.0.1", port=server["http"], grpc_port=server["grpc"], prefer_grpc=True
+    )
+    yield c
+    c.close()
+
+
+def test_connect_prints_no_warning(server):
+    # The version check runs in a daemon thread over REST `GET /`: give it
+    # time to finish, in a process of its own, and read what it printed.
+    script = textwrap.dedent(
+        f"""
+        import time
+        from qdrant_client import QdrantClient
+        c = QdrantClient(host="127.0.0.1", port={server['http']}, grpc_port={server['grpc']}, prefer_grpc=True)
+        print(c.get_collections())
+        print(c.info())
+        time.sleep(2)
+        """
+    )
+    r = subprocess.run(
+        [sys.executable, "-W", "always", "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Warning" not in r.stderr, r.stderr
+    assert "version" in r.stdout
+
+
+def test_collections(client):
+    params = models.VectorParams(size=4, distance=models.Distance.COSINE)
+    client.create_collection("py_a", vectors_config=params)
+    assert client.collection_exists("py_a")
+    assert not client.collection_exists("py_missing")
+    # recreate: delete and create again
+    client.delete_collection("py_a")
+    client.create_collection(
+        "py_a",
+        vectors_config=models.VectorParams(size=8, distance=models.Distance.DOT),
+        hnsw_config=models.HnswConfigDiff(m=8, ef_construct=50),
+    )
+    info = client.get_collection("py_a")
+    assert info.status == models.CollectionStatus.GREEN
+    assert info.points_count == 0
+    assert info.config.params.vectors.size == 8
+    assert info.config.params.vectors.distance == models.Distance.DOT
+    assert info.config.hnsw_config.m == 8
+    assert info.config.optimizer_config.deleted_threshold == 0.2
+    assert info.config.wal_config.wal_capacity_mb == 32
+    names = [c.name for c in client.get_collections().collections]
+    assert "py_a" in names
+    with pytest.raises(Exception) as e:
+        client.create_collection("py_a", vectors_config=params)
+    assert "already exists" in str(e.value)
+    client.delete_collection("py_a")
+    assert not client.collection_exists("py_a")
+
+
+def test_points(client):
+    name = "py_points"
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=3, distance=models.Distance.COSINE)
+    )
+    u = uuid.UUID("5c56c793-69f3-4fbf-87e6-c4bf54c28c26")
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector=[1.0, 0.0, 0.0], payload={"n": 1, "f": 1.0, "tag": "a"}),
+            models.PointStruct(id=2, vector=[0.0, 1.0, 0.0], payload={"n": 2, "tag": "b"}),
+            models.PointStruct(id=str(u).upper(), vector=[0.0, 0.0, 1.0], payload={"n": 3}),
+        ],
+        wait=True,
+    )
+    # upload_points from two processes, as users load data
+    client.upload_points(
+        name,
+        points=[
+            models.PointStruct(id=i, vector=[1.0, i / 100.0, 0.5], payload={"n": i})
+            for i in range(100, 400)
+        ],
+        parallel=2,
+        batch_size=64,
+        wait=True,
+    )
+    assert client.count(name, exact=True).count == 303
+
+    got = client.retrieve(name, ids=[1, str(u)], with_vectors=True)
+    assert [p.id for p in got] == [1, str(u)]
+    assert got[0].payload == {"n": 1, "f": 1.0, "tag": "a"}
+    assert isinstance(got[0].payload["n"], int) and isinstance(got[0].payload["f"], float)
+    assert len(got[0].vector) == 3
+
+    # scroll through everything in pages of 50
+    seen, offset = [], None
+    while True:
+        page, offset = client.scroll(name, limit=50, offset=offset)
+        seen.extend(p.id for p in page)
+        if offset is None:
+            break
+    assert len(seen) == 303
+    assert seen[:2] == [1, 2] and seen[-1] == str(u)
+
+    hits = client.query_points(name, query=[1.0, 0.0, 0.0], limit=3, with_payload=True).points
+    assert hits[0].id == 1
+    assert abs(hits[0].score - 1.0) < 1e-6
+    assert hits[0].payload["tag"] == "a"
+    by_id = client.query_points(name, query=2, limit=2).points
+    assert all(h.id != 2 for h in by_id)
+
+    client.set_payload(name, payload={"color": "red"}, points=[1, 2], wait=True)
+    client.overwrite_payload(name, payload={"only": True}, points=[2], wait=True)
+    client.delete_payload(name, keys=["tag"], points=[1], wait=True)
+    client.clear_payload(name, points_selector=[str(u)], wait=True)
+    p1, p2, p3 = client.retrieve(name, ids=[1, 2, str(u)])
+    assert p1.payload == {"n": 1, "f": 1.0, "color": "red"}
+    assert p2.payload == {"only": True}
+    assert p3.payload == {}
+
+    client.delete(name, points_selector=models.PointIdsList(points=[1, 2]), wait=True)
+    assert client.count(name).count == 301
+    assert client.retrieve(name, ids=[1, 2]) == []
+
+    client.delete_collection(name)
+    assert not client.collection_exists(name)
+
+
+def test_errors_keep_their_codes(client):
+    import grpc
+
+    with pytest.raises(grpc.RpcError) as e:
+        client.get_collection("py_nope")
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "doesn't exist" in e.value.details()
+    client.create_collection(
+        "py_err", vectors_config=models.VectorParams(size=2, distance=models.Distance.EUCLID)
+    )
+    with pytest.raises(grpc.RpcError) as e:
+        client.upsert("py_err", points=[models.PointStruct(id=1, vector=[1.0, 2.0, 3.0])])
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "dimension" in e.value.details()
+    client.delete_collection("py_err")
