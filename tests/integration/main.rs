@@ -3,5 +3,6 @@
 mod api;
 mod concurrency;
 mod conformance;
+mod durability;
 mod query;
 mod recall;

@@ -68,6 +68,8 @@ pub struct Collection {
     config: CollectionConfig,
     pub(crate) segment: RwLock<Arc<Segment>>,
     pub(crate) writer: Mutex<Writer>,
+    /// The folder of a durable collection.
+    pub(crate) storage: Mutex<Option<crate::persist::Storage>>,
     pool: Option<Arc<ThreadPool>>,
 }
 
@@ -106,6 +108,7 @@ impl Collection {
                 next_seq: 0,
                 wal: None,
             }),
+            storage: Mutex::new(None),
             pool,
         })
     }

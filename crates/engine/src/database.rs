@@ -6,10 +6,30 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use rayon::ThreadPool;
 
+use std::path::{Path, PathBuf};
+
+use vicinity_storage::{FolderLock, Io, StdIo};
+
+use crate::persist::Storage;
 use crate::{Collection, CollectionConfig, Error, Result};
 
-/// A set of named collections and their aliases: in memory for now (durable
-/// storage in a folder comes with the storage layer).
+/// The sub-folders of `dir` that hold a collection (a `config.json`).
+fn list_dirs(io: &dyn Io, dir: &Path) -> Result<Vec<String>> {
+    let names = io.list_dirs(dir).map_err(|source| {
+        Error::Storage(vicinity_storage::StorageError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })
+    })?;
+    Ok(names
+        .into_iter()
+        .filter(|n| io.exists(&dir.join(n).join("config.json")))
+        .collect())
+}
+
+/// A set of named collections and their aliases, in memory
+/// ([`Database::new`]) or in a folder ([`Database::open`]), where every
+/// acknowledged write survives a crash.
 ///
 /// An alias is a second name for a collection: [`Database::collection`]
 /// and [`Database::collection_exists`] resolve it. Alias names and
@@ -22,6 +42,30 @@ pub struct Database {
     /// Alias name -> collection name.
     aliases: RwLock<BTreeMap<String, String>>,
     pool: Option<Arc<ThreadPool>>,
+    /// The folder of a durable database.
+    root: Option<Root>,
+}
+
+/// A durable database's folder.
+struct Root {
+    io: Arc<dyn Io>,
+    dir: PathBuf,
+    _lock: Option<FolderLock>,
+}
+
+impl Root {
+    fn collection_dir(&self, name: &str) -> PathBuf {
+        self.dir.join("collections").join(name)
+    }
+
+    fn save_aliases(&self, aliases: &BTreeMap<String, String>) -> Result<()> {
+        let path = self.dir.join("aliases.json");
+        let bytes =
+            serde_json::to_vec_pretty(aliases).map_err(|e| Error::BadRequest(e.to_string()))?;
+        self.io
+            .write_atomic(&path, &bytes)
+            .map_err(|source| Error::Storage(vicinity_storage::StorageError::Io { path, source }))
+    }
 }
 
 impl std::fmt::Debug for Database {
@@ -46,7 +90,83 @@ impl Database {
             collections: RwLock::default(),
             aliases: RwLock::default(),
             pool: Some(pool),
+            root: None,
         }
+    }
+
+    /// Opens (creating it if needed) the database in folder `dir`: every
+    /// collection in it is loaded (checkpoint, then log replay). A second
+    /// process opening the same folder gets [`vicinity_storage::StorageError::Locked`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(dir, Arc::new(StdIo), None)
+    }
+
+    /// [`open`](Self::open) with the embedder's thread pool and a file-I/O
+    /// layer of its choice (tests pass a simulated disk; the folder lock is
+    /// taken only on the real file system).
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        io: Arc<dyn Io>,
+        pool: Option<Arc<ThreadPool>>,
+    ) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let io_err = |path: &Path, source| {
+            Error::Storage(vicinity_storage::StorageError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        io.create_dir_all(&dir.join("collections"))
+            .map_err(|e| io_err(&dir, e))?;
+        let lock = io.lock_folder(&dir)?;
+        let root = Root {
+            io: Arc::clone(&io),
+            dir: dir.clone(),
+            _lock: lock,
+        };
+        let mut collections = BTreeMap::new();
+        let names = list_dirs(io.as_ref(), &dir.join("collections"))?;
+        for name in names {
+            let storage = Storage {
+                io: Arc::clone(&io),
+                dir: root.collection_dir(&name),
+            };
+            let c = Collection::open_in(&name, pool.clone(), storage)?;
+            collections.insert(name, Arc::new(c));
+        }
+        let apath = dir.join("aliases.json");
+        let aliases: BTreeMap<String, String> = if io.exists(&apath) {
+            let data = io.read(&apath).map_err(|e| io_err(&apath, e))?;
+            serde_json::from_slice(&data).map_err(|e| {
+                Error::Storage(vicinity_storage::StorageError::Corrupted {
+                    path: apath.clone(),
+                    offset: 0,
+                    reason: e.to_string(),
+                })
+            })?
+        } else {
+            BTreeMap::new()
+        };
+        Ok(Database {
+            collections: RwLock::new(collections),
+            aliases: RwLock::new(aliases),
+            pool,
+            root: Some(root),
+        })
+    }
+
+    /// Whether the database lives in a folder.
+    pub fn is_durable(&self) -> bool {
+        self.root.is_some()
+    }
+
+    /// Fsyncs every collection's log (what `wait = false` writes need to
+    /// survive a power loss).
+    pub fn flush(&self) -> Result<()> {
+        for c in self.collections.read().values() {
+            c.flush()?;
+        }
+        Ok(())
     }
 
     /// Creates a collection; fails if the name is taken by a collection or
@@ -62,7 +182,26 @@ impl Database {
                 name: name.to_string(),
             });
         }
-        let c = Arc::new(Collection::new(name, config, self.pool.clone())?);
+        let c = match &self.root {
+            None => Collection::new(name, config, self.pool.clone())?,
+            Some(root) => {
+                crate::config::validate_collection_name(name)?;
+                let dir = root.collection_dir(name);
+                // a folder left by an interrupted create or delete
+                root.io.remove_dir_all(&dir).map_err(|source| {
+                    Error::Storage(vicinity_storage::StorageError::Io {
+                        path: dir.clone(),
+                        source,
+                    })
+                })?;
+                let storage = Storage {
+                    io: Arc::clone(&root.io),
+                    dir,
+                };
+                Collection::create_in(name, config, self.pool.clone(), storage)?
+            }
+        };
+        let c = Arc::new(c);
         map.insert(name.to_string(), Arc::clone(&c));
         Ok(c)
     }
@@ -95,7 +234,14 @@ impl Database {
         let mut map = self.collections.write();
         let existed = map.remove(name).is_some();
         if existed {
-            self.aliases.write().retain(|_, real| real != name);
+            let mut aliases = self.aliases.write();
+            aliases.retain(|_, real| real != name);
+            if let Some(root) = &self.root {
+                // Best effort: a folder left behind is removed by the next
+                // create of that name, and is not loaded without a config.
+                let _ = root.io.remove_dir_all(&root.collection_dir(name));
+                let _ = root.save_aliases(&aliases);
+            }
         }
         existed
     }
@@ -117,10 +263,9 @@ impl Database {
                 name: alias.to_string(),
             });
         }
-        self.aliases
-            .write()
-            .insert(alias.to_string(), collection.to_string());
-        Ok(())
+        let mut aliases = self.aliases.write();
+        aliases.insert(alias.to_string(), collection.to_string());
+        self.persist_aliases(&aliases)
     }
 
     /// Renames an alias; an alias named `new` that exists already is
@@ -140,16 +285,24 @@ impl Database {
                 name: old.to_string(),
             })?;
         aliases.insert(new.to_string(), real);
-        Ok(())
+        self.persist_aliases(&aliases)
     }
 
     /// Deletes an alias; the collection stays. An unknown alias is an error.
     pub fn delete_alias(&self, alias: &str) -> Result<()> {
-        match self.aliases.write().remove(alias) {
-            Some(_) => Ok(()),
+        let mut aliases = self.aliases.write();
+        match aliases.remove(alias) {
+            Some(_) => self.persist_aliases(&aliases),
             None => Err(Error::CollectionNotFound {
                 name: alias.to_string(),
             }),
+        }
+    }
+
+    fn persist_aliases(&self, aliases: &BTreeMap<String, String>) -> Result<()> {
+        match &self.root {
+            Some(root) => root.save_aliases(aliases),
+            None => Ok(()),
         }
     }
 

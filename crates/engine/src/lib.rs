@@ -29,6 +29,7 @@ mod collection;
 mod config;
 mod database;
 mod error;
+mod persist;
 mod point;
 mod query;
 mod request;

@@ -39,6 +39,14 @@ pub trait Io: Send + Sync + std::fmt::Debug {
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
     /// Whether a path exists.
     fn exists(&self, path: &Path) -> bool;
+    /// The folders directly in a folder, by name, sorted (none if it does
+    /// not exist).
+    fn list_dirs(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// Takes the folder's lock for this process, where the file system has
+    /// one (`None` on a simulated disk).
+    fn lock_folder(&self, _dir: &Path) -> Result<Option<crate::FolderLock>, crate::StorageError> {
+        Ok(None)
+    }
 }
 
 /// The real file system.
@@ -135,6 +143,25 @@ impl Io for StdIo {
 
     fn exists(&self, path: &Path) -> bool {
         path.exists()
+    }
+
+    fn list_dirs(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    fn lock_folder(&self, dir: &Path) -> Result<Option<crate::FolderLock>, crate::StorageError> {
+        crate::FolderLock::acquire(dir).map(Some)
     }
 }
 
@@ -321,5 +348,20 @@ impl Io for SimIo {
     fn exists(&self, path: &Path) -> bool {
         let s = self.state.lock();
         s.files.contains_key(path) || s.files.keys().any(|p| p.starts_with(path))
+    }
+
+    fn list_dirs(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let s = self.state.lock();
+        let mut out: Vec<String> = s
+            .files
+            .keys()
+            .filter_map(|p| p.strip_prefix(dir).ok())
+            .filter(|rest| rest.components().count() > 1)
+            .filter_map(|rest| rest.components().next())
+            .filter_map(|c| c.as_os_str().to_str().map(str::to_string))
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 }

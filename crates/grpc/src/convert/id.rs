@@ -10,7 +10,7 @@ use crate::status::{from_engine, invalid};
 pub fn id_from_proto(id: pb::PointId) -> Result<PointId, Status> {
     match id.point_id_options {
         Some(PointIdOptions::Num(n)) => Ok(PointId::Num(n)),
-        Some(PointIdOptions::Uuid(s)) => PointId::parse_uuid(&s).map_err(from_engine),
+        Some(PointIdOptions::Uuid(s)) => PointId::parse_uuid(&s).map_err(|e| from_engine(e.into())),
         None => Err(invalid("point id is empty: expected num or uuid")),
     }
 }

@@ -1,0 +1,414 @@
+//! Durable collections: a folder per collection with its configuration, a
+//! write-ahead log and a checkpoint of its state.
+//!
+//! ```text
+//! <db>/.lock                         held while the database is open
+//! <db>/aliases.json                  alias -> collection
+//! <db>/collections/<name>/config.json
+//! <db>/collections/<name>/MANIFEST   {"format": 1, "state": "state-<seq>.vcn"}
+//! <db>/collections/<name>/state-<seq>.vcn   every operation before <seq>
+//! <db>/collections/<name>/wal/       operations from <seq> on
+//! ```
+//!
+//! Opening loads the checkpoint named by the manifest, then replays the log
+//! records at or after its sequence number; replay runs the same code as
+//! the original writes. `docs/format.md` draws the bytes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use vicinity_payload::{FieldIndex, FieldIndexParams, JsonPath, Payload, PointId};
+use vicinity_storage::{Io, StorageError, Wal};
+
+use crate::segment::{NewRow, RowMeta};
+use crate::update::UpdateOperation;
+use crate::{Collection, CollectionConfig, Error, Result};
+
+const STATE_MAGIC: &[u8; 8] = b"VCN-STAT";
+/// The checkpoint format version this build writes and reads.
+pub const STATE_VERSION: u32 = 1;
+const MANIFEST_VERSION: u32 = 1;
+
+fn io_err(path: &Path, source: std::io::Error) -> Error {
+    Error::Storage(StorageError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> Error {
+    Error::Storage(StorageError::Corrupted {
+        path: path.to_path_buf(),
+        offset,
+        reason: reason.into(),
+    })
+}
+
+/// Where a durable collection keeps its files.
+#[derive(Clone, Debug)]
+pub(crate) struct Storage {
+    pub(crate) io: Arc<dyn Io>,
+    pub(crate) dir: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    state: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StateMeta {
+    columns: Vec<String>,
+    indexes: Vec<(JsonPath, FieldIndexParams)>,
+}
+
+/// Bounds-checked reading of a checkpoint.
+struct Reader<'a> {
+    data: &'a [u8],
+    at: usize,
+    path: &'a Path,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+        if self.data.len() - self.at < n {
+            return Err(corrupt(
+                self.path,
+                self.at as u64,
+                format!("truncated {what}"),
+            ));
+        }
+        let s = &self.data[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+    fn u8(&mut self, what: &str) -> Result<u8> {
+        Ok(self.take(1, what)?[0])
+    }
+    fn u32(&mut self, what: &str) -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4, what)?.try_into().expect("4 bytes"),
+        ))
+    }
+    fn u64(&mut self, what: &str) -> Result<u64> {
+        Ok(u64::from_le_bytes(
+            self.take(8, what)?.try_into().expect("8 bytes"),
+        ))
+    }
+}
+
+impl Collection {
+    /// The checkpoint of everything before `next_seq`, as bytes.
+    fn encode_state(&self, next_seq: u64) -> Result<Vec<u8>> {
+        let segment = self.segment();
+        let table = segment.table.read();
+        let meta = StateMeta {
+            columns: segment.columns.iter().map(|c| c.name.clone()).collect(),
+            indexes: table
+                .indexes
+                .values()
+                .map(|i| (i.key().clone(), i.params().clone()))
+                .collect(),
+        };
+        let meta = serde_json::to_vec(&meta).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let mut out = Vec::new();
+        out.extend_from_slice(STATE_MAGIC);
+        out.extend_from_slice(&STATE_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&next_seq.to_le_bytes());
+        out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+        out.extend_from_slice(&meta);
+        out.extend_from_slice(&(table.ids.len() as u64).to_le_bytes());
+        for (&id, &row) in &table.ids {
+            match id {
+                PointId::Num(n) => {
+                    out.push(0);
+                    out.extend_from_slice(&n.to_le_bytes());
+                }
+                PointId::Uuid(u) => {
+                    out.push(1);
+                    out.extend_from_slice(u.as_bytes());
+                }
+            }
+            let meta = &table.rows[row.index()];
+            out.extend_from_slice(&meta.version.to_le_bytes());
+            let payload =
+                serde_json::to_vec(&meta.payload).map_err(|e| Error::BadRequest(e.to_string()))?;
+            out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            out.extend_from_slice(&payload);
+            for (c, column) in segment.columns.iter().enumerate() {
+                match column.store.get(row).filter(|_| segment.has_vector(c, row)) {
+                    Some(v) => {
+                        out.push(1);
+                        for x in v {
+                            out.extend_from_slice(&x.to_le_bytes());
+                        }
+                    }
+                    None => out.push(0),
+                }
+            }
+        }
+        let crc = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        Ok(out)
+    }
+
+    /// Loads a checkpoint into this (empty) collection; returns the
+    /// sequence number the log continues from.
+    fn load_state(&self, path: &Path, data: &[u8]) -> Result<u64> {
+        if data.len() < 36 {
+            return Err(corrupt(path, 0, "too short for a checkpoint"));
+        }
+        let (body, tail) = data.split_at(data.len() - 4);
+        let crc = u32::from_le_bytes(tail.try_into().expect("4 bytes"));
+        if crc32c::crc32c(body) != crc {
+            return Err(corrupt(path, body.len() as u64, "checksum mismatch"));
+        }
+        let mut r = Reader {
+            data: body,
+            at: 0,
+            path,
+        };
+        if r.take(8, "magic")? != STATE_MAGIC {
+            return Err(corrupt(path, 0, "not a Vicinity checkpoint (bad magic)"));
+        }
+        let version = r.u32("version")?;
+        if version != STATE_VERSION {
+            return Err(Error::Storage(StorageError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: version,
+                supported: STATE_VERSION,
+            }));
+        }
+        r.u32("reserved")?;
+        let next_seq = r.u64("sequence number")?;
+        let meta_len = r.u32("meta length")? as usize;
+        let meta: StateMeta = serde_json::from_slice(r.take(meta_len, "meta")?)
+            .map_err(|e| corrupt(path, r.at as u64, format!("bad meta: {e}")))?;
+        let segment = self.segment();
+        let names: Vec<&str> = segment.columns.iter().map(|c| c.name.as_str()).collect();
+        if meta.columns != names {
+            return Err(corrupt(
+                path,
+                24,
+                "the checkpoint's vector names differ from config.json",
+            ));
+        }
+        let dims: Vec<usize> = segment.columns.iter().map(|c| c.store.dim()).collect();
+        let n = r.u64("point count")?;
+        let mut points: Vec<(RowMeta, Vec<Option<Vec<f32>>>)> =
+            Vec::with_capacity(n.min(1 << 20) as usize);
+        for _ in 0..n {
+            let id = match r.u8("id tag")? {
+                0 => PointId::Num(r.u64("id")?),
+                1 => PointId::Uuid(uuid::Uuid::from_bytes(
+                    r.take(16, "uuid")?.try_into().expect("16 bytes"),
+                )),
+                t => return Err(corrupt(path, r.at as u64, format!("bad id tag {t}"))),
+            };
+            let version = r.u64("version")?;
+            let plen = r.u32("payload length")? as usize;
+            let payload: Payload = serde_json::from_slice(r.take(plen, "payload")?)
+                .map_err(|e| corrupt(path, r.at as u64, format!("bad payload: {e}")))?;
+            let mut vectors = Vec::with_capacity(dims.len());
+            for &dim in &dims {
+                match r.u8("vector flag")? {
+                    0 => vectors.push(None),
+                    1 => {
+                        let bytes = r.take(dim * 4, "vector")?;
+                        let v: Vec<f32> = bytes
+                            .chunks_exact(4)
+                            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                            .collect();
+                        if v.iter().any(|x| !x.is_finite()) {
+                            return Err(corrupt(
+                                path,
+                                r.at as u64,
+                                "a stored vector is not finite",
+                            ));
+                        }
+                        vectors.push(Some(v));
+                    }
+                    f => return Err(corrupt(path, r.at as u64, format!("bad vector flag {f}"))),
+                }
+            }
+            points.push((
+                RowMeta {
+                    id,
+                    version,
+                    payload,
+                },
+                vectors,
+            ));
+        }
+        if r.at != body.len() {
+            return Err(corrupt(
+                path,
+                r.at as u64,
+                "trailing bytes after the points",
+            ));
+        }
+        {
+            let mut table = segment.table.write();
+            for (key, params) in meta.indexes {
+                table
+                    .indexes
+                    .insert(key.to_string(), FieldIndex::new(key, params));
+            }
+        }
+        for chunk in points.chunks(10_000) {
+            let rows = chunk
+                .iter()
+                .map(|(meta, vectors)| NewRow {
+                    vectors: vectors.iter().map(|v| v.as_deref()).collect(),
+                    preprocessed: true,
+                    meta: RowMeta {
+                        id: meta.id,
+                        version: meta.version,
+                        payload: meta.payload.clone(),
+                    },
+                })
+                .collect();
+            self.run(|| segment.append(rows))?;
+        }
+        Ok(next_seq)
+    }
+
+    /// Creates a durable collection in `dir` (which must not exist yet).
+    pub(crate) fn create_in(
+        name: &str,
+        config: CollectionConfig,
+        pool: Option<Arc<rayon::ThreadPool>>,
+        storage: Storage,
+    ) -> Result<Collection> {
+        let c = Collection::new(name, config, pool)?;
+        let io = &storage.io;
+        io.create_dir_all(&storage.dir)
+            .map_err(|e| io_err(&storage.dir, e))?;
+        let config_json =
+            serde_json::to_vec_pretty(c.config()).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let path = storage.dir.join("config.json");
+        io.write_atomic(&path, &config_json)
+            .map_err(|e| io_err(&path, e))?;
+        let manifest = serde_json::to_vec(&Manifest {
+            format: MANIFEST_VERSION,
+            state: None,
+        })
+        .expect("plain JSON");
+        let path = storage.dir.join("MANIFEST");
+        io.write_atomic(&path, &manifest)
+            .map_err(|e| io_err(&path, e))?;
+        let (wal, _) = Wal::open(Arc::clone(io), &storage.dir.join("wal"))?;
+        c.writer.lock().wal = Some(wal);
+        *c.storage.lock() = Some(storage);
+        Ok(c)
+    }
+
+    /// Opens a durable collection from `dir`: checkpoint, then log replay.
+    pub(crate) fn open_in(
+        name: &str,
+        pool: Option<Arc<rayon::ThreadPool>>,
+        storage: Storage,
+    ) -> Result<Collection> {
+        let io = &storage.io;
+        let path = storage.dir.join("config.json");
+        let data = io.read(&path).map_err(|e| io_err(&path, e))?;
+        let config: CollectionConfig = serde_json::from_slice(&data)
+            .map_err(|e| corrupt(&path, 0, format!("bad config: {e}")))?;
+        let c = Collection::new(name, config, pool)?;
+        let path = storage.dir.join("MANIFEST");
+        let data = io.read(&path).map_err(|e| io_err(&path, e))?;
+        let manifest: Manifest = serde_json::from_slice(&data)
+            .map_err(|e| corrupt(&path, 0, format!("bad manifest: {e}")))?;
+        if manifest.format != MANIFEST_VERSION {
+            return Err(Error::Storage(StorageError::UnsupportedVersion {
+                path,
+                found: manifest.format,
+                supported: MANIFEST_VERSION,
+            }));
+        }
+        let mut next_seq = 0;
+        if let Some(state) = &manifest.state {
+            let path = storage.dir.join(state);
+            let data = io.read(&path).map_err(|e| io_err(&path, e))?;
+            next_seq = c.load_state(&path, &data)?;
+        }
+        let wal_dir = storage.dir.join("wal");
+        let (wal, records) = Wal::open(Arc::clone(io), &wal_dir)?;
+        for rec in records {
+            if rec.seq < next_seq {
+                continue;
+            }
+            let op: UpdateOperation = serde_json::from_slice(&rec.body).map_err(|e| {
+                corrupt(
+                    &wal_dir,
+                    rec.seq,
+                    format!("undecodable operation {}: {e}", rec.seq),
+                )
+            })?;
+            // An operation that failed when it ran (a missing id, say) fails
+            // the same way now, with the same partial effect.
+            let _ = c.apply(&op, rec.seq);
+            next_seq = rec.seq + 1;
+        }
+        {
+            let mut w = c.writer.lock();
+            w.next_seq = next_seq;
+            w.wal = Some(wal);
+        }
+        *c.storage.lock() = Some(storage);
+        Ok(c)
+    }
+
+    /// Writes a checkpoint of the whole collection and drops the log before
+    /// it, so that the next open replays little. Writes wait meanwhile;
+    /// reads go on. A no-op for in-memory collections.
+    pub fn checkpoint(&self) -> Result<()> {
+        let mut w = self.writer.lock();
+        let Some(storage) = self.storage.lock().clone() else {
+            return Ok(());
+        };
+        let next_seq = w.next_seq;
+        let bytes = self.encode_state(next_seq)?;
+        let io = &storage.io;
+        let name = format!("state-{next_seq:020}.vcn");
+        let path = storage.dir.join(&name);
+        io.write_atomic(&path, &bytes)
+            .map_err(|e| io_err(&path, e))?;
+        let manifest = serde_json::to_vec(&Manifest {
+            format: MANIFEST_VERSION,
+            state: Some(name.clone()),
+        })
+        .expect("plain JSON");
+        let mpath = storage.dir.join("MANIFEST");
+        io.write_atomic(&mpath, &manifest)
+            .map_err(|e| io_err(&mpath, e))?;
+        // The switch is durable: older checkpoints and log files can go.
+        for p in io.list(&storage.dir).map_err(|e| io_err(&storage.dir, e))? {
+            let f = p.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+            if f.starts_with("state-") && f != name {
+                io.remove(&p).map_err(|e| io_err(&p, e))?;
+            }
+        }
+        if let Some(wal) = w.wal.as_mut() {
+            wal.truncate_before(next_seq)?;
+        }
+        Ok(())
+    }
+
+    /// Makes every acknowledged write durable (fsyncs the log): what a
+    /// `wait = false` write needs for a power loss.
+    pub fn flush(&self) -> Result<()> {
+        if let Some(wal) = self.writer.lock().wal.as_mut() {
+            wal.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the collection lives in a folder.
+    pub fn is_durable(&self) -> bool {
+        self.storage.lock().is_some()
+    }
+}

@@ -1,0 +1,520 @@
+//! Durable collections: reopen, checkpoints, the folder lock, damaged
+//! files, failing disks, power loss (simulated), and kill -9 (real).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use vicinity::{
+    CollectionConfig, Database, Distance, Error, FieldIndexParams, FieldType, Filter, Payload,
+    PayloadSelector, PointId, PointStruct, SearchRequest, UpdateOperation, VectorSelector, Vectors,
+    WithSelectors,
+};
+use vicinity_storage::{SimIo, StorageError};
+use vicinity_tests::{Rng, seed};
+
+fn all() -> WithSelectors {
+    WithSelectors {
+        payload: PayloadSelector::All,
+        vectors: VectorSelector::All,
+    }
+}
+
+fn point(i: u64, rng: &mut Rng) -> PointStruct {
+    let v: Vec<f32> = (0..8).map(|_| rng.normal()).collect();
+    PointStruct::new(
+        i,
+        v,
+        Payload::try_from(json!({"i": i, "tag": format!("t{}", i % 7)})).unwrap(),
+    )
+}
+
+#[test]
+fn a_database_reopens_with_everything_it_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(seed(11));
+    let expected;
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("items", CollectionConfig::single(8, Distance::Cosine))
+            .unwrap();
+        c.upsert((0..500).map(|i| point(i, &mut rng)).collect())
+            .unwrap();
+        c.create_field_index(
+            &"tag".parse().unwrap(),
+            FieldIndexParams::new(FieldType::Keyword),
+        )
+        .unwrap();
+        c.checkpoint().unwrap();
+        // after the checkpoint: in the log only
+        c.upsert((500..600).map(|i| point(i, &mut rng)).collect())
+            .unwrap();
+        c.delete(&(0..50).map(PointId::Num).collect::<Vec<_>>())
+            .unwrap();
+        c.set_payload(
+            &[PointId::Num(60)],
+            &Payload::try_from(json!({"extra": true})).unwrap(),
+            None,
+        )
+        .unwrap();
+        db.create_alias("items", "things").unwrap();
+        expected = c
+            .get(&(0..600).map(PointId::Num).collect::<Vec<_>>(), &all())
+            .unwrap();
+        assert_eq!(expected.len(), 550);
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.collection("things").unwrap();
+    assert_eq!(c.count(), 550);
+    let got = c
+        .get(&(0..600).map(PointId::Num).collect::<Vec<_>>(), &all())
+        .unwrap();
+    assert_eq!(got, expected, "points differ after reopen");
+    let f = Filter::from_json(json!({"must": [{"key": "tag", "match": {"value": "t3"}}]})).unwrap();
+    assert_eq!(c.payload_schema()["tag"].points, 550);
+    assert_eq!(
+        c.count_where(&f),
+        expected
+            .iter()
+            .filter(|r| r.payload.as_ref().unwrap().as_map()["tag"] == "t3")
+            .count()
+    );
+    let hits = c.search(&SearchRequest::new(vec![1.0; 8], 5)).unwrap();
+    assert_eq!(hits.len(), 5);
+    // writes go on after a reopen, numbered after the old ones
+    let before = hits[0].version;
+    let r = c.upsert(vec![point(9999, &mut rng)]).unwrap();
+    assert!(r.operation_id > before);
+    drop(c);
+    assert!(db.delete_collection("items"));
+    drop(db);
+    let db = Database::open(dir.path()).unwrap();
+    assert!(db.list_collections().is_empty());
+    assert!(db.collection("things").is_err());
+}
+
+#[test]
+fn a_second_process_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _db = Database::open(dir.path()).unwrap();
+    let e = Database::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(e, Error::Storage(StorageError::Locked { .. })),
+        "{e}"
+    );
+}
+
+#[test]
+fn damaged_files_are_typed_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("c", CollectionConfig::single(4, Distance::Dot))
+            .unwrap();
+        let mut rng = Rng::new(3);
+        c.upsert(
+            (0..100)
+                .map(|i| {
+                    PointStruct::new(
+                        i,
+                        (0..4).map(|_| rng.normal()).collect::<Vec<f32>>(),
+                        Payload::new(),
+                    )
+                })
+                .collect(),
+        )
+        .unwrap();
+        c.checkpoint().unwrap();
+    }
+    let cdir = dir.path().join("collections/c");
+    let state = std::fs::read_dir(&cdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("state-")
+        })
+        .unwrap();
+    let good = std::fs::read(&state).unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("bit flip", {
+            let mut b = good.clone();
+            b[good.len() / 2] ^= 0x10;
+            b
+        }),
+        ("truncated", good[..good.len() / 3].to_vec()),
+        ("zero-filled", vec![0; good.len()]),
+        ("empty", Vec::new()),
+    ];
+    for (what, bytes) in cases {
+        std::fs::write(&state, &bytes).unwrap();
+        let e = Database::open(dir.path()).unwrap_err();
+        assert!(
+            matches!(e, Error::Storage(StorageError::Corrupted { .. })),
+            "{what}: {e}"
+        );
+        assert!(
+            e.to_string().contains("state-"),
+            "{what}: {e} does not name the file"
+        );
+    }
+    std::fs::write(&state, &good).unwrap();
+    std::fs::write(cdir.join("config.json"), b"\0\0\0").unwrap();
+    let e = Database::open(dir.path()).unwrap_err();
+    assert!(e.to_string().contains("config.json"), "{e}");
+}
+
+/// Writes on a simulated disk, then a power loss at a random moment:
+/// everything acknowledged with `wait = true` is there after reopening,
+/// with its exact vector and payload.
+#[test]
+fn power_loss_keeps_every_write_acknowledged_with_wait() {
+    let s = seed(2024);
+    let cycles = std::env::var("VICINITY_POWER_CYCLES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(300u64);
+    for cycle in 0..cycles {
+        let io = SimIo::new();
+        let mut rng = Rng::new(s ^ cycle);
+        let mut acked: std::collections::BTreeMap<u64, Option<PointStruct>> = Default::default();
+        {
+            let db = Database::open_with("/db", Arc::new(io.clone()), None).unwrap();
+            let c = db
+                .create_collection("c", CollectionConfig::single(8, Distance::Euclid))
+                .unwrap();
+            let ops = 5 + rng.below(30);
+            for step in 0..ops {
+                let wait = rng.below(3) != 0;
+                if step % 7 == 6 {
+                    c.checkpoint().unwrap();
+                }
+                if rng.below(4) == 0 && !acked.is_empty() {
+                    let id = *acked.keys().nth(rng.below(acked.len())).unwrap();
+                    let op =
+                        UpdateOperation::Delete(vicinity::PointsSelector::Ids(vec![PointId::Num(
+                            id,
+                        )]));
+                    c.update(op, wait).unwrap();
+                    if wait {
+                        acked.insert(id, None);
+                    } else {
+                        // may or may not survive: forget what we knew of it
+                        acked.remove(&id);
+                    }
+                } else {
+                    let batch: Vec<PointStruct> = (0..1 + rng.below(5))
+                        .map(|_| point(rng.below(40) as u64, &mut rng))
+                        .collect();
+                    c.update(UpdateOperation::Upsert(batch.clone()), wait)
+                        .unwrap();
+                    if wait {
+                        for p in batch {
+                            let PointId::Num(id) = p.id else {
+                                unreachable!()
+                            };
+                            acked.insert(id, Some(p));
+                        }
+                    } else {
+                        // not acknowledged durably: forget what we knew of these ids
+                        for p in batch {
+                            let PointId::Num(id) = p.id else {
+                                unreachable!()
+                            };
+                            acked.remove(&id);
+                        }
+                    }
+                }
+            }
+        }
+        io.power_loss(s ^ cycle ^ 0xdead);
+        let db = Database::open_with("/db", Arc::new(io.clone()), None)
+            .unwrap_or_else(|e| panic!("cycle {cycle}: reopen failed: {e}"));
+        let c = db
+            .collection("c")
+            .unwrap_or_else(|e| panic!("cycle {cycle}: {e}"));
+        for (id, want) in &acked {
+            let got = c.get(&[PointId::Num(*id)], &all()).unwrap();
+            match want {
+                None => assert!(got.is_empty(), "cycle {cycle}: deleted point {id} is back"),
+                Some(p) => {
+                    assert_eq!(got.len(), 1, "cycle {cycle}: acknowledged point {id} lost");
+                    assert_eq!(
+                        got[0].vectors,
+                        Some(p.vectors.clone()),
+                        "cycle {cycle}: point {id} vector"
+                    );
+                    assert_eq!(
+                        got[0].payload, p.payload,
+                        "cycle {cycle}: point {id} payload"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_failing_disk_is_an_error_and_changes_nothing() {
+    let io = SimIo::new();
+    let db = Database::open_with("/db", Arc::new(io.clone()), None).unwrap();
+    let c = db
+        .create_collection("c", CollectionConfig::single(2, Distance::Dot))
+        .unwrap();
+    c.upsert(vec![PointStruct::new(1, vec![1.0, 0.0], Payload::new())])
+        .unwrap();
+    io.fail_after(0);
+    let e = c
+        .upsert(vec![PointStruct::new(2, vec![0.0, 1.0], Payload::new())])
+        .unwrap_err();
+    assert!(matches!(e, Error::Storage(StorageError::Io { .. })), "{e}");
+    assert_eq!(c.count(), 1, "a failed write is not applied");
+    assert!(c.checkpoint().is_err());
+    io.heal();
+    c.upsert(vec![PointStruct::new(3, vec![0.0, 1.0], Payload::new())])
+        .unwrap();
+    drop(c);
+    drop(db);
+    let db = Database::open_with("/db", Arc::new(io), None).unwrap();
+    let ids: Vec<PointId> = db
+        .collection("c")
+        .unwrap()
+        .scroll(&Default::default())
+        .unwrap()
+        .points
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, vec![PointId::Num(1), PointId::Num(3)]);
+}
+
+/// The child side of the kill -9 test: writes until killed, printing
+/// `try <op> <id> <del|put ...>` before each write and `ack <op>` after it
+/// is acknowledged.
+#[test]
+fn crash_writer_child() {
+    let Ok(dir) = std::env::var("VICINITY_CRASH_DIR") else {
+        return;
+    };
+    let s: u64 = std::env::var("VICINITY_CRASH_SEED")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let db = Database::open(&dir).unwrap();
+    let c = match db.collection("crash") {
+        Ok(c) => c,
+        Err(_) => db
+            .create_collection("crash", CollectionConfig::single(8, Distance::Cosine))
+            .unwrap(),
+    };
+    let mut rng = Rng::new(s);
+    let mut n = 0u64;
+    // stdout to a pipe is block-buffered: every line is flushed, or a
+    // kill -9 would drop the lines still in the buffer
+    let say = |line: String| {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").unwrap();
+        out.flush().unwrap();
+    };
+    loop {
+        n += 1;
+        if n.is_multiple_of(300) {
+            // a kill may land inside a checkpoint too
+            c.checkpoint().unwrap();
+        }
+        if rng.below(4) == 0 {
+            let id = rng.below(300) as u64;
+            say(format!("try {n} {id} del"));
+            c.delete(&[PointId::Num(id)]).unwrap();
+            say(format!("ack {n}"));
+        } else {
+            let p = point(rng.below(300) as u64, &mut rng);
+            let PointId::Num(id) = p.id else {
+                unreachable!()
+            };
+            let Vectors::Single(v) = &p.vectors else {
+                unreachable!()
+            };
+            let bits: Vec<String> = v.iter().map(|x| x.to_bits().to_string()).collect();
+            say(format!("try {n} {id} put {}", bits.join(",")));
+            c.upsert(vec![p.clone()]).unwrap();
+            say(format!("ack {n}"));
+        }
+    }
+}
+
+/// An id and its state (`None`: deleted).
+type PointState = (u64, Option<Vec<f32>>);
+
+/// What a write line says: the id and its new state.
+fn parse_try(line: &str) -> PointState {
+    let parts: Vec<&str> = line.split(' ').collect();
+    let id: u64 = parts[2].parse().unwrap();
+    match parts[3] {
+        "del" => (id, None),
+        _ => (
+            id,
+            Some(
+                parts[4]
+                    .split(',')
+                    .map(|b| f32::from_bits(b.parse().unwrap()))
+                    .collect(),
+            ),
+        ),
+    }
+}
+
+type Expected = std::collections::BTreeMap<u64, Vec<Option<Vec<f32>>>>;
+
+/// Folds one cycle's lines into the expected states: an acknowledged write
+/// fixes its id's state; the write in flight when the process died may or
+/// may not have happened, so its id may be in either state.
+fn fold_cycle(expected: &mut Expected, lines: &[String]) {
+    let mut pending: Option<(u64, PointState)> = None;
+    for l in lines {
+        if let Some(rest) = l.strip_prefix("try ") {
+            let n: u64 = rest.split(' ').next().unwrap().parse().unwrap();
+            pending = Some((n, parse_try(l)));
+        } else if let Some(rest) = l.strip_prefix("ack ") {
+            let n: u64 = rest.trim().parse().unwrap();
+            if let Some((m, (id, state))) = pending.take() {
+                assert_eq!(m, n, "ack for another write");
+                expected.insert(id, vec![state]);
+            }
+        }
+    }
+    if let Some((_, (id, state))) = pending {
+        let mut options = expected.remove(&id).unwrap_or_else(|| vec![None]);
+        options.push(state);
+        expected.insert(id, options);
+    }
+}
+
+fn check_after_kill(dir: &Path, expected: &mut Expected, cycle: u64) {
+    let snapshot = || {
+        let db = Database::open(dir).unwrap_or_else(|e| panic!("cycle {cycle}: reopen: {e}"));
+        let c = db.collection("crash").unwrap();
+        c.get(&(0..300).map(PointId::Num).collect::<Vec<_>>(), &all())
+            .unwrap()
+    };
+    assert_eq!(
+        snapshot(),
+        snapshot(),
+        "cycle {cycle}: two replays of the same log differ"
+    );
+    let db = Database::open(dir).unwrap_or_else(|e| panic!("cycle {cycle}: reopen: {e}"));
+    let c = db.collection("crash").unwrap();
+    for (id, options) in expected.iter_mut() {
+        let got = c.get(&[PointId::Num(*id)], &all()).unwrap();
+        let now: Option<Vec<f32>> = got.first().map(|r| match &r.vectors {
+            Some(Vectors::Single(v)) => v.clone(),
+            other => panic!("cycle {cycle}: {id}: {other:?}"),
+        });
+        if let Some(r) = got.first() {
+            assert_eq!(r.payload.as_ref().unwrap().as_map()["i"], json!(id));
+        }
+        let matches = |want: &Option<Vec<f32>>| match (want, &now) {
+            (None, None) => true,
+            (Some(v), Some(n)) => {
+                let mut v = v.clone();
+                Distance::Cosine.preprocess(&mut v);
+                &v == n
+            }
+            _ => false,
+        };
+        let Some(which) = options.iter().position(matches) else {
+            let version = got.first().map(|r| r.id);
+            panic!("cycle {cycle}: point {id} ({version:?}) is {now:?}, want one of {options:?}");
+        };
+        // what the reopened database holds is now the fact
+        let fact = options.swap_remove(which);
+        *options = vec![fact];
+    }
+    // and search still works on what was recovered
+    if c.count() > 0 {
+        assert!(
+            !c.search(&SearchRequest::new(vec![1.0; 8], 3))
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+/// kill -9 at random moments: every acknowledged write survives.
+/// `VICINITY_CRASH_CYCLES` sets the number of cycles (default 50).
+#[test]
+fn kill_nine_keeps_every_acknowledged_write() {
+    let cycles: u64 = std::env::var("VICINITY_CRASH_CYCLES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(50);
+    let s = seed(77);
+    let dir = tempfile::tempdir().unwrap();
+    if std::env::var("VICINITY_CRASH_DEBUG").is_ok() {
+        eprintln!("crash dir {}", dir.path().display());
+    }
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = Rng::new(s);
+    let mut expected = Expected::new();
+    let mut acks = 0usize;
+    let started = Instant::now();
+    for cycle in 0..cycles {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "durability::crash_writer_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("VICINITY_CRASH_DIR", dir.path())
+            .env("VICINITY_CRASH_SEED", (s ^ (cycle * 7919)).to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let lines = std::thread::spawn(move || {
+            // libtest's "test ... " status has no newline, so the child's first
+            // line shares its line: take each line from its first keyword
+            BufReader::new(stdout)
+                .lines()
+                .map_while(|l| l.ok())
+                .filter_map(|l| {
+                    let at = [l.find("try "), l.find("ack ")]
+                        .into_iter()
+                        .flatten()
+                        .min()?;
+                    Some(l[at..].to_string())
+                })
+                .collect::<Vec<_>>()
+        });
+        std::thread::sleep(Duration::from_millis(20 + rng.below(150) as u64));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let lines = lines.join().unwrap();
+        if std::env::var("VICINITY_CRASH_DEBUG").is_ok() {
+            let first = lines.first().map(|l| &l[..l.len().min(30)]);
+            let last = lines.last().map(|l| &l[..l.len().min(30)]);
+            eprintln!(
+                "cycle {cycle}: {} lines, {first:?} .. {last:?}",
+                lines.len()
+            );
+        }
+        acks += lines.iter().filter(|l| l.starts_with("ack ")).count();
+        fold_cycle(&mut expected, &lines);
+        check_after_kill(dir.path(), &mut expected, cycle);
+    }
+    eprintln!(
+        "{cycles} kill -9 cycles, {acks} acknowledged writes, {:?}",
+        started.elapsed()
+    );
+    assert!(acks as u64 > cycles, "the writer barely wrote: {acks} acks");
+}
