@@ -38,23 +38,23 @@ fn list_dirs(io: &dyn Io, dir: &Path) -> Result<Vec<String>> {
 #[derive(Default)]
 pub struct Database {
     /// Lock order: `collections` before `aliases`.
-    collections: RwLock<BTreeMap<String, Arc<Collection>>>,
+    pub(crate) collections: RwLock<BTreeMap<String, Arc<Collection>>>,
     /// Alias name -> collection name.
     aliases: RwLock<BTreeMap<String, String>>,
-    pool: Option<Arc<ThreadPool>>,
+    pub(crate) pool: Option<Arc<ThreadPool>>,
     /// The folder of a durable database.
-    root: Option<Root>,
+    pub(crate) root: Option<Root>,
 }
 
 /// A durable database's folder.
-struct Root {
-    io: Arc<dyn Io>,
-    dir: PathBuf,
+pub(crate) struct Root {
+    pub(crate) io: Arc<dyn Io>,
+    pub(crate) dir: PathBuf,
     _lock: Option<FolderLock>,
 }
 
 impl Root {
-    fn collection_dir(&self, name: &str) -> PathBuf {
+    pub(crate) fn collection_dir(&self, name: &str) -> PathBuf {
         self.dir.join("collections").join(name)
     }
 

@@ -69,6 +69,12 @@ pub enum Error {
         /// The name given.
         name: String,
     },
+    /// A snapshot that does not exist.
+    #[error("Not found: Snapshot {name} not found")]
+    SnapshotNotFound {
+        /// The snapshot's name.
+        name: String,
+    },
     /// A point id that is not stored.
     #[error("Not found: No point with id {id} found")]
     PointNotFound {
@@ -109,7 +115,9 @@ impl Error {
             | Error::UnknownVector { .. }
             | Error::BadRequest(_)
             | Error::Payload(_) => ErrorKind::BadInput,
-            Error::CollectionNotFound { .. } | Error::PointNotFound { .. } => ErrorKind::NotFound,
+            Error::CollectionNotFound { .. }
+            | Error::PointNotFound { .. }
+            | Error::SnapshotNotFound { .. } => ErrorKind::NotFound,
             Error::CollectionExists { .. } => ErrorKind::AlreadyExists,
             Error::Index(IndexError::Dimension { .. } | IndexError::NotFinite { .. }) => {
                 ErrorKind::BadInput

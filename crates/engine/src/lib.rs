@@ -42,6 +42,7 @@ pub use config::{
 };
 pub use database::Database;
 pub use error::{Error, ErrorKind, Result};
+pub use persist::SnapshotDescription;
 pub use point::{
     PointStruct, Record, ScoredPoint, UpdateResult, UpdateStatus, VectorSelector, Vectors,
     WithSelectors,

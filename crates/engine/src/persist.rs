@@ -412,3 +412,209 @@ impl Collection {
         self.storage.lock().is_some()
     }
 }
+
+const SNAPSHOT_MAGIC: &[u8; 8] = b"VCN-SNAP";
+/// The snapshot format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// A snapshot file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotDescription {
+    /// The file name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The sequence number it was taken at: it holds every operation
+    /// before this one and none after.
+    pub seq: u64,
+}
+
+impl Collection {
+    /// A consistent snapshot of the collection as one file: configuration
+    /// and every point as of one point in the log (writes wait while it is
+    /// taken; reads go on). Returns its bytes and the sequence number.
+    pub fn snapshot_bytes(&self) -> Result<(Vec<u8>, u64)> {
+        let w = self.writer.lock();
+        let seq = w.next_seq;
+        let state = self.encode_state(seq)?;
+        drop(w);
+        let config =
+            serde_json::to_vec(self.config()).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let mut out = Vec::with_capacity(state.len() + config.len() + 32);
+        out.extend_from_slice(SNAPSHOT_MAGIC);
+        out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(config.len() as u32).to_le_bytes());
+        out.extend_from_slice(&config);
+        out.extend_from_slice(&state);
+        let crc = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        Ok((out, seq))
+    }
+
+    /// Rebuilds a collection named `name` from snapshot bytes (checked
+    /// whole before use); `path` names the file in errors.
+    pub(crate) fn from_snapshot(
+        name: &str,
+        path: &Path,
+        data: &[u8],
+        pool: Option<Arc<rayon::ThreadPool>>,
+    ) -> Result<(Collection, u64)> {
+        if data.len() < 20 {
+            return Err(corrupt(path, 0, "too short for a snapshot"));
+        }
+        let (body, tail) = data.split_at(data.len() - 4);
+        if crc32c::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
+            return Err(corrupt(
+                path,
+                body.len() as u64,
+                "snapshot checksum mismatch",
+            ));
+        }
+        let mut r = Reader {
+            data: body,
+            at: 0,
+            path,
+        };
+        if r.take(8, "magic")? != SNAPSHOT_MAGIC {
+            return Err(corrupt(path, 0, "not a Vicinity snapshot (bad magic)"));
+        }
+        let version = r.u32("version")?;
+        if version != SNAPSHOT_VERSION {
+            return Err(Error::Storage(StorageError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: version,
+                supported: SNAPSHOT_VERSION,
+            }));
+        }
+        let clen = r.u32("config length")? as usize;
+        let config: CollectionConfig = serde_json::from_slice(r.take(clen, "config")?)
+            .map_err(|e| corrupt(path, 16, format!("bad config: {e}")))?;
+        let c = Collection::new(name, config, pool)?;
+        let seq = c.load_state(path, &body[r.at..])?;
+        c.writer.lock().next_seq = seq;
+        Ok((c, seq))
+    }
+}
+
+impl crate::Database {
+    fn snapshot_dir(&self, collection: &str) -> Result<(Arc<dyn Io>, PathBuf)> {
+        let root = self.root.as_ref().ok_or_else(|| {
+            Error::BadRequest("snapshots need a database in a folder (Database::open)".into())
+        })?;
+        Ok((
+            Arc::clone(&root.io),
+            root.dir.join("snapshots").join(collection),
+        ))
+    }
+
+    /// Takes a snapshot of a collection into `<db>/snapshots/<collection>/`.
+    pub fn create_snapshot(&self, collection: &str) -> Result<SnapshotDescription> {
+        let c = self.collection(collection)?;
+        let (io, dir) = self.snapshot_dir(c.name())?;
+        let (bytes, seq) = c.snapshot_bytes()?;
+        io.create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let name = format!("{}-{seq}-{stamp}.snapshot", c.name());
+        let path = dir.join(&name);
+        io.write_atomic(&path, &bytes)
+            .map_err(|e| io_err(&path, e))?;
+        Ok(SnapshotDescription {
+            name,
+            size: bytes.len() as u64,
+            seq,
+        })
+    }
+
+    /// The snapshots of a collection, oldest first.
+    pub fn list_snapshots(&self, collection: &str) -> Result<Vec<SnapshotDescription>> {
+        let c = self.collection(collection)?;
+        let (io, dir) = self.snapshot_dir(c.name())?;
+        if !io.exists(&dir) {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for p in io.list(&dir).map_err(|e| io_err(&dir, e))? {
+            let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !name.ends_with(".snapshot") {
+                continue;
+            }
+            let seq = name
+                .trim_end_matches(".snapshot")
+                .rsplitn(3, '-')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let size = io
+                .read(&p)
+                .map(|b| b.len() as u64)
+                .map_err(|e| io_err(&p, e))?;
+            out.push(SnapshotDescription {
+                name: name.to_string(),
+                size,
+                seq,
+            });
+        }
+        out.sort_by(|a, b| a.seq.cmp(&b.seq).then_with(|| a.name.cmp(&b.name)));
+        Ok(out)
+    }
+
+    /// Deletes a snapshot; an unknown one is `NotFound`.
+    pub fn delete_snapshot(&self, collection: &str, name: &str) -> Result<()> {
+        let c = self.collection(collection)?;
+        let (io, dir) = self.snapshot_dir(c.name())?;
+        let path = dir.join(name);
+        if name.contains('/') || name.contains("..") || !io.exists(&path) {
+            return Err(Error::SnapshotNotFound {
+                name: name.to_string(),
+            });
+        }
+        io.remove(&path).map_err(|e| io_err(&path, e))
+    }
+
+    /// Restores collection `name` from a snapshot file (replacing a
+    /// collection of that name): its configuration and points as of the
+    /// moment the snapshot was taken. The file is checked whole first.
+    pub fn restore_snapshot(&self, name: &str, snapshot: &Path) -> Result<Arc<Collection>> {
+        crate::config::validate_collection_name(name)?;
+        let data = match &self.root {
+            Some(root) => root.io.read(snapshot),
+            None => std::fs::read(snapshot),
+        }
+        .map_err(|e| io_err(snapshot, e))?;
+        let (restored, _) = Collection::from_snapshot(name, snapshot, &data, self.pool.clone())?;
+        let c = match &self.root {
+            None => restored,
+            Some(root) => {
+                // a durable copy: the restored state becomes the new
+                // collection folder's checkpoint
+                let dir = root.collection_dir(name);
+                root.io.remove_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+                let storage = Storage {
+                    io: Arc::clone(&root.io),
+                    dir,
+                };
+                let fresh = Collection::create_in(
+                    name,
+                    restored.config().clone(),
+                    self.pool.clone(),
+                    storage.clone(),
+                )?;
+                drop(fresh);
+                *restored.storage.lock() = Some(storage.clone());
+                let (wal, _) = Wal::open(Arc::clone(&root.io), &storage.dir.join("wal"))?;
+                restored.writer.lock().wal = Some(wal);
+                restored.checkpoint()?;
+                restored
+            }
+        };
+        let c = Arc::new(c);
+        self.collections
+            .write()
+            .insert(name.to_string(), Arc::clone(&c));
+        Ok(c)
+    }
+}
