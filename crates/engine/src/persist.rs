@@ -544,7 +544,7 @@ impl crate::Database {
             }
             let seq = name
                 .trim_end_matches(".snapshot")
-                .rsplitn(3, '-')
+                .rsplit('-')
                 .nth(1)
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
