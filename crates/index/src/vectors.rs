@@ -102,6 +102,13 @@ impl VectorStore {
         self.rows.get(offset)
     }
 
+    /// Hints the CPU to load the row at `offset`, which is about to be
+    /// scored.
+    #[inline]
+    pub fn prefetch(&self, offset: PointOffset) {
+        self.rows.prefetch(offset);
+    }
+
     /// Validates and preprocesses a query vector for this store.
     pub fn prepare_query(&self, query: &[f32]) -> Result<Vec<f32>, IndexError> {
         validate_vector(query, self.dim)?;

@@ -169,6 +169,37 @@ impl<T: Pod> AppendRows<T> {
         Some(row)
     }
 
+    /// Asks the CPU to start loading the first cache line of row `offset`
+    /// (a hint for a walk that will score the row next; a no-op for rows
+    /// not published and on other architectures).
+    #[inline]
+    pub fn prefetch(&self, offset: PointOffset) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let i = offset.index();
+            if i >= self.len() {
+                return;
+            }
+            let (k, r) = locate(i);
+            let Some(chunk) = self.chunks[k].get() else {
+                return;
+            };
+            let at = chunk
+                .base
+                .as_ptr()
+                .wrapping_add(r * self.width * std::mem::size_of::<T>());
+            // SAFETY: a prefetch is a hint that never faults and reads
+            // nothing into the program; `at` points inside chunk `k`'s live
+            // mapping (row `i < len`, invariants 1 and 2), and SSE, which the
+            // instruction needs, is part of the x86_64 baseline.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast());
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = offset;
+    }
+
     /// Allocates the chunks that the next `additional` rows need, so that
     /// pushing them cannot fail for want of memory.
     pub fn reserve(&self, additional: usize) -> Result<(), StorageError> {

@@ -415,7 +415,15 @@ impl HnswGraph {
             {
                 break;
             }
-            for slot in self.neighbors(c.offset.0, level) {
+            let neighbors = self.neighbors(c.offset.0, level);
+            // Start loading the rows to score while the walk goes on.
+            for slot in neighbors {
+                let nb = slot.load(Ordering::Relaxed) as usize;
+                if !s.visited.contains(nb) {
+                    store.prefetch(PointOffset(nb as u32));
+                }
+            }
+            for slot in neighbors {
                 let nb = slot.load(Ordering::Relaxed);
                 if !s.visited.insert(nb as usize) {
                     continue;
