@@ -500,9 +500,14 @@ async fn point_life_cycle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn named_vectors_and_large_messages() {
+async fn named_vectors_large_messages_and_gzip() {
     let s = server().await;
-    let c = client(&s);
+    // gzip on requests and replies
+    let c = ::qdrant_client::Qdrant::from_url(&s.grpc_url())
+        .skip_compatibility_check()
+        .compression(Some(::qdrant_client::config::CompressionEncoding::Gzip))
+        .build()
+        .unwrap();
     let map = VectorParamsMap {
         map: [
             (
