@@ -247,6 +247,26 @@ async fn malformed_requests_are_refused_and_change_nothing() {
         }))))
     );
     expect!(InvalidArgument, cl.update_aliases(alias(None)));
+    // a batch with one bad action changes nothing
+    expect!(
+        NotFound,
+        cl.update_aliases(pb::ChangeAliases {
+            actions: vec![
+                pb::AliasOperations {
+                    action: Some(Action::CreateAlias(pb::CreateAlias {
+                        collection_name: C.into(),
+                        alias_name: "first".into()
+                    }))
+                },
+                pb::AliasOperations {
+                    action: Some(Action::DeleteAlias(pb::DeleteAlias {
+                        alias_name: "nope".into()
+                    }))
+                },
+            ],
+            timeout: None,
+        })
+    );
     expect!(
         NotFound,
         cl.list_collection_aliases(pb::ListCollectionAliasesRequest {
