@@ -143,14 +143,10 @@ impl Database {
         Ok(())
     }
 
-    /// Deletes an alias; the collection stays. An unknown alias is an error.
-    pub fn delete_alias(&self, alias: &str) -> Result<()> {
-        match self.aliases.write().remove(alias) {
-            Some(_) => Ok(()),
-            None => Err(Error::CollectionNotFound {
-                name: alias.to_string(),
-            }),
-        }
+    /// Deletes an alias; the collection stays. Returns whether the alias
+    /// existed (deleting an unknown alias is not an error, as in Qdrant).
+    pub fn delete_alias(&self, alias: &str) -> bool {
+        self.aliases.write().remove(alias).is_some()
     }
 
     /// Every alias with the collection it names, sorted by alias.
@@ -253,11 +249,8 @@ mod tests {
             db.rename_alias("x", "z").unwrap_err().kind(),
             ErrorKind::NotFound
         );
-        db.delete_alias("y").unwrap();
-        assert_eq!(
-            db.delete_alias("y").unwrap_err().kind(),
-            ErrorKind::NotFound
-        );
+        assert!(db.delete_alias("y"));
+        assert!(!db.delete_alias("y"));
         assert!(db.collection("a").is_ok());
     }
 

@@ -228,8 +228,9 @@ async fn malformed_requests_are_refused_and_change_nothing() {
     use pb::alias_operations::Action;
     expect!(
         NotFound,
-        cl.update_aliases(alias(Some(Action::DeleteAlias(pb::DeleteAlias {
-            alias_name: "nope".into()
+        cl.update_aliases(alias(Some(Action::RenameAlias(pb::RenameAlias {
+            old_alias_name: "nope".into(),
+            new_alias_name: "x".into()
         }))))
     );
     expect!(
@@ -259,8 +260,9 @@ async fn malformed_requests_are_refused_and_change_nothing() {
                     }))
                 },
                 pb::AliasOperations {
-                    action: Some(Action::DeleteAlias(pb::DeleteAlias {
-                        alias_name: "nope".into()
+                    action: Some(Action::RenameAlias(pb::RenameAlias {
+                        old_alias_name: "nope".into(),
+                        new_alias_name: "y".into()
                     }))
                 },
             ],
