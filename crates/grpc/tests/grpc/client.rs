@@ -245,11 +245,12 @@ async fn point_life_cycle() {
         .unwrap();
     assert_eq!(r.result.unwrap().status, 2, "Completed");
 
-    // get: payload by default, integers and doubles apart, canonical UUID
+    // get: integers and doubles apart, canonical UUID
     let got = c
         .get_points(
             GetPointsBuilder::new("p", vec![1.into(), uuid_in.to_string().into()])
-                .with_vectors(true),
+                .with_vectors(true)
+                .with_payload(true),
         )
         .await
         .unwrap()
@@ -266,7 +267,15 @@ async fn point_life_cycle() {
     );
     assert!(got[0].vectors.is_some());
 
-    // scroll in pages
+    // get without with_payload: no payload, as Qdrant
+    let bare = c
+        .get_points(GetPointsBuilder::new("p", vec![1.into()]))
+        .await
+        .unwrap()
+        .result;
+    assert!(bare[0].payload.is_empty());
+
+    // scroll in pages (payload by default, as Qdrant)
     let page = c
         .scroll(ScrollPointsBuilder::new("p").limit(2))
         .await
@@ -377,10 +386,9 @@ async fn point_life_cycle() {
     .await
     .unwrap();
     let got = c
-        .get_points(GetPointsBuilder::new(
-            "p",
-            vec![1.into(), 2.into(), 3.into()],
-        ))
+        .get_points(
+            GetPointsBuilder::new("p", vec![1.into(), 2.into(), 3.into()]).with_payload(true),
+        )
         .await
         .unwrap()
         .result;
