@@ -12,8 +12,10 @@ venv=target/pyvenv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import qdrant_client, pytest, sys; sys.exit(qdrant_client.__version__ if False else 0)' 2>/dev/null \
-   || [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("qdrant-client"))' 2>/dev/null)" != "1.20.0" ]; then
+installed() {
+  "$venv/bin/python" -c 'import importlib.metadata as m, pytest; print(m.version("qdrant-client"))' 2>/dev/null
+}
+if [ "$(installed)" != "1.20.0" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 fi
 if [ -z "${VICINITY_BIN:-}" ]; then
@@ -24,6 +26,6 @@ if [ -z "${VICINITY_BIN:-}" ]; then
     VICINITY_BIN=target/debug/vicinity
   fi
 fi
-export VICINITY_BIN="$PWD/$VICINITY_BIN"
-[ -x "$VICINITY_BIN" ] || export VICINITY_BIN="${VICINITY_BIN#"$PWD/"}"
+case "$VICINITY_BIN" in /*) ;; *) VICINITY_BIN="$PWD/$VICINITY_BIN" ;; esac
+export VICINITY_BIN
 exec "$venv/bin/python" -m pytest -q tests/python "$@"
