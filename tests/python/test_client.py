@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import uuid
+import warnings
 
 import pytest
 from qdrant_client import QdrantClient, models
@@ -84,13 +85,15 @@ def test_collections(client):
     client.create_collection("py_a", vectors_config=params)
     assert client.collection_exists("py_a")
     assert not client.collection_exists("py_missing")
-    # recreate: delete and create again
-    client.delete_collection("py_a")
-    client.create_collection(
-        "py_a",
-        vectors_config=models.VectorParams(size=8, distance=models.Distance.DOT),
-        hnsw_config=models.HnswConfigDiff(m=8, ef_construct=50),
-    )
+    client.upsert("py_a", points=[models.PointStruct(id=1, vector=[1.0, 0.0, 0.0, 0.0])])
+    # recreate (deprecated in the client, still used): delete and create again
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        client.recreate_collection(
+            "py_a",
+            vectors_config=models.VectorParams(size=8, distance=models.Distance.DOT),
+            hnsw_config=models.HnswConfigDiff(m=8, ef_construct=50),
+        )
     info = client.get_collection("py_a")
     assert info.status == models.CollectionStatus.GREEN
     assert info.points_count == 0

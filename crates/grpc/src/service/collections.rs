@@ -256,6 +256,31 @@ impl pb::collections_server::Collections for CollectionsService {
         Ok(aliases_reply(t, self.state.db.list_aliases()))
     }
 
+    async fn collection_cluster_info(
+        &self,
+        request: Request<pb::CollectionClusterInfoRequest>,
+    ) -> Result<Response<pb::CollectionClusterInfoResponse>, Status> {
+        let t = Instant::now();
+        let c = self
+            .state
+            .collection(&request.into_inner().collection_name)?;
+        // One node, one local shard.
+        Ok(Response::new(pb::CollectionClusterInfoResponse {
+            peer_id: 0,
+            shard_count: 1,
+            local_shards: vec![pb::LocalShardInfo {
+                shard_id: 0,
+                points_count: c.count() as u64,
+                state: pb::ReplicaState::Active as i32,
+                shard_key: None,
+            }],
+            remote_shards: Vec::new(),
+            shard_transfers: Vec::new(),
+            resharding_operations: Vec::new(),
+            time: secs(t),
+        }))
+    }
+
     async fn collection_exists(
         &self,
         request: Request<pb::CollectionExistsRequest>,

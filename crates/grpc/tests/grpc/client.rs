@@ -177,6 +177,10 @@ async fn collection_life_cycle() {
         Some(123)
     );
 
+    let cluster = c.collection_cluster_info("products").await.unwrap();
+    assert_eq!(cluster.shard_count, 1);
+    assert_eq!(cluster.local_shards[0].points_count, 0);
+
     // aliases
     c.create_alias(CreateAliasBuilder::new("products", "live"))
         .await
