@@ -3,9 +3,9 @@
 # (qdrant-client 1.20.0, prefer_grpc=True). Makes a venv under
 # target/pyvenv, installs the client and pytest, and runs
 # tests/python/test_client.py, which starts and stops the server itself.
-# The server binary: $VICINITY_BIN, else target/release/vicinity if it is
-# newer than target/debug/vicinity, else target/debug/vicinity (built here
-# if missing).
+# The server binary: $VICINITY_BIN (e.g. target/release/vicinity), else
+# target/debug/vicinity, brought up to date here (with the same package
+# selection as `cargo test --workspace`, so nothing else is rebuilt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/pyvenv
@@ -19,12 +19,8 @@ if [ "$(installed)" != "1.20.0" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 fi
 if [ -z "${VICINITY_BIN:-}" ]; then
-  if [ -x target/release/vicinity ] && { [ ! -x target/debug/vicinity ] || [ target/release/vicinity -nt target/debug/vicinity ]; }; then
-    VICINITY_BIN=target/release/vicinity
-  else
-    [ -x target/debug/vicinity ] || cargo build -p vicinity-cli
-    VICINITY_BIN=target/debug/vicinity
-  fi
+  cargo build --workspace --bins
+  VICINITY_BIN=target/debug/vicinity
 fi
 case "$VICINITY_BIN" in /*) ;; *) VICINITY_BIN="$PWD/$VICINITY_BIN" ;; esac
 export VICINITY_BIN
