@@ -194,3 +194,24 @@ def test_errors_keep_their_codes(client):
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "dimension" in e.value.details()
     client.delete_collection("py_err")
+
+
+def test_cli_refuses_durable_storage_and_stops_on_sigint(tmp_path):
+    binary = os.environ.get("VICINITY_BIN", "target/debug/vicinity")
+    r = subprocess.run(
+        [binary, "serve", "--storage", str(tmp_path)], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode != 0
+    assert "durable storage is not available yet" in r.stderr
+    proc = subprocess.Popen(
+        [binary, "serve", "--memory", "--grpc-port", "0", "--http-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for _ in range(3):
+        assert proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "shutting down" in out
