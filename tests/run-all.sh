@@ -4,7 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace
-# the binary the Python test drives, built with the same package selection
-# as the tests above so nothing is rebuilt for other features
-cargo build --workspace --bins
 bash tests/python/run.sh

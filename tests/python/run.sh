@@ -3,27 +3,25 @@
 # (qdrant-client 1.20.0, prefer_grpc=True). Makes a venv under
 # target/pyvenv, installs the client and pytest, and runs
 # tests/python/test_client.py, which starts and stops the server itself.
-# The server binary: $VICINITY_BIN, else target/release/vicinity if it is
-# newer than target/debug/vicinity, else target/debug/vicinity (built here
-# if missing).
+# The server binary: $VICINITY_BIN (e.g. target/release/vicinity), else
+# target/debug/vicinity, brought up to date here (with the same package
+# selection as `cargo test --workspace`, so nothing else is rebuilt).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/pyvenv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import qdrant_client, pytest, sys; sys.exit(qdrant_client.__version__ if False else 0)' 2>/dev/null \
-   || [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("qdrant-client"))' 2>/dev/null)" != "1.20.0" ]; then
+installed() {
+  "$venv/bin/python" -c 'import importlib.metadata as m, pytest; print(m.version("qdrant-client"))' 2>/dev/null
+}
+if [ "$(installed)" != "1.20.0" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 fi
 if [ -z "${VICINITY_BIN:-}" ]; then
-  if [ -x target/release/vicinity ] && { [ ! -x target/debug/vicinity ] || [ target/release/vicinity -nt target/debug/vicinity ]; }; then
-    VICINITY_BIN=target/release/vicinity
-  else
-    [ -x target/debug/vicinity ] || cargo build -p vicinity-cli
-    VICINITY_BIN=target/debug/vicinity
-  fi
+  cargo build --workspace --bins
+  VICINITY_BIN=target/debug/vicinity
 fi
-export VICINITY_BIN="$PWD/$VICINITY_BIN"
-[ -x "$VICINITY_BIN" ] || export VICINITY_BIN="${VICINITY_BIN#"$PWD/"}"
+case "$VICINITY_BIN" in /*) ;; *) VICINITY_BIN="$PWD/$VICINITY_BIN" ;; esac
+export VICINITY_BIN
 exec "$venv/bin/python" -m pytest -q tests/python "$@"

@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import uuid
+import warnings
 
 import pytest
 from qdrant_client import QdrantClient, models
@@ -84,13 +85,15 @@ def test_collections(client):
     client.create_collection("py_a", vectors_config=params)
     assert client.collection_exists("py_a")
     assert not client.collection_exists("py_missing")
-    # recreate: delete and create again
-    client.delete_collection("py_a")
-    client.create_collection(
-        "py_a",
-        vectors_config=models.VectorParams(size=8, distance=models.Distance.DOT),
-        hnsw_config=models.HnswConfigDiff(m=8, ef_construct=50),
-    )
+    client.upsert("py_a", points=[models.PointStruct(id=1, vector=[1.0, 0.0, 0.0, 0.0])])
+    # recreate (deprecated in the client, still used): delete and create again
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        client.recreate_collection(
+            "py_a",
+            vectors_config=models.VectorParams(size=8, distance=models.Distance.DOT),
+            hnsw_config=models.HnswConfigDiff(m=8, ef_construct=50),
+        )
     info = client.get_collection("py_a")
     assert info.status == models.CollectionStatus.GREEN
     assert info.points_count == 0
@@ -191,3 +194,24 @@ def test_errors_keep_their_codes(client):
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "dimension" in e.value.details()
     client.delete_collection("py_err")
+
+
+def test_cli_refuses_durable_storage_and_stops_on_sigint(tmp_path):
+    binary = os.environ.get("VICINITY_BIN", "target/debug/vicinity")
+    r = subprocess.run(
+        [binary, "serve", "--storage", str(tmp_path)], capture_output=True, text=True, timeout=30
+    )
+    assert r.returncode != 0
+    assert "durable storage is not available yet" in r.stderr
+    proc = subprocess.Popen(
+        [binary, "serve", "--memory", "--grpc-port", "0", "--http-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for _ in range(3):
+        assert proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "shutting down" in out

@@ -288,15 +288,15 @@ impl Database {
         self.persist_aliases(&aliases)
     }
 
-    /// Deletes an alias; the collection stays. An unknown alias is an error.
-    pub fn delete_alias(&self, alias: &str) -> Result<()> {
+    /// Deletes an alias; the collection stays. Returns whether the alias
+    /// existed (deleting an unknown alias is not an error, as in Qdrant).
+    pub fn delete_alias(&self, alias: &str) -> Result<bool> {
         let mut aliases = self.aliases.write();
-        match aliases.remove(alias) {
-            Some(_) => self.persist_aliases(&aliases),
-            None => Err(Error::CollectionNotFound {
-                name: alias.to_string(),
-            }),
+        let existed = aliases.remove(alias).is_some();
+        if existed {
+            self.persist_aliases(&aliases)?;
         }
+        Ok(existed)
     }
 
     fn persist_aliases(&self, aliases: &BTreeMap<String, String>) -> Result<()> {
@@ -406,11 +406,8 @@ mod tests {
             db.rename_alias("x", "z").unwrap_err().kind(),
             ErrorKind::NotFound
         );
-        db.delete_alias("y").unwrap();
-        assert_eq!(
-            db.delete_alias("y").unwrap_err().kind(),
-            ErrorKind::NotFound
-        );
+        assert!(db.delete_alias("y").unwrap());
+        assert!(!db.delete_alias("y").unwrap());
         assert!(db.collection("a").is_ok());
     }
 

@@ -116,6 +116,12 @@ impl RunningServer {
     }
 }
 
+/// The HTTP port's listener, plain or TLS.
+enum HttpListener {
+    Plain(TcpListener),
+    Tls(crate::tls::TlsListener),
+}
+
 async fn bind(host: IpAddr, port: u16) -> Result<TcpListener, ServerError> {
     let addr = SocketAddr::new(host, port);
     TcpListener::bind(addr)
@@ -133,6 +139,13 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
     let (stop, stopped) = watch::channel(false);
     let keys = Arc::new(config.keys);
 
+    // Everything that can fail is checked before any task starts, so that
+    // a failed start leaves nothing running.
+    // (A TLS listener's accept task stops when the listener is dropped.)
+    let http_listener = match &config.tls {
+        Some(tls) => HttpListener::Tls(crate::tls::TlsListener::new(http_listener, tls)?),
+        None => HttpListener::Plain(http_listener),
+    };
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = &config.tls {
         builder = builder
@@ -171,26 +184,22 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
 
     let app = crate::http::router(keys);
     let mut http_stop = stopped;
-    let http = match &config.tls {
-        None => tokio::spawn(async move {
-            axum::serve(http_listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stop.wait_for(|s| *s).await;
-                })
+    let http_stopped = async move {
+        let _ = http_stop.wait_for(|s| *s).await;
+    };
+    let http = match http_listener {
+        HttpListener::Plain(listener) => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(http_stopped)
                 .await
                 .map_err(ServerError::Http)
         }),
-        Some(tls) => {
-            let listener = crate::tls::TlsListener::new(http_listener, tls)?;
-            tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = http_stop.wait_for(|s| *s).await;
-                    })
-                    .await
-                    .map_err(ServerError::Http)
-            })
-        }
+        HttpListener::Tls(listener) => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(http_stopped)
+                .await
+                .map_err(ServerError::Http)
+        }),
     };
     Ok(RunningServer {
         grpc_addr,

@@ -229,17 +229,18 @@ pub fn update_result_to_proto(r: UpdateResult, wait: bool) -> pb::UpdateResult {
     }
 }
 
-/// `Get`: ids and selectors. The payload is returned unless the request
-/// says otherwise, as Qdrant does.
+/// `Get`: ids and selectors. Without `with_payload` no payload is
+/// returned, as Qdrant's `retrieve` does (scroll's default is the opposite).
 pub fn get(r: pb::GetPoints) -> Result<(Vec<PointId>, WithSelectors), Status> {
     let with = WithSelectors {
-        payload: payload_selector(r.with_payload, true)?,
+        payload: payload_selector(r.with_payload, false)?,
         vectors: vector_selector(r.with_vectors),
     };
     Ok((ids_from_proto(r.ids)?, with))
 }
 
-/// `Scroll`. Filters and `order_by` wait for the engine.
+/// `Scroll`. The payload is returned unless the request says otherwise, as
+/// Qdrant does. Filters and `order_by` wait for the engine.
 pub fn scroll(r: pb::ScrollPoints) -> Result<ScrollRequest, Status> {
     if let Some(f) = r.filter {
         // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> ScrollRequest::filter.

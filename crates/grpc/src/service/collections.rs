@@ -45,6 +45,53 @@ fn aliases_reply(t: Instant, aliases: Vec<(String, String)>) -> Response<pb::Lis
     })
 }
 
+/// Plays a batch of alias actions on a copy of the aliases first, so that a
+/// batch with a bad action is refused whole. (The engine applies one action
+/// at a time; deleting an unknown alias is not an error, as in Qdrant; a
+/// concurrent alias change between this check and the real run
+/// can still fail the batch half-way.)
+fn dry_run(db: &vicinity::Database, actions: &[Action]) -> Result<(), Status> {
+    use vicinity::Error;
+    let collections: std::collections::BTreeSet<String> =
+        db.list_collections().into_iter().collect();
+    let mut aliases: std::collections::BTreeMap<String, String> =
+        db.list_aliases().into_iter().collect();
+    let free = |name: &str| -> Result<(), Status> {
+        vicinity::validate_collection_name(name).map_err(from_engine)?;
+        if collections.contains(name) {
+            return Err(from_engine(Error::CollectionExists { name: name.into() }));
+        }
+        Ok(())
+    };
+    for action in actions {
+        match action {
+            Action::CreateAlias(a) => {
+                if !collections.contains(&a.collection_name) {
+                    return Err(from_engine(Error::CollectionNotFound {
+                        name: a.collection_name.clone(),
+                    }));
+                }
+                free(&a.alias_name)?;
+                aliases.insert(a.alias_name.clone(), a.collection_name.clone());
+            }
+            Action::RenameAlias(a) => {
+                free(&a.new_alias_name)?;
+                let real = aliases.remove(&a.old_alias_name).ok_or_else(|| {
+                    Status::not_found(format!(
+                        "Not found: Alias `{}` doesn't exist!",
+                        a.old_alias_name
+                    ))
+                })?;
+                aliases.insert(a.new_alias_name.clone(), real);
+            }
+            Action::DeleteAlias(a) => {
+                aliases.remove(&a.alias_name);
+            }
+        }
+    }
+    Ok(())
+}
+
 #[tonic::async_trait]
 impl pb::collections_server::Collections for CollectionsService {
     async fn get(
@@ -169,11 +216,12 @@ impl pb::collections_server::Collections for CollectionsService {
             .map(|a| a.action.ok_or_else(|| invalid("alias action is empty")))
             .collect::<Result<Vec<_>, _>>()?;
         let db = &self.state.db;
+        dry_run(db, &actions)?;
         for action in actions {
             match action {
                 Action::CreateAlias(a) => db.create_alias(&a.collection_name, &a.alias_name),
                 Action::RenameAlias(a) => db.rename_alias(&a.old_alias_name, &a.new_alias_name),
-                Action::DeleteAlias(a) => db.delete_alias(&a.alias_name),
+                Action::DeleteAlias(a) => db.delete_alias(&a.alias_name).map(|_| ()),
             }
             .map_err(from_engine)?;
         }
@@ -203,6 +251,31 @@ impl pb::collections_server::Collections for CollectionsService {
     ) -> Result<Response<pb::ListAliasesResponse>, Status> {
         let t = Instant::now();
         Ok(aliases_reply(t, self.state.db.list_aliases()))
+    }
+
+    async fn collection_cluster_info(
+        &self,
+        request: Request<pb::CollectionClusterInfoRequest>,
+    ) -> Result<Response<pb::CollectionClusterInfoResponse>, Status> {
+        let t = Instant::now();
+        let c = self
+            .state
+            .collection(&request.into_inner().collection_name)?;
+        // One node, one local shard.
+        Ok(Response::new(pb::CollectionClusterInfoResponse {
+            peer_id: 0,
+            shard_count: 1,
+            local_shards: vec![pb::LocalShardInfo {
+                shard_id: 0,
+                points_count: c.count() as u64,
+                state: pb::ReplicaState::Active as i32,
+                shard_key: None,
+            }],
+            remote_shards: Vec::new(),
+            shard_transfers: Vec::new(),
+            resharding_operations: Vec::new(),
+            time: secs(t),
+        }))
     }
 
     async fn collection_exists(

@@ -177,6 +177,10 @@ async fn collection_life_cycle() {
         Some(123)
     );
 
+    let cluster = c.collection_cluster_info("products").await.unwrap();
+    assert_eq!(cluster.shard_count, 1);
+    assert_eq!(cluster.local_shards[0].points_count, 0);
+
     // aliases
     c.create_alias(CreateAliasBuilder::new("products", "live"))
         .await
@@ -245,11 +249,12 @@ async fn point_life_cycle() {
         .unwrap();
     assert_eq!(r.result.unwrap().status, 2, "Completed");
 
-    // get: payload by default, integers and doubles apart, canonical UUID
+    // get: integers and doubles apart, canonical UUID
     let got = c
         .get_points(
             GetPointsBuilder::new("p", vec![1.into(), uuid_in.to_string().into()])
-                .with_vectors(true),
+                .with_vectors(true)
+                .with_payload(true),
         )
         .await
         .unwrap()
@@ -266,7 +271,15 @@ async fn point_life_cycle() {
     );
     assert!(got[0].vectors.is_some());
 
-    // scroll in pages
+    // get without with_payload: no payload, as Qdrant
+    let bare = c
+        .get_points(GetPointsBuilder::new("p", vec![1.into()]))
+        .await
+        .unwrap()
+        .result;
+    assert!(bare[0].payload.is_empty());
+
+    // scroll in pages (payload by default, as Qdrant)
     let page = c
         .scroll(ScrollPointsBuilder::new("p").limit(2))
         .await
@@ -377,10 +390,9 @@ async fn point_life_cycle() {
     .await
     .unwrap();
     let got = c
-        .get_points(GetPointsBuilder::new(
-            "p",
-            vec![1.into(), 2.into(), 3.into()],
-        ))
+        .get_points(
+            GetPointsBuilder::new("p", vec![1.into(), 2.into(), 3.into()]).with_payload(true),
+        )
         .await
         .unwrap()
         .result;
@@ -500,9 +512,14 @@ async fn point_life_cycle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn named_vectors_and_large_messages() {
+async fn named_vectors_large_messages_and_gzip() {
     let s = server().await;
-    let c = client(&s);
+    // gzip on requests and replies
+    let c = ::qdrant_client::Qdrant::from_url(&s.grpc_url())
+        .skip_compatibility_check()
+        .compression(Some(::qdrant_client::config::CompressionEncoding::Gzip))
+        .build()
+        .unwrap();
     let map = VectorParamsMap {
         map: [
             (

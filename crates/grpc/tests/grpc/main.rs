@@ -3,6 +3,7 @@
 //! requests. One binary, one module per area.
 
 mod client;
+mod filter_shape;
 mod malformed;
 mod security;
 mod support;

@@ -228,8 +228,9 @@ async fn malformed_requests_are_refused_and_change_nothing() {
     use pb::alias_operations::Action;
     expect!(
         NotFound,
-        cl.update_aliases(alias(Some(Action::DeleteAlias(pb::DeleteAlias {
-            alias_name: "nope".into()
+        cl.update_aliases(alias(Some(Action::RenameAlias(pb::RenameAlias {
+            old_alias_name: "nope".into(),
+            new_alias_name: "x".into()
         }))))
     );
     expect!(
@@ -247,6 +248,27 @@ async fn malformed_requests_are_refused_and_change_nothing() {
         }))))
     );
     expect!(InvalidArgument, cl.update_aliases(alias(None)));
+    // a batch with one bad action changes nothing
+    expect!(
+        NotFound,
+        cl.update_aliases(pb::ChangeAliases {
+            actions: vec![
+                pb::AliasOperations {
+                    action: Some(Action::CreateAlias(pb::CreateAlias {
+                        collection_name: C.into(),
+                        alias_name: "first".into()
+                    }))
+                },
+                pb::AliasOperations {
+                    action: Some(Action::RenameAlias(pb::RenameAlias {
+                        old_alias_name: "nope".into(),
+                        new_alias_name: "y".into()
+                    }))
+                },
+            ],
+            timeout: None,
+        })
+    );
     expect!(
         NotFound,
         cl.list_collection_aliases(pb::ListCollectionAliasesRequest {

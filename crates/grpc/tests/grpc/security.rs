@@ -227,12 +227,40 @@ async fn tls_on_both_ports() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
+    // a client that connects and says nothing does not hold up the others
+    let _silent = tokio::net::TcpStream::connect(s.http_addr()).await.unwrap();
     let tcp = tokio::net::TcpStream::connect(s.http_addr()).await.unwrap();
     let stream = connector
         .connect("localhost".try_into().unwrap(), tcp)
         .await
         .unwrap();
-    let (st, body) = get_over(stream, "/", &[]).await;
+    let (st, body) = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        get_over(stream, "/", &[]),
+    )
+    .await
+    .expect("answered while another handshake is pending");
     assert_eq!(st, 200);
     assert!(body.contains("qdrant - vector search engine"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_certificates_are_refused_at_start() {
+    let good = certificate();
+    for tls in [
+        TlsFiles {
+            cert_pem: b"not a certificate".to_vec(),
+            key_pem: good.key_pem.clone(),
+        },
+        TlsFiles {
+            cert_pem: good.cert_pem.clone(),
+            key_pem: b"not a key".to_vec(),
+        },
+    ] {
+        let config = ServerConfig {
+            tls: Some(tls),
+            ..ServerConfig::default()
+        };
+        assert!(TestServer::start_with(config).await.is_err());
+    }
 }

@@ -1,0 +1,113 @@
+//! Arbitrary bytes decoded as each gRPC request message the server serves,
+//! then converted and validated the way the handlers do, and (when the
+//! conversion accepts it) run against a small collection. Nothing may
+//! panic: bad input is a status, never a crash.
+//!
+//! The first byte picks the message; the rest is its protobuf encoding.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use prost::Message;
+use vicinity::{CollectionConfig, Database, Distance, HnswConfig};
+use vicinity_grpc::convert::{collection, filter, id, points, value, vector};
+use vicinity_grpc::pb;
+
+fn write(c: &vicinity::Collection, op: Result<points::WriteOp, tonic::Status>) {
+    if let Ok(op) = op {
+        let _ = op.apply(c);
+    }
+}
+
+fn read(c: &vicinity::Collection, plan: Result<points::QueryPlan, tonic::Status>) {
+    if let Ok(plan) = plan {
+        let _ = plan.run(c);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&kind, bytes)) = data.split_first() else {
+        return;
+    };
+    let db = Database::new();
+    let hnsw = HnswConfig { m: 4, ef_construct: 8, full_scan_threshold: 0, ..HnswConfig::default() };
+    let c = db
+        .create_collection("f", CollectionConfig::single(3, Distance::Cosine).with_hnsw(hnsw))
+        .unwrap();
+    // a few points, so that reads and payload writes have something to touch
+    let seed = pb::UpsertPoints {
+        points: (1..=4u64)
+            .map(|i| pb::PointStruct {
+                id: Some(id::id_to_proto(i.into())),
+                vectors: Some(pb::Vectors {
+                    vectors_options: Some(pb::vectors::VectorsOptions::Vector(pb::Vector {
+                        data: vec![i as f32, 1.0, 0.0],
+                        ..Default::default()
+                    })),
+                }),
+                payload: Default::default(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    write(&c, points::upsert(seed));
+
+    match kind % 20 {
+        0 => if let Ok(r) = pb::UpsertPoints::decode(bytes) { write(&c, points::upsert(r)) },
+        1 => if let Ok(r) = pb::DeletePoints::decode(bytes) { write(&c, points::delete(r)) },
+        2 => if let Ok(r) = pb::UpdatePointVectors::decode(bytes) { write(&c, points::update_vectors(r)) },
+        3 => if let Ok(r) = pb::DeletePointVectors::decode(bytes) { write(&c, points::delete_vectors(r)) },
+        4 => if let Ok(r) = pb::SetPayloadPoints::decode(bytes) { write(&c, points::set(r)) },
+        5 => if let Ok(r) = pb::SetPayloadPoints::decode(bytes) { write(&c, points::overwrite(r)) },
+        6 => if let Ok(r) = pb::DeletePayloadPoints::decode(bytes) { write(&c, points::delete_payload(r)) },
+        7 => if let Ok(r) = pb::ClearPayloadPoints::decode(bytes) { write(&c, points::clear_payload(r)) },
+        8 => if let Ok(r) = pb::UpdateBatchPoints::decode(bytes) {
+            for o in r.operations {
+                write(&c, points::batch_op(o));
+            }
+        },
+        9 => if let Ok(r) = pb::GetPoints::decode(bytes) {
+            if let Ok((ids, with)) = points::get(r) {
+                let _ = c.get(&ids, &with);
+            }
+        },
+        10 => if let Ok(r) = pb::ScrollPoints::decode(bytes) {
+            if let Ok(req) = points::scroll(r) {
+                let _ = c.scroll(&req);
+            }
+        },
+        11 => if let Ok(r) = pb::CountPoints::decode(bytes) { let _ = points::count(&r); },
+        12 => if let Ok(r) = pb::SearchPoints::decode(bytes) {
+            read(&c, points::search(r).map(points::QueryPlan::Vector))
+        },
+        13 => if let Ok(r) = pb::QueryPoints::decode(bytes) { read(&c, points::query(r)) },
+        14 => if let Ok(r) = pb::CreateCollection::decode(bytes) {
+            if let Ok((name, config, _)) = collection::create_from_proto(r) {
+                let _ = db.create_collection(&name, config);
+            }
+        },
+        15 => if let Ok(f) = pb::Filter::decode(bytes) {
+            if let Ok(json) = filter::filter_to_json(f) {
+                // the JSON must always serialize
+                let _ = serde_json::to_string(&json).unwrap();
+            }
+        },
+        16 => if let Ok(v) = pb::Value::decode(bytes) {
+            if let Ok(json) = value::json_from_proto(v) {
+                let back = value::json_to_proto(json.clone());
+                assert_eq!(value::json_from_proto(back).unwrap(), json);
+            }
+        },
+        17 => if let Ok(v) = pb::Vectors::decode(bytes) { let _ = vector::vectors_from_proto(Some(v)); },
+        18 => if let Ok(r) = pb::SearchBatchPoints::decode(bytes) {
+            for s in r.search_points {
+                read(&c, points::search(s).map(points::QueryPlan::Vector));
+            }
+        },
+        _ => if let Ok(r) = pb::QueryBatchPoints::decode(bytes) {
+            for q in r.query_points {
+                read(&c, points::query(q));
+            }
+        },
+    }
+});
