@@ -23,16 +23,22 @@ impl PointsService {
         PointsService { state }
     }
 
-    async fn write(
+    /// One write: the conversion (a large upsert is a lot of copying) and
+    /// the engine call both run on the blocking pool.
+    async fn write<R: Send + 'static>(
         &self,
         name: String,
         wait: Option<bool>,
-        op: Result<WriteOp, Status>,
+        request: R,
+        convert: fn(R) -> Result<WriteOp, Status>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let t = Instant::now();
-        let op = op?;
         let state = self.state.clone();
-        let r = blocking(move || op.apply(&*state.collection(&name)?).map_err(from_engine)).await?;
+        let r = blocking(move || {
+            let op = convert(request)?;
+            op.apply(&*state.collection(&name)?).map_err(from_engine)
+        })
+        .await?;
         Ok(Response::new(pb::PointsOperationResponse {
             result: Some(conv::update_result_to_proto(r, wait.unwrap_or(false))),
             time: secs(t),
@@ -74,7 +80,7 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
         let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, conv::upsert(r)).await
+        self.write(name, wait, r, conv::upsert).await
     }
 
     async fn delete(
@@ -83,7 +89,7 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
         let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, conv::delete(r)).await
+        self.write(name, wait, r, conv::delete).await
     }
 
     async fn update_vectors(
@@ -92,7 +98,7 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
         let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, conv::update_vectors(r)).await
+        self.write(name, wait, r, conv::update_vectors).await
     }
 
     async fn delete_vectors(
@@ -101,7 +107,7 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
         let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, conv::delete_vectors(r)).await
+        self.write(name, wait, r, conv::delete_vectors).await
     }
 
     async fn set_payload(
@@ -110,7 +116,7 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
         let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, conv::set(r)).await
+        self.write(name, wait, r, conv::set).await
     }
 
     async fn overwrite_payload(
@@ -119,7 +125,7 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
         let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, conv::overwrite(r)).await
+        self.write(name, wait, r, conv::overwrite).await
     }
 
     async fn delete_payload(
@@ -128,7 +134,7 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
         let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, conv::delete_payload(r)).await
+        self.write(name, wait, r, conv::delete_payload).await
     }
 
     async fn clear_payload(
@@ -137,7 +143,7 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
         let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, conv::clear_payload(r)).await
+        self.write(name, wait, r, conv::clear_payload).await
     }
 
     async fn create_field_index(
