@@ -175,6 +175,22 @@ def test_points(client):
     assert client.count(name).count == 301
     assert client.retrieve(name, ids=[1, 2]) == []
 
+    # filters, with and without a payload index: the same answers
+    big = models.Filter(must=[models.FieldCondition(key="n", range=models.Range(gte=300))])
+    def filtered():
+        hits = client.query_points(name, query=[1.0, 0.5, 0.5], query_filter=big, limit=500).points
+        assert hits and all(h.id >= 300 for h in hits if isinstance(h.id, int))
+        return sorted(h.id for h in hits), client.count(name, count_filter=big, exact=True).count
+    before = filtered()
+    assert before[1] == 100
+    client.create_payload_index(name, field_name="n", field_schema=models.PayloadSchemaType.INTEGER, wait=True)
+    assert client.get_collection(name).payload_schema["n"].data_type == models.PayloadSchemaType.INTEGER
+    assert filtered() == before
+    # delete by filter
+    client.delete(name, points_selector=models.FilterSelector(filter=big), wait=True)
+    assert client.count(name, count_filter=big, exact=True).count == 0
+    assert client.count(name).count == 201
+
     client.delete_collection(name)
     assert not client.collection_exists(name)
 

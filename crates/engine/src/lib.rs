@@ -57,6 +57,7 @@ pub use request::{
 };
 pub use update::{PointsSelector, UpdateOperation};
 pub use vicinity_index::{Distance, HnswConfig};
+pub use vicinity_payload::filter::datetime;
 pub use vicinity_payload::{
     Condition, FacetValue, FieldCondition, FieldIndexParams, FieldType, Filter, JsonPath, Match,
     MatchValue, OrderValue, Payload, PayloadSelector, PointId,

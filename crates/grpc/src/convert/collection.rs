@@ -1,7 +1,5 @@
 //! Collection requests and `CollectionInfo`.
 
-use std::collections::HashMap;
-
 use tonic::Status;
 use vicinity::{CollectionConfig, Distance, HnswConfig, VectorParams};
 
@@ -240,7 +238,31 @@ pub fn info_to_proto(info: &vicinity::CollectionInfo, meta: &CollectionMeta) -> 
             strict_mode_config: None,
             metadata: meta.metadata.clone(),
         }),
-        payload_schema: HashMap::new(),
+        payload_schema: info
+            .payload_schema
+            .iter()
+            .map(|(key, index)| {
+                use vicinity::FieldType as T;
+                let data_type = match index.params.field_type {
+                    T::Keyword => pb::PayloadSchemaType::Keyword,
+                    T::Integer => pb::PayloadSchemaType::Integer,
+                    T::Float => pb::PayloadSchemaType::Float,
+                    T::Geo => pb::PayloadSchemaType::Geo,
+                    T::Text => pb::PayloadSchemaType::Text,
+                    T::Bool => pb::PayloadSchemaType::Bool,
+                    T::Datetime => pb::PayloadSchemaType::Datetime,
+                    T::Uuid => pb::PayloadSchemaType::Uuid,
+                };
+                (
+                    key.clone(),
+                    pb::PayloadSchemaInfo {
+                        data_type: data_type as i32,
+                        params: None,
+                        points: Some(index.points),
+                    },
+                )
+            })
+            .collect(),
         points_count: Some(info.points_count as u64),
         indexed_vectors_count: Some(info.indexed_vectors_count as u64),
         warnings: Vec::new(),

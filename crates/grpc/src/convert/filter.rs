@@ -12,6 +12,13 @@ use crate::status::{invalid, unsupported};
 /// The status for a request that carries a filter, until the engine's
 /// `vicinity::Filter` lands: a malformed filter is still refused as
 /// malformed (`InvalidArgument`), a well-formed one as `Unimplemented`.
+pub fn filter_from_proto(f: pb::Filter) -> Result<vicinity::Filter, Status> {
+    let json = filter_to_json(f)?;
+    vicinity::Filter::from_json(json)
+        .map_err(|e| crate::status::invalid(format!("Format error in JSON body: {e}")))
+}
+
+/// A request feature that needs the filter in a form not served yet.
 pub fn refuse_filter(f: pb::Filter) -> Status {
     match filter_to_json(f) {
         Err(malformed) => malformed,

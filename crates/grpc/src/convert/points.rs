@@ -2,11 +2,12 @@
 
 use tonic::Status;
 use vicinity::{
-    Collection, JsonPath, Payload, PointId, PointStruct, Record, ScoredPoint, ScrollRequest,
-    SearchRequest, UpdateResult, VectorSelector, Vectors, WithSelectors,
+    Collection, JsonPath, Payload, PointId, PointStruct, PointsSelector, Record, ScoredPoint,
+    ScrollRequest, SearchRequest, UpdateOperation, UpdateResult, VectorSelector, Vectors,
+    WithSelectors,
 };
 
-use crate::convert::filter::refuse_filter;
+use crate::convert::filter::{filter_from_proto, refuse_filter};
 use crate::convert::id::{id_to_proto, ids_from_proto, required_id};
 use crate::convert::selector::{path, paths, payload_selector, vector_selector};
 use crate::convert::value::{payload_from_proto, payload_to_proto};
@@ -19,46 +20,66 @@ use crate::status::{invalid, unsupported, validation};
 pub enum WriteOp {
     /// Insert or replace whole points.
     Upsert(Vec<PointStruct>),
-    /// Delete points by id.
-    Delete(Vec<PointId>),
+    /// Delete points.
+    Delete(PointsSelector),
     /// Merge keys into payloads (at `key`, if given).
-    SetPayload(Vec<PointId>, Payload, Option<JsonPath>),
+    SetPayload(PointsSelector, Payload, Option<JsonPath>),
     /// Replace payloads.
-    OverwritePayload(Vec<PointId>, Payload),
+    OverwritePayload(PointsSelector, Payload),
     /// Remove payload keys.
-    DeletePayload(Vec<PointId>, Vec<JsonPath>),
+    DeletePayload(PointsSelector, Vec<JsonPath>),
     /// Empty payloads.
-    ClearPayload(Vec<PointId>),
+    ClearPayload(PointsSelector),
     /// Replace some vectors of existing points.
     UpdateVectors(Vec<(PointId, Vectors)>),
     /// Remove named vectors from points.
-    DeleteVectors(Vec<PointId>, Vec<String>),
+    DeleteVectors(PointsSelector, Vec<String>),
 }
 
 impl WriteOp {
-    /// Runs the write on a collection.
-    pub fn apply(self, c: &Collection) -> vicinity::Result<UpdateResult> {
-        match self {
-            WriteOp::Upsert(points) => c.upsert(points),
-            WriteOp::Delete(ids) => c.delete(&ids),
-            WriteOp::SetPayload(ids, p, key) => c.set_payload(&ids, &p, key.as_ref()),
-            WriteOp::OverwritePayload(ids, p) => c.overwrite_payload(&ids, &p),
-            WriteOp::DeletePayload(ids, keys) => c.delete_payload(&ids, &keys),
-            WriteOp::ClearPayload(ids) => c.clear_payload(&ids),
-            WriteOp::UpdateVectors(points) => c.update_vectors(&points),
-            WriteOp::DeleteVectors(ids, names) => c.delete_vectors(&ids, &names),
-        }
+    /// Runs the write on a collection; `wait` asks a durable collection to
+    /// fsync its log before answering.
+    pub fn apply(self, c: &Collection, wait: bool) -> vicinity::Result<UpdateResult> {
+        let op = match self {
+            WriteOp::Upsert(points) => UpdateOperation::Upsert(points),
+            WriteOp::Delete(s) => UpdateOperation::Delete(s),
+            WriteOp::SetPayload(points, payload, key) => UpdateOperation::SetPayload {
+                points,
+                payload,
+                key,
+            },
+            WriteOp::OverwritePayload(points, payload) => {
+                UpdateOperation::OverwritePayload { points, payload }
+            }
+            WriteOp::DeletePayload(points, keys) => UpdateOperation::DeletePayload { points, keys },
+            WriteOp::ClearPayload(s) => UpdateOperation::ClearPayload(s),
+            WriteOp::UpdateVectors(points) => UpdateOperation::UpdateVectors(points),
+            WriteOp::DeleteVectors(s, names) => {
+                let ids = match s {
+                    PointsSelector::Ids(ids) => ids,
+                    PointsSelector::Filter(f) => {
+                        let req = ScrollRequest {
+                            limit: usize::MAX / 2,
+                            filter: Some(f),
+                            ..ScrollRequest::default()
+                        };
+                        c.scroll(&req)?.points.into_iter().map(|r| r.id).collect()
+                    }
+                };
+                UpdateOperation::DeleteVectors { ids, names }
+            }
+        };
+        c.update(op, wait)
     }
 }
 
-/// A points selector as ids. Selecting by filter waits for the engine's
-/// filters.
-pub fn selected_ids(s: Option<pb::PointsSelector>) -> Result<Vec<PointId>, Status> {
+/// A points selector: ids, or a filter.
+pub fn selected_ids(s: Option<pb::PointsSelector>) -> Result<PointsSelector, Status> {
     match s.and_then(|s| s.points_selector_one_of) {
-        Some(PointsSelectorOneOf::Points(list)) => ids_from_proto(list.ids),
-        // FILTER-HOOK: crate::convert::filter::filter_to_json(f) -> vicinity::Filter,
-        // then select the matching ids (or pass the filter to the engine's write).
-        Some(PointsSelectorOneOf::Filter(f)) => Err(refuse_filter(f)),
+        Some(PointsSelectorOneOf::Points(list)) => {
+            Ok(PointsSelector::Ids(ids_from_proto(list.ids)?))
+        }
+        Some(PointsSelectorOneOf::Filter(f)) => Ok(PointsSelector::Filter(filter_from_proto(f)?)),
         None => Err(invalid("points selector is missing")),
     }
 }
@@ -239,19 +260,44 @@ pub fn get(r: pb::GetPoints) -> Result<(Vec<PointId>, WithSelectors), Status> {
     Ok((ids_from_proto(r.ids)?, with))
 }
 
+/// `order_by` on the wire as the engine's.
+pub fn order_by_from_proto(o: pb::OrderBy) -> Result<vicinity::OrderBy, Status> {
+    use pb::start_from::Value as S;
+    let direction = match o.direction.map(pb::Direction::try_from) {
+        None | Some(Ok(pb::Direction::Asc)) => vicinity::Direction::Asc,
+        Some(Ok(pb::Direction::Desc)) => vicinity::Direction::Desc,
+        Some(Err(_)) => return Err(invalid("unknown order_by direction")),
+    };
+    let start_from = match o.start_from.and_then(|s| s.value) {
+        None => None,
+        Some(S::Float(x)) => Some(x),
+        Some(S::Integer(i)) => Some(i as f64),
+        Some(S::Timestamp(t)) => Some(t.seconds as f64 * 1e6 + f64::from(t.nanos / 1000)),
+        Some(S::Datetime(d)) => Some(
+            vicinity_payload_datetime(&d)
+                .ok_or_else(|| invalid(format!("start_from {d:?} is not a datetime")))?
+                as f64,
+        ),
+    };
+    Ok(vicinity::OrderBy {
+        key: path(&o.key)?,
+        direction,
+        start_from,
+    })
+}
+
+fn vicinity_payload_datetime(s: &str) -> Option<i64> {
+    vicinity::datetime::parse_datetime(s)
+}
+
 /// `Scroll`. The payload is returned unless the request says otherwise, as
-/// Qdrant does. Filters and `order_by` wait for the engine.
+/// Qdrant does.
 pub fn scroll(r: pb::ScrollPoints) -> Result<ScrollRequest, Status> {
-    if let Some(f) = r.filter {
-        // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> ScrollRequest::filter.
-        return Err(refuse_filter(f));
-    }
-    if r.order_by.is_some() {
-        return Err(unsupported(
-            "order_by (it needs payload indexes, in progress)",
-        ));
-    }
-    let mut req = ScrollRequest::default();
+    let mut req = ScrollRequest {
+        filter: r.filter.map(filter_from_proto).transpose()?,
+        order_by: r.order_by.map(order_by_from_proto).transpose()?,
+        ..ScrollRequest::default()
+    };
     if let Some(limit) = r.limit {
         req.limit = limit as usize;
     }
@@ -261,13 +307,9 @@ pub fn scroll(r: pb::ScrollPoints) -> Result<ScrollRequest, Status> {
     Ok(req)
 }
 
-/// `Count`. Filters wait for the engine.
-pub fn count(r: &pb::CountPoints) -> Result<(), Status> {
-    if let Some(f) = &r.filter {
-        // FILTER-HOOK: count the points that match filter_to_json(f).
-        return Err(refuse_filter(f.clone()));
-    }
-    Ok(())
+/// `Count`: the filter, if any.
+pub fn count(r: &pb::CountPoints) -> Result<Option<vicinity::Filter>, Status> {
+    r.filter.clone().map(filter_from_proto).transpose()
 }
 
 fn apply_params(req: &mut SearchRequest, p: Option<pb::SearchParams>) -> Result<(), Status> {
@@ -287,14 +329,12 @@ fn to_usize(v: u64, what: &str) -> Result<usize, Status> {
 
 /// `Search`.
 pub fn search(r: pb::SearchPoints) -> Result<SearchRequest, Status> {
-    if let Some(f) = r.filter {
-        // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> SearchRequest::filter.
-        return Err(refuse_filter(f));
-    }
+    let filter = r.filter.map(filter_from_proto).transpose()?;
     if r.sparse_indices.is_some() {
         return Err(unsupported("sparse vectors"));
     }
     let mut req = SearchRequest::new(r.vector, to_usize(r.limit, "limit")?);
+    req.filter = filter;
     if let Some(name) = r.vector_name {
         req.using = name;
     }
@@ -367,10 +407,7 @@ impl QueryPlan {
 pub fn query(r: pb::QueryPoints) -> Result<QueryPlan, Status> {
     use pb::query::Variant as Q;
     use pb::vector_input::Variant as I;
-    if let Some(f) = r.filter {
-        // FILTER-HOOK: filter_to_json(f) -> vicinity::Filter -> SearchRequest::filter.
-        return Err(refuse_filter(f));
-    }
+    let filter = r.filter.map(filter_from_proto).transpose()?;
     if !r.prefetch.is_empty() {
         return Err(unsupported("prefetch"));
     }
@@ -403,6 +440,7 @@ pub fn query(r: pb::QueryPoints) -> Result<QueryPlan, Status> {
     };
     let limit = to_usize(r.limit.unwrap_or(10), "limit")?;
     let mut req = SearchRequest::new(Vec::new(), limit);
+    req.filter = filter;
     if let Some(using) = r.using {
         req.using = using;
     }
@@ -433,7 +471,62 @@ pub fn record_to_proto(r: Record) -> pb::RetrievedPoint {
         payload: payload_to_proto(r.payload),
         vectors: r.vectors.map(vectors_to_proto),
         shard_key: None,
-        order_value: None,
+        order_value: r.order_value.map(|v| pb::OrderValue {
+            variant: Some(match v {
+                vicinity::OrderValue::Int(i) => pb::order_value::Variant::Int(i),
+                vicinity::OrderValue::Float(f) => pb::order_value::Variant::Float(f),
+            }),
+        }),
+    }
+}
+
+/// `CreateFieldIndex` as an engine write.
+pub fn create_field_index(r: pb::CreateFieldIndexCollection) -> Result<UpdateOperation, Status> {
+    use vicinity::FieldType as T;
+    let field_type = match r.field_type.map(pb::FieldType::try_from) {
+        Some(Ok(pb::FieldType::Keyword)) => T::Keyword,
+        Some(Ok(pb::FieldType::Integer)) => T::Integer,
+        Some(Ok(pb::FieldType::Float)) => T::Float,
+        Some(Ok(pb::FieldType::Geo)) => T::Geo,
+        Some(Ok(pb::FieldType::Text)) => T::Text,
+        Some(Ok(pb::FieldType::Bool)) => T::Bool,
+        Some(Ok(pb::FieldType::Datetime)) => T::Datetime,
+        Some(Ok(pb::FieldType::Uuid)) => T::Uuid,
+        Some(Err(_)) => return Err(invalid("unknown payload index type")),
+        None => return Err(invalid("field_type is required")),
+    };
+    let mut params = vicinity::FieldIndexParams::new(field_type);
+    if let Some(pb::payload_index_params::IndexParams::TextIndexParams(t)) =
+        r.field_index_params.and_then(|p| p.index_params)
+    {
+        if field_type != T::Text {
+            return Err(invalid("text index parameters on a non-text index"));
+        }
+        params.tokenizer.lowercase = t.lowercase.unwrap_or(true);
+        params.tokenizer.min_token_len = t.min_token_len.map(|n| n as usize);
+        params.tokenizer.max_token_len = t.max_token_len.map(|n| n as usize);
+        if let Some(sw) = t.stopwords {
+            params.tokenizer.stopwords = sw.custom;
+        }
+    }
+    Ok(UpdateOperation::CreateFieldIndex {
+        key: path(&r.field_name)?,
+        params,
+    })
+}
+
+/// A facet count on the wire.
+pub fn facet_hit_to_proto(h: vicinity::FacetHit) -> pb::FacetHit {
+    use pb::facet_value::Variant as V;
+    pb::FacetHit {
+        value: Some(pb::FacetValue {
+            variant: Some(match h.value {
+                vicinity::FacetValue::Keyword(s) => V::StringValue(s),
+                vicinity::FacetValue::Int(i) => V::IntegerValue(i),
+                vicinity::FacetValue::Bool(b) => V::BoolValue(b),
+            }),
+        }),
+        count: h.count as u64,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::convert::points::{self as conv, WriteOp, record_to_proto, scored_to_p
 use crate::pb;
 use crate::service::{blocking, secs};
 use crate::state::State;
-use crate::status::{from_engine, unsupported};
+use crate::status::from_engine;
 
 /// `qdrant.Points`: writes, reads, search and query.
 #[derive(Clone)]
@@ -34,9 +34,10 @@ impl PointsService {
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let t = Instant::now();
         let state = self.state.clone();
+        let w = wait.unwrap_or(false);
         let r = blocking(move || {
             let op = convert(request)?;
-            op.apply(&*state.collection(&name)?).map_err(from_engine)
+            op.apply(&*state.collection(&name)?, w).map_err(from_engine)
         })
         .await?;
         Ok(Response::new(pb::PointsOperationResponse {
@@ -148,21 +149,49 @@ impl pb::points_server::Points for PointsService {
 
     async fn create_field_index(
         &self,
-        _: Request<pb::CreateFieldIndexCollection>,
+        request: Request<pb::CreateFieldIndexCollection>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
-        // FILTER-HOOK: Collection::create_field_index lands with the filters.
-        Err(unsupported(
-            "payload indexes (in progress with the filters)",
-        ))
+        let t = Instant::now();
+        let r = request.into_inner();
+        let (name, wait) = (r.collection_name.clone(), r.wait.unwrap_or(false));
+        let op = conv::create_field_index(r)?;
+        let state = self.state.clone();
+        let result = blocking(move || {
+            state
+                .collection(&name)?
+                .update(op, wait)
+                .map_err(from_engine)
+        })
+        .await?;
+        Ok(Response::new(pb::PointsOperationResponse {
+            result: Some(conv::update_result_to_proto(result, wait)),
+            time: secs(t),
+            usage: None,
+        }))
     }
 
     async fn delete_field_index(
         &self,
-        _: Request<pb::DeleteFieldIndexCollection>,
+        request: Request<pb::DeleteFieldIndexCollection>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
-        Err(unsupported(
-            "payload indexes (in progress with the filters)",
-        ))
+        let t = Instant::now();
+        let r = request.into_inner();
+        let (name, wait) = (r.collection_name, r.wait.unwrap_or(false));
+        let key = crate::convert::selector::path(&r.field_name)?;
+        let state = self.state.clone();
+        let op = vicinity::UpdateOperation::DeleteFieldIndex(key);
+        let result = blocking(move || {
+            state
+                .collection(&name)?
+                .update(op, wait)
+                .map_err(from_engine)
+        })
+        .await?;
+        Ok(Response::new(pb::PointsOperationResponse {
+            result: Some(conv::update_result_to_proto(result, wait)),
+            time: secs(t),
+            usage: None,
+        }))
     }
 
     async fn update_batch(
@@ -183,7 +212,7 @@ impl pb::points_server::Points for PointsService {
             let c = state.collection(&name)?;
             ops.into_iter()
                 .map(|op| {
-                    op.apply(&c)
+                    op.apply(&c, wait)
                         .map(|r| conv::update_result_to_proto(r, wait))
                         .map_err(from_engine)
                 })
@@ -245,10 +274,17 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::CountResponse>, Status> {
         let t = Instant::now();
         let r = request.into_inner();
-        conv::count(&r)?;
+        let filter = conv::count(&r)?;
         let state = self.state.clone();
         let name = r.collection_name;
-        let count = blocking(move || Ok(state.collection(&name)?.count())).await?;
+        let count = blocking(move || {
+            let c = state.collection(&name)?;
+            Ok(match &filter {
+                Some(f) => c.count_where(f),
+                None => c.count(),
+            })
+        })
+        .await?;
         Ok(Response::new(pb::CountResponse {
             result: Some(pb::CountResult {
                 count: count as u64,
@@ -330,9 +366,27 @@ impl pb::points_server::Points for PointsService {
 
     async fn facet(
         &self,
-        _: Request<pb::FacetCounts>,
+        request: Request<pb::FacetCounts>,
     ) -> Result<Response<pb::FacetResponse>, Status> {
-        // FILTER-HOOK: Collection::facet lands with the payload indexes.
-        Err(unsupported("facet (it needs payload indexes, in progress)"))
+        let t = Instant::now();
+        let r = request.into_inner();
+        let mut req = vicinity::FacetRequest::new(crate::convert::selector::path(&r.key)?);
+        req.filter = r
+            .filter
+            .map(crate::convert::filter::filter_from_proto)
+            .transpose()?;
+        if let Some(limit) = r.limit {
+            req.limit =
+                usize::try_from(limit).map_err(|_| crate::status::invalid("limit is too large"))?;
+        }
+        let state = self.state.clone();
+        let name = r.collection_name;
+        let hits =
+            blocking(move || state.collection(&name)?.facet(&req).map_err(from_engine)).await?;
+        Ok(Response::new(pb::FacetResponse {
+            hits: hits.into_iter().map(conv::facet_hit_to_proto).collect(),
+            time: secs(t),
+            usage: None,
+        }))
     }
 }

@@ -483,21 +483,80 @@ async fn point_life_cycle() {
         .collect();
     assert_eq!(left, vec![3, 9]);
 
-    // not yet served: filters answer Unimplemented with a clear message
-    let filtered = status(
-        c.count(
-            CountPointsBuilder::new("p").filter(::qdrant_client::qdrant::Filter::must([
-                ::qdrant_client::qdrant::Condition::matches("n", 1),
-            ])),
+    // filters, payload indexes, ordered scroll and facets through the official client
+    let filter = || {
+        ::qdrant_client::qdrant::Filter::must([::qdrant_client::qdrant::Condition::matches("n", 3)])
+    };
+    let with_n: Vec<PointStruct> = (100..110u64)
+        .map(|i| {
+            let mut p = Payload::new();
+            p.insert("n", (i % 4) as i64);
+            PointStruct::new(i, vec![1.0, i as f32], p)
+        })
+        .collect();
+    c.upsert_points(UpsertPointsBuilder::new("p", with_n).wait(true))
+        .await
+        .unwrap();
+    let counted = c
+        .count(CountPointsBuilder::new("p").filter(filter()).exact(true))
+        .await
+        .unwrap()
+        .result
+        .unwrap()
+        .count;
+    let scrolled = c
+        .scroll(
+            ::qdrant_client::qdrant::ScrollPointsBuilder::new("p")
+                .filter(filter())
+                .limit(100),
         )
-        .await,
-    );
-    assert_eq!(filtered.code(), Code::Unimplemented);
+        .await
+        .unwrap()
+        .result
+        .len() as u64;
+    assert_eq!(counted, scrolled, "count and scroll agree on a filter");
+    assert_eq!(counted, 2, "ids 103 and 107 have n = 3");
+    c.create_field_index(
+        ::qdrant_client::qdrant::CreateFieldIndexCollectionBuilder::new(
+            "p",
+            "n",
+            ::qdrant_client::qdrant::FieldType::Integer,
+        ),
+    )
+    .await
+    .unwrap();
+    let facet = c
+        .facet(::qdrant_client::qdrant::FacetCountsBuilder::new("p", "n").limit(10))
+        .await
+        .unwrap();
+    let total: u64 = facet.hits.iter().map(|h| h.count).sum();
+    assert!(total > 0, "facet over an integer index counts points");
+    let ordered = c
+        .scroll(
+            ::qdrant_client::qdrant::ScrollPointsBuilder::new("p")
+                .order_by(
+                    ::qdrant_client::qdrant::OrderByBuilder::new("n")
+                        .direction(::qdrant_client::qdrant::Direction::Desc as i32),
+                )
+                .limit(100),
+        )
+        .await
+        .unwrap();
+    let values: Vec<i64> = ordered
+        .result
+        .iter()
+        .filter_map(|p| match p.order_value.as_ref()?.variant {
+            Some(::qdrant_client::qdrant::order_value::Variant::Int(i)) => Some(i),
+            _ => None,
+        })
+        .collect();
     assert!(
-        filtered.message().contains("filter"),
-        "{}",
-        filtered.message()
+        !values.is_empty() && values.windows(2).all(|w| w[0] >= w[1]),
+        "{values:?}"
     );
+    c.delete_field_index(::qdrant_client::qdrant::DeleteFieldIndexCollectionBuilder::new("p", "n"))
+        .await
+        .unwrap();
     // writes to a missing collection
     assert_eq!(
         code(
