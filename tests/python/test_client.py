@@ -212,22 +212,40 @@ def test_errors_keep_their_codes(client):
     client.delete_collection("py_err")
 
 
-def test_cli_refuses_durable_storage_and_stops_on_sigint(tmp_path):
+def _start(args):
     binary = os.environ.get("VICINITY_BIN", "target/debug/vicinity")
-    r = subprocess.run(
-        [binary, "serve", "--storage", str(tmp_path)], capture_output=True, text=True, timeout=30
-    )
-    assert r.returncode != 0
-    assert "durable storage is not available yet" in r.stderr
     proc = subprocess.Popen(
-        [binary, "serve", "--memory", "--grpc-port", "0", "--http-port", "0"],
+        [binary, "serve", *args, "--grpc-port", "0", "--http-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    for _ in range(3):
-        assert proc.stdout.readline()
+    lines = [proc.stdout.readline() for _ in range(3)]
+    grpc_port = int(next(l for l in lines if "gRPC on" in l).rsplit(":", 1)[1])
+    return proc, grpc_port
+
+
+def test_durable_storage_survives_a_restart_and_sigint_stops_cleanly(tmp_path):
+    proc, port = _start(["--storage", str(tmp_path)])
+    c = QdrantClient(host="127.0.0.1", grpc_port=port, prefer_grpc=True, check_compatibility=False)
+    c.create_collection("keep", vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    c.upsert("keep", points=[models.PointStruct(id=i, vector=[1.0, float(i)], payload={"i": i}) for i in range(50)], wait=True)
+    c.create_payload_index("keep", field_name="i", field_schema=models.PayloadSchemaType.INTEGER, wait=True)
+    c.close()
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=10)
-    assert proc.returncode == 0
+    assert proc.returncode == 0, out
     assert "shutting down" in out
+    # a new process on the same folder sees everything
+    proc, port = _start(["--storage", str(tmp_path)])
+    try:
+        c = QdrantClient(host="127.0.0.1", grpc_port=port, prefer_grpc=True, check_compatibility=False)
+        assert c.count("keep", exact=True).count == 50
+        assert c.retrieve("keep", ids=[7])[0].payload == {"i": 7}
+        hits = c.query_points("keep", query=[0.0, 1.0], limit=1).points
+        assert hits[0].id == 49
+        c.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0

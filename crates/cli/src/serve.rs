@@ -4,18 +4,19 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
+use vicinity::Database;
 use vicinity_grpc::{ApiKeys, ServerConfig, State, TlsFiles};
 
 /// Options of `vicinity serve`.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Keep collections in memory (lost at exit). The only mode until
-    /// durable storage lands.
+    /// Keep collections in memory only (nothing is written; lost at exit).
     #[arg(long)]
     memory: bool,
-    /// Keep collections in this folder. Not available yet: refused.
+    /// Keep collections in this folder (created if missing): every
+    /// acknowledged write survives a crash. Default: `./vicinity_storage`.
     #[arg(long, value_name = "DIR", conflicts_with = "memory")]
     storage: Option<PathBuf>,
     /// The address to listen on.
@@ -44,15 +45,21 @@ pub struct ServeArgs {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    if let Some(dir) = &args.storage {
-        bail!(
-            "--storage {}: durable storage is not available yet; run with --memory (collections are lost at exit)",
-            dir.display()
-        );
-    }
-    if !args.memory {
-        bail!("choose a storage mode: --memory (durable --storage is not available yet)");
-    }
+    let (db, storage_line) = if args.memory {
+        (
+            Database::new(),
+            "in-memory storage (collections are lost at exit)".to_string(),
+        )
+    } else {
+        let dir = args
+            .storage
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("vicinity_storage"));
+        let db = Database::open(&dir)
+            .with_context(|| format!("opening the storage folder {}", dir.display()))?;
+        (db, format!("storage in {}", dir.display()))
+    };
+    let state = State::with_database(db);
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
             cert_pem: std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?,
@@ -76,13 +83,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let server = vicinity_grpc::start(config, State::new()).await?;
-        println!("vicinity: in-memory storage (collections are lost at exit)");
+        let server = vicinity_grpc::start(config, state.clone()).await?;
+        // wait=false writes are fsynced within a second
+        let flusher = {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+                loop {
+                    tick.tick().await;
+                    let state = state.clone();
+                    let _ = tokio::task::spawn_blocking(move || state.db.flush()).await;
+                }
+            })
+        };
+        println!("vicinity: {storage_line}");
         println!("vicinity: gRPC on {scheme}://{}", server.grpc_addr);
         println!("vicinity: HTTP on {scheme}://{}", server.http_addr);
         shutdown_signal().await?;
         println!("vicinity: shutting down");
         server.shutdown().await?;
+        flusher.abort();
+        state.db.flush().context("flushing the storage")?;
         Ok(())
     })
 }

@@ -89,6 +89,14 @@ impl State {
         Arc::new(State::default())
     }
 
+    /// A state over a database (durable, say: `Database::open(dir)`).
+    pub fn with_database(db: Database) -> Arc<Self> {
+        Arc::new(State {
+            db,
+            meta: RwLock::default(),
+        })
+    }
+
     /// A collection by name or alias.
     pub fn collection(&self, name: &str) -> Result<Arc<vicinity::Collection>, Status> {
         self.db.collection(name).map_err(from_engine)
