@@ -170,7 +170,9 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
             state.clone()
         ))))
         .add_service(wire!(PointsServer::new(PointsService::new(state.clone()))))
-        .add_service(wire!(SnapshotsServer::new(SnapshotsService)))
+        .add_service(wire!(SnapshotsServer::new(SnapshotsService::new(
+            state.clone()
+        ))))
         .add_service(HealthServer::new(HealthService));
     let mut grpc_stop = stopped.clone();
     let grpc = tokio::spawn(async move {

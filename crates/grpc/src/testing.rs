@@ -23,12 +23,20 @@ impl TestServer {
 
     /// A server with these keys and TLS settings; the host and ports are
     /// replaced with 127.0.0.1 and free ports.
-    pub async fn start_with(mut config: ServerConfig) -> Result<Self, ServerError> {
+    pub async fn start_with(config: ServerConfig) -> Result<Self, ServerError> {
+        Self::start_over(config, State::new()).await
+    }
+
+    /// A plain-text server over this state (a durable database, say).
+    pub async fn start_on(state: Arc<State>) -> Result<Self, ServerError> {
+        Self::start_over(ServerConfig::default(), state).await
+    }
+
+    async fn start_over(mut config: ServerConfig, state: Arc<State>) -> Result<Self, ServerError> {
         config.host = std::net::IpAddr::from([127, 0, 0, 1]);
         config.grpc_port = 0;
         config.http_port = 0;
         let tls = config.tls.is_some();
-        let state = State::new();
         let server = start(config, state.clone()).await?;
         Ok(TestServer {
             server: Some(server),

@@ -212,10 +212,70 @@ async fn collection_life_cycle() {
         missing.message(),
         "Not found: Collection `products` doesn't exist!"
     );
-    // snapshots are refused clearly
+    // an in-memory server has no folder for snapshots
     let snap = status(c.create_snapshot("products").await);
-    assert_eq!(snap.code(), Code::Unimplemented);
-    assert!(snap.message().contains("durable storage"));
+    assert_eq!(snap.code(), Code::NotFound, "{}", snap.message());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_on_a_durable_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = vicinity::Database::open(dir.path()).unwrap();
+    let server =
+        vicinity_grpc::testing::TestServer::start_on(vicinity_grpc::State::with_database(db))
+            .await
+            .unwrap();
+    let c = ::qdrant_client::Qdrant::from_url(&server.grpc_url())
+        .build()
+        .unwrap();
+    c.create_collection(
+        CreateCollectionBuilder::new("s")
+            .vectors_config(VectorParamsBuilder::new(2, Distance::Dot)),
+    )
+    .await
+    .unwrap();
+    c.upsert_points(
+        UpsertPointsBuilder::new(
+            "s",
+            vec![PointStruct::new(1, vec![1.0, 0.0], Payload::new())],
+        )
+        .wait(true),
+    )
+    .await
+    .unwrap();
+    let made = c
+        .create_snapshot("s")
+        .await
+        .unwrap()
+        .snapshot_description
+        .unwrap();
+    assert!(made.size > 0 && made.creation_time.is_some());
+    let listed = c.list_snapshots("s").await.unwrap().snapshot_descriptions;
+    assert_eq!(
+        listed.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+        vec![made.name.clone()]
+    );
+    c.delete_snapshot(::qdrant_client::qdrant::DeleteSnapshotRequestBuilder::new(
+        "s",
+        made.name.clone(),
+    ))
+    .await
+    .unwrap();
+    assert!(
+        c.list_snapshots("s")
+            .await
+            .unwrap()
+            .snapshot_descriptions
+            .is_empty()
+    );
+    let gone = status(
+        c.delete_snapshot(::qdrant_client::qdrant::DeleteSnapshotRequestBuilder::new(
+            "s", made.name,
+        ))
+        .await,
+    );
+    assert_eq!(gone.code(), Code::NotFound);
+    server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
