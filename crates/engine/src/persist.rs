@@ -348,6 +348,15 @@ impl Collection {
                     format!("undecodable operation {}: {e}", rec.seq),
                 )
             })?;
+            // Logged operations were validated before they were logged: one
+            // that fails now is a damaged log, not a request to refuse.
+            c.validate_op(&op).map_err(|e| {
+                corrupt(
+                    &wal_dir,
+                    rec.seq,
+                    format!("invalid operation {}: {e}", rec.seq),
+                )
+            })?;
             // An operation that failed when it ran (a missing id, say) fails
             // the same way now, with the same partial effect.
             let _ = c.apply(&op, rec.seq);

@@ -106,7 +106,7 @@ impl Collection {
         Ok(Self::done(seq))
     }
 
-    fn validate_op(&self, op: &UpdateOperation) -> Result<()> {
+    pub(crate) fn validate_op(&self, op: &UpdateOperation) -> Result<()> {
         match op {
             UpdateOperation::Upsert(points) => points
                 .iter()
