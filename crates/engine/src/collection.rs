@@ -563,11 +563,7 @@ impl Collection {
                             })
                             .collect(),
                         preprocessed: true,
-                        meta: RowMeta {
-                            id: meta.id,
-                            version: meta.version,
-                            payload: meta.payload.clone(),
-                        },
+                        meta: meta.clone(),
                     }
                 })
                 .collect();

@@ -261,15 +261,7 @@ impl Collection {
         for chunk in points.chunks(10_000) {
             let rows = chunk
                 .iter()
-                .map(|(meta, vectors)| NewRow {
-                    vectors: vectors.iter().map(|v| v.as_deref()).collect(),
-                    preprocessed: true,
-                    meta: RowMeta {
-                        id: meta.id,
-                        version: meta.version,
-                        payload: meta.payload.clone(),
-                    },
-                })
+                .map(|(meta, vectors)| NewRow::stored(meta, vectors))
                 .collect();
             self.run(|| segment.append(rows))?;
         }

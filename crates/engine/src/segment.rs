@@ -34,6 +34,7 @@ pub(crate) struct VectorColumn {
 }
 
 /// Per-row metadata.
+#[derive(Clone)]
 pub(crate) struct RowMeta {
     pub(crate) id: PointId,
     pub(crate) version: u64,
@@ -218,6 +219,18 @@ pub(crate) struct NewRow<'a> {
     /// rows, to be stored bit for bit.
     pub(crate) preprocessed: bool,
     pub(crate) meta: RowMeta,
+}
+
+impl<'a> NewRow<'a> {
+    /// A row of vectors already stored (preprocessed) elsewhere, copied bit
+    /// for bit, with its metadata.
+    pub(crate) fn stored(meta: &RowMeta, vectors: &'a [Option<Vec<f32>>]) -> Self {
+        NewRow {
+            vectors: vectors.iter().map(|v| v.as_deref()).collect(),
+            preprocessed: true,
+            meta: meta.clone(),
+        }
+    }
 }
 
 /// The rows of a collection.

@@ -247,15 +247,7 @@ impl Collection {
         }
         let rows = owned
             .iter()
-            .map(|(meta, vectors)| NewRow {
-                vectors: vectors.iter().map(|v| v.as_deref()).collect(),
-                preprocessed: true,
-                meta: RowMeta {
-                    id: meta.id,
-                    version: meta.version,
-                    payload: meta.payload.clone(),
-                },
-            })
+            .map(|(meta, vectors)| NewRow::stored(meta, vectors))
             .collect();
         self.run(|| segment.append(rows))
     }
