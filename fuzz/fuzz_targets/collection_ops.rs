@@ -136,6 +136,7 @@ fuzz_target!(|input: (u8, Vec<Op>)| {
                     offset: offset.map(|o| PointId::Num(u64::from(o))),
                     limit: usize::from(limit),
                     with: WithSelectors::default(),
+                    ..ScrollRequest::default()
                 };
                 match c.scroll(&req) {
                     Err(_) => assert_eq!(limit, 0),

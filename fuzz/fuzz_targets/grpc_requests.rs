@@ -15,7 +15,7 @@ use vicinity_grpc::pb;
 
 fn write(c: &vicinity::Collection, op: Result<points::WriteOp, tonic::Status>) {
     if let Ok(op) = op {
-        let _ = op.apply(c);
+        let _ = op.apply(c, false);
     }
 }
 
