@@ -352,7 +352,7 @@ pub enum QueryPlan {
     /// Nearest to a vector.
     Vector(SearchRequest),
     /// A universal query.
-    Query(Box<vicinity::QueryRequest>),
+    Query(vicinity::QueryRequest),
 }
 
 impl QueryPlan {
@@ -367,7 +367,7 @@ impl QueryPlan {
 
 /// `Query`: the universal query.
 pub fn query(r: pb::QueryPoints) -> Result<QueryPlan, Status> {
-    crate::convert::query::query(r).map(|q| QueryPlan::Query(Box::new(q)))
+    crate::convert::query::query(r).map(QueryPlan::Query)
 }
 
 /// A stored point on the wire.

@@ -436,7 +436,7 @@ impl pb::points_server::Points for PointsService {
         let t = Instant::now();
         let mut r = request.into_inner();
         let name = std::mem::take(&mut r.collection_name);
-        let plan = conv::QueryPlan::Query(Box::new(qconv::recommend(r)?));
+        let plan = conv::QueryPlan::Query(qconv::recommend(r)?);
         let mut batch = self.search_batch_of(name, vec![plan]).await?;
         Ok(Response::new(pb::RecommendResponse {
             result: batch.pop().map(|b| b.result).unwrap_or_default(),
@@ -454,7 +454,7 @@ impl pb::points_server::Points for PointsService {
         let plans = r
             .recommend_points
             .into_iter()
-            .map(|q| qconv::recommend(q).map(|q| conv::QueryPlan::Query(Box::new(q))))
+            .map(|q| qconv::recommend(q).map(conv::QueryPlan::Query))
             .collect::<Result<Vec<_>, _>>()?;
         let result = self.search_batch_of(r.collection_name, plans).await?;
         Ok(Response::new(pb::RecommendBatchResponse {
@@ -471,7 +471,7 @@ impl pb::points_server::Points for PointsService {
         let t = Instant::now();
         let mut r = request.into_inner();
         let name = std::mem::take(&mut r.collection_name);
-        let plan = conv::QueryPlan::Query(Box::new(qconv::discover(r)?));
+        let plan = conv::QueryPlan::Query(qconv::discover(r)?);
         let mut batch = self.search_batch_of(name, vec![plan]).await?;
         Ok(Response::new(pb::DiscoverResponse {
             result: batch.pop().map(|b| b.result).unwrap_or_default(),
@@ -489,7 +489,7 @@ impl pb::points_server::Points for PointsService {
         let plans = r
             .discover_points
             .into_iter()
-            .map(|q| qconv::discover(q).map(|q| conv::QueryPlan::Query(Box::new(q))))
+            .map(|q| qconv::discover(q).map(conv::QueryPlan::Query))
             .collect::<Result<Vec<_>, _>>()?;
         let result = self.search_batch_of(r.collection_name, plans).await?;
         Ok(Response::new(pb::DiscoverBatchResponse {

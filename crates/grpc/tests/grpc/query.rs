@@ -505,11 +505,8 @@ fn expected_groups(order: &[u64], limit: usize, size: usize) -> Vec<(String, Vec
             _ => unreachable!(),
         };
         match out.iter().position(|(k, _)| *k == key) {
-            Some(i) => {
-                if out[i].1.len() < size {
-                    out[i].1.push(*id);
-                }
-            }
+            Some(i) if out[i].1.len() < size => out[i].1.push(*id),
+            Some(_) => {}
             None if out.len() < limit => out.push((key, vec![*id])),
             None => {}
         }
