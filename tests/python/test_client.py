@@ -249,3 +249,192 @@ def test_durable_storage_survives_a_restart_and_sigint_stops_cleanly(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
     assert proc.returncode == 0
+
+
+# The universal query, checked against scores computed here (dot product
+# on a few 2-D points, so every score is a plain sum).
+QPOINTS = {
+    1: ([1.0, 0.1], "a"),
+    2: ([0.2, 1.0], "b"),
+    3: ([0.9, 0.8], "a"),
+    4: ([-0.7, 0.4], "b"),
+    5: ([0.6, -0.9], 1),
+    6: ([1.7, 0.3], 1),
+    7: ([-0.2, -0.6], -2),
+    8: ([0.4, 0.45], "a"),
+}
+
+
+def _dot(a, b):
+    return sum(x * y for x, y in zip(a, b))
+
+
+def _sigmoid(x):
+    return 0.5 * (x / (1.0 + abs(x)) + 1.0)
+
+
+def _check(what, hits, expected, limit):
+    """`hits` are a best-first top `limit` of `expected` (id -> score)."""
+    assert len(hits) == min(limit, len(expected)), (what, hits)
+    scores = [h.score for h in hits]
+    assert all(a >= b - 1e-4 for a, b in zip(scores, scores[1:])), (what, scores)
+    for h in hits:
+        assert h.id in expected, (what, h.id)
+        assert abs(h.score - expected[h.id]) < 1e-4, (what, h.id, h.score, expected[h.id])
+    seen = {h.id for h in hits}
+    if hits:
+        for i, s in expected.items():
+            if i not in seen:
+                assert s <= hits[-1].score + 1e-4, (what, i, s)
+
+
+@pytest.fixture()
+def qcoll(client):
+    name = "py_query"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT)
+    )
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=i, vector=v, payload={"g": g}) for i, (v, g) in QPOINTS.items()
+        ],
+        wait=True,
+    )
+    return name
+
+
+def _recommend_expected(strategy):
+    pos = [QPOINTS[1][0], [0.5, 0.5]]
+    neg = [QPOINTS[2][0]]
+    cands = {i: v for i, (v, _) in QPOINTS.items() if i not in (1, 2)}
+    if strategy == models.RecommendStrategy.AVERAGE_VECTOR:
+        p = [sum(c) / len(pos) for c in zip(*pos)]
+        n = [sum(c) / len(neg) for c in zip(*neg)]
+        q = [2 * a - b for a, b in zip(p, n)]
+        return {i: _dot(q, v) for i, v in cands.items()}
+    if strategy == models.RecommendStrategy.BEST_SCORE:
+        out = {}
+        for i, v in cands.items():
+            bp = max(_dot(p, v) for p in pos)
+            bn = max(_dot(n, v) for n in neg)
+            out[i] = _sigmoid(bp) if bp > bn else -_sigmoid(bn)
+        return out
+    return {
+        i: sum(_dot(p, v) for p in pos) - sum(_dot(n, v) for n in neg) for i, v in cands.items()
+    }
+
+
+def test_recommend_query_all_strategies(client, qcoll):
+    for strategy in models.RecommendStrategy:
+        res = client.query_points(
+            qcoll,
+            query=models.RecommendQuery(
+                recommend=models.RecommendInput(
+                    positive=[1, [0.5, 0.5]], negative=[2], strategy=strategy
+                )
+            ),
+            limit=4,
+        )
+        _check(strategy, res.points, _recommend_expected(strategy), 4)
+
+
+def test_discover_query(client, qcoll):
+    target = [1.0, 0.0]
+    p, n = QPOINTS[3][0], QPOINTS[4][0]
+    expected = {
+        i: (1.0 if _dot(v, p) > _dot(v, n) else -1.0) + _sigmoid(_dot(v, target))
+        for i, (v, _) in QPOINTS.items()
+        if i not in (3, 4)
+    }
+    res = client.query_points(
+        qcoll,
+        query=models.DiscoverQuery(
+            discover=models.DiscoverInput(
+                target=target, context=[models.ContextPair(positive=3, negative=4)]
+            )
+        ),
+        limit=10,
+    )
+    _check("discover", res.points, expected, 10)
+
+
+def _nearest_list(q, limit):
+    return sorted(
+        ((i, _dot(q, v)) for i, (v, _) in QPOINTS.items()), key=lambda x: -x[1]
+    )[:limit]
+
+
+def test_prefetch_fusion(client, qcoll):
+    a, b = [1.0, 0.0], [0.0, 1.0]
+    lists = [_nearest_list(a, 4), _nearest_list(b, 4)]
+    prefetch = [models.Prefetch(query=a, limit=4), models.Prefetch(query=b, limit=4)]
+
+    rrf = {}
+    for lst in lists:
+        for rank, (i, _) in enumerate(lst):
+            rrf[i] = rrf.get(i, 0.0) + 1.0 / (2 + rank)
+    res = client.query_points(
+        qcoll, prefetch=prefetch, query=models.FusionQuery(fusion=models.Fusion.RRF), limit=10
+    )
+    _check("rrf", res.points, rrf, 10)
+
+    dbsf = {}
+    for lst in lists:
+        scores = [s for _, s in lst]
+        mean = sum(scores) / len(scores)
+        sd = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+        lo, hi = mean - 3 * sd, mean + 3 * sd
+        for i, s in lst:
+            dbsf[i] = dbsf.get(i, 0.0) + min(1.0, max(0.0, (s - lo) / (hi - lo)))
+    res = client.query_points(
+        qcoll, prefetch=prefetch, query=models.FusionQuery(fusion=models.Fusion.DBSF), limit=10
+    )
+    _check("dbsf", res.points, dbsf, 10)
+
+
+def test_query_batch(client, qcoll):
+    res = client.query_batch_points(
+        qcoll,
+        requests=[
+            models.QueryRequest(query=[1.0, 0.0], limit=3),
+            models.QueryRequest(
+                query=models.RecommendQuery(
+                    recommend=models.RecommendInput(
+                        positive=[1, [0.5, 0.5]],
+                        negative=[2],
+                        strategy=models.RecommendStrategy.SUM_SCORES,
+                    )
+                ),
+                limit=3,
+            ),
+        ],
+    )
+    assert len(res) == 2
+    _check("nearest", res[0].points, {i: _dot([1.0, 0.0], v) for i, (v, _) in QPOINTS.items()}, 3)
+    _check(
+        "recommend", res[1].points, _recommend_expected(models.RecommendStrategy.SUM_SCORES), 3
+    )
+
+
+def test_query_groups(client, qcoll):
+    q = [1.0, 0.0]
+    groups, order = [], []
+    for i, _ in _nearest_list(q, 8):
+        g = QPOINTS[i][1]
+        if g not in order:
+            if len(order) == 4:
+                continue
+            order.append(g)
+            groups.append((g, []))
+        hits = groups[order.index(g)][1]
+        if len(hits) < 2:
+            hits.append(i)
+    res = client.query_points_groups(qcoll, group_by="g", query=q, limit=4, group_size=2)
+    got = [(g.id, [h.id for h in g.hits]) for g in res.groups]
+    assert got == groups
+    for g in res.groups:
+        for h in g.hits:
+            assert abs(h.score - _dot(q, QPOINTS[h.id][0])) < 1e-4

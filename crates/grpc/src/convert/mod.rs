@@ -6,6 +6,7 @@ pub mod collection;
 pub mod filter;
 pub mod id;
 pub mod points;
+pub mod query;
 pub mod selector;
 pub mod value;
 pub mod vector;

@@ -3,8 +3,7 @@
 use tonic::Status;
 use vicinity::{
     Collection, JsonPath, Payload, PointId, PointStruct, PointsSelector, Record, ScoredPoint,
-    ScrollRequest, SearchRequest, UpdateOperation, UpdateResult, VectorSelector, Vectors,
-    WithSelectors,
+    ScrollRequest, SearchRequest, UpdateOperation, UpdateResult, Vectors, WithSelectors,
 };
 
 use crate::convert::filter::{filter_from_proto, refuse_filter};
@@ -346,122 +345,29 @@ pub fn search(r: pb::SearchPoints) -> Result<SearchRequest, Status> {
     Ok(req)
 }
 
-/// A `Query` the engine can run: nearest to a vector, or to a stored
-/// point's vector (that point itself left out of the results).
+/// A read the engine can run: a plain search, or a universal query (which
+/// also serves recommend and discover).
 #[derive(Debug)]
 pub enum QueryPlan {
     /// Nearest to a vector.
     Vector(SearchRequest),
-    /// Nearest to the vector of a stored point; the request's vector is
-    /// filled in once the point is read.
-    ById(PointId, SearchRequest),
+    /// A universal query.
+    Query(vicinity::QueryRequest),
 }
 
 impl QueryPlan {
-    /// Runs the query.
+    /// Runs the read.
     pub fn run(self, c: &Collection) -> vicinity::Result<Vec<ScoredPoint>> {
         match self {
             QueryPlan::Vector(req) => c.search(&req),
-            QueryPlan::ById(id, mut req) => {
-                let with = WithSelectors {
-                    vectors: VectorSelector::Names(vec![req.using.clone()]),
-                    ..Default::default()
-                };
-                let found = c.get(&[id], &with)?;
-                let vector = found
-                    .into_iter()
-                    .next()
-                    .ok_or(vicinity::Error::PointNotFound { id })?
-                    .vectors
-                    .and_then(|v| v.get(&req.using).map(<[f32]>::to_vec))
-                    .ok_or_else(|| {
-                        vicinity::Error::BadRequest(format!(
-                            "point {id} has no vector {:?}",
-                            req.using
-                        ))
-                    })?;
-                req.vector = vector;
-                // Ask for one more hit, drop the point itself, then page.
-                let (offset, limit) = (req.offset, req.limit);
-                req.offset = 0;
-                req.limit = limit
-                    .checked_add(offset)
-                    .and_then(|n| n.checked_add(1))
-                    .ok_or_else(|| {
-                        vicinity::Error::BadRequest("limit + offset is too large".into())
-                    })?;
-                let hits = c.search(&req)?;
-                Ok(hits
-                    .into_iter()
-                    .filter(|h| h.id != id)
-                    .skip(offset)
-                    .take(limit)
-                    .collect())
-            }
+            QueryPlan::Query(req) => c.query(&req),
         }
     }
 }
 
-/// `Query`: nearest by vector or by point id; other query kinds are not
-/// served yet.
+/// `Query`: the universal query.
 pub fn query(r: pb::QueryPoints) -> Result<QueryPlan, Status> {
-    use pb::query::Variant as Q;
-    use pb::vector_input::Variant as I;
-    let filter = r.filter.map(filter_from_proto).transpose()?;
-    if !r.prefetch.is_empty() {
-        return Err(unsupported("prefetch"));
-    }
-    if r.lookup_from.is_some() {
-        return Err(unsupported("lookup_from"));
-    }
-    let input = match r.query.and_then(|q| q.variant) {
-        Some(Q::Nearest(v)) => v,
-        Some(Q::OrderBy(_)) => {
-            return Err(unsupported(
-                "order_by (it needs payload indexes, in progress)",
-            ));
-        }
-        Some(other) => {
-            let kind = match other {
-                Q::Recommend(_) => "recommend",
-                Q::Discover(_) => "discover",
-                Q::Context(_) => "context",
-                Q::Fusion(_) | Q::Rrf(_) => "fusion",
-                Q::Sample(_) => "sample",
-                Q::Formula(_) => "formula",
-                Q::NearestWithMmr(_) => "MMR",
-                Q::RelevanceFeedback(_) => "relevance feedback",
-                Q::Text(_) => "text",
-                Q::Nearest(_) | Q::OrderBy(_) => "this",
-            };
-            return Err(unsupported(format!("{kind} queries")));
-        }
-        None => return Err(unsupported("queries without a query")),
-    };
-    let limit = to_usize(r.limit.unwrap_or(10), "limit")?;
-    let mut req = SearchRequest::new(Vec::new(), limit);
-    req.filter = filter;
-    if let Some(using) = r.using {
-        req.using = using;
-    }
-    req.offset = to_usize(r.offset.unwrap_or(0), "offset")?;
-    req.score_threshold = r.score_threshold;
-    req.with.payload = payload_selector(r.with_payload, false)?;
-    req.with.vectors = vector_selector(r.with_vectors);
-    apply_params(&mut req, r.params)?;
-    match input.variant {
-        Some(I::Dense(d)) => {
-            req.vector = d.data;
-            Ok(QueryPlan::Vector(req))
-        }
-        Some(I::Id(id)) => Ok(QueryPlan::ById(required_id(Some(id))?, req)),
-        Some(I::Sparse(_)) => Err(unsupported("sparse vectors")),
-        Some(I::MultiDense(_)) => Err(unsupported("multi-vectors")),
-        Some(I::Document(_) | I::Image(_) | I::Object(_)) => {
-            Err(unsupported("inference (documents, images, objects)"))
-        }
-        None => Err(invalid("nearest query has no vector")),
-    }
+    crate::convert::query::query(r).map(QueryPlan::Query)
 }
 
 /// A stored point on the wire.

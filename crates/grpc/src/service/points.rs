@@ -6,6 +6,7 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use crate::convert::points::{self as conv, WriteOp, record_to_proto, scored_to_proto};
+use crate::convert::query as qconv;
 use crate::pb;
 use crate::service::{blocking, secs};
 use crate::state::State;
@@ -70,6 +71,22 @@ impl PointsService {
                 .collect()
         })
         .await
+    }
+
+    async fn groups_of(
+        &self,
+        name: String,
+        req: vicinity::QueryGroupsRequest,
+    ) -> Result<pb::GroupsResult, Status> {
+        let state = self.state.clone();
+        let groups = blocking(move || {
+            state
+                .collection(&name)?
+                .query_groups(&req)
+                .map_err(from_engine)
+        })
+        .await?;
+        Ok(qconv::groups_to_proto(groups))
     }
 }
 
@@ -358,6 +375,124 @@ impl pb::points_server::Points for PointsService {
             .collect::<Result<Vec<_>, _>>()?;
         let result = self.search_batch_of(r.collection_name, plans).await?;
         Ok(Response::new(pb::QueryBatchResponse {
+            result,
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn query_groups(
+        &self,
+        request: Request<pb::QueryPointGroups>,
+    ) -> Result<Response<pb::QueryGroupsResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let req = qconv::query_groups(r)?;
+        let result = self.groups_of(name, req).await?;
+        Ok(Response::new(pb::QueryGroupsResponse {
+            result: Some(result),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn search_groups(
+        &self,
+        request: Request<pb::SearchPointGroups>,
+    ) -> Result<Response<pb::SearchGroupsResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let req = qconv::search_groups(r)?;
+        let result = self.groups_of(name, req).await?;
+        Ok(Response::new(pb::SearchGroupsResponse {
+            result: Some(result),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn recommend_groups(
+        &self,
+        request: Request<pb::RecommendPointGroups>,
+    ) -> Result<Response<pb::RecommendGroupsResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let req = qconv::recommend_groups(r)?;
+        let result = self.groups_of(name, req).await?;
+        Ok(Response::new(pb::RecommendGroupsResponse {
+            result: Some(result),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn recommend(
+        &self,
+        request: Request<pb::RecommendPoints>,
+    ) -> Result<Response<pb::RecommendResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let plan = conv::QueryPlan::Query(qconv::recommend(r)?);
+        let mut batch = self.search_batch_of(name, vec![plan]).await?;
+        Ok(Response::new(pb::RecommendResponse {
+            result: batch.pop().map(|b| b.result).unwrap_or_default(),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn recommend_batch(
+        &self,
+        request: Request<pb::RecommendBatchPoints>,
+    ) -> Result<Response<pb::RecommendBatchResponse>, Status> {
+        let t = Instant::now();
+        let r = request.into_inner();
+        let plans = r
+            .recommend_points
+            .into_iter()
+            .map(|q| qconv::recommend(q).map(conv::QueryPlan::Query))
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = self.search_batch_of(r.collection_name, plans).await?;
+        Ok(Response::new(pb::RecommendBatchResponse {
+            result,
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn discover(
+        &self,
+        request: Request<pb::DiscoverPoints>,
+    ) -> Result<Response<pb::DiscoverResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let plan = conv::QueryPlan::Query(qconv::discover(r)?);
+        let mut batch = self.search_batch_of(name, vec![plan]).await?;
+        Ok(Response::new(pb::DiscoverResponse {
+            result: batch.pop().map(|b| b.result).unwrap_or_default(),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn discover_batch(
+        &self,
+        request: Request<pb::DiscoverBatchPoints>,
+    ) -> Result<Response<pb::DiscoverBatchResponse>, Status> {
+        let t = Instant::now();
+        let r = request.into_inner();
+        let plans = r
+            .discover_points
+            .into_iter()
+            .map(|q| qconv::discover(q).map(conv::QueryPlan::Query))
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = self.search_batch_of(r.collection_name, plans).await?;
+        Ok(Response::new(pb::DiscoverBatchResponse {
             result,
             time: secs(t),
             usage: None,

@@ -5,5 +5,6 @@
 mod client;
 mod filter_shape;
 mod malformed;
+mod query;
 mod security;
 mod support;

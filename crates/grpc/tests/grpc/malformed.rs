@@ -571,10 +571,114 @@ async fn malformed_requests_are_refused_and_change_nothing() {
     );
     use pb::query::Variant as Q;
     use pb::vector_input::Variant as I;
-    expect!(Unimplemented, pt.query(query(None)));
     expect!(
         Unimplemented,
+        pt.query(pb::QueryPoints {
+            lookup_from: Some(pb::LookupLocation {
+                collection_name: "other".into(),
+                ..Default::default()
+            }),
+            ..query(Some(Q::Nearest(pb::VectorInput {
+                variant: Some(I::Id(id(1)))
+            })))
+        })
+    );
+    expect!(
+        InvalidArgument,
         pt.query(query(Some(Q::Recommend(pb::RecommendInput::default()))))
+    );
+    expect!(
+        NotFound,
+        pt.query(query(Some(Q::Recommend(pb::RecommendInput {
+            positive: vec![pb::VectorInput {
+                variant: Some(I::Id(id(404)))
+            }],
+            ..Default::default()
+        }))))
+    );
+    expect!(
+        InvalidArgument,
+        pt.query(query(Some(Q::Recommend(pb::RecommendInput {
+            positive: vec![pb::VectorInput {
+                variant: Some(I::Id(id(1)))
+            }],
+            strategy: Some(7),
+            ..Default::default()
+        }))))
+    );
+    expect!(
+        InvalidArgument,
+        pt.query(pb::QueryPoints {
+            limit: Some(0),
+            ..query(Some(Q::Nearest(pb::VectorInput {
+                variant: Some(I::Id(id(1)))
+            })))
+        })
+    );
+    let nearest = |i: u64| pb::PrefetchQuery {
+        query: Some(pb::Query {
+            variant: Some(Q::Nearest(pb::VectorInput {
+                variant: Some(I::Id(id(i))),
+            })),
+        }),
+        ..Default::default()
+    };
+    expect!(
+        InvalidArgument,
+        pt.query(pb::QueryPoints {
+            prefetch: vec![nearest(1), nearest(2)],
+            ..query(None)
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.query(pb::QueryPoints {
+            prefetch: vec![nearest(1), nearest(2)],
+            ..query(Some(Q::Rrf(pb::Rrf {
+                k: Some(0),
+                weights: vec![]
+            })))
+        })
+    );
+    expect!(
+        NotFound,
+        pt.query(query(Some(Q::Discover(pb::DiscoverInput {
+            target: Some(pb::VectorInput {
+                variant: Some(I::Id(id(404)))
+            }),
+            context: None,
+        }))))
+    );
+    expect!(
+        InvalidArgument,
+        pt.query_groups(pb::QueryPointGroups {
+            collection_name: C.into(),
+            group_by: String::new(),
+            ..Default::default()
+        })
+    );
+    expect!(
+        Unimplemented,
+        pt.query_groups(pb::QueryPointGroups {
+            collection_name: C.into(),
+            group_by: "g".into(),
+            with_lookup: Some(pb::WithLookup {
+                collection: "other".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.search_groups(pb::SearchPointGroups {
+            collection_name: C.into(),
+            vector: vec![1.0, 0.0, 0.0],
+            group_by: "g".into(),
+            limit: 0,
+            group_size: 1,
+            ..Default::default()
+        })
     );
     expect!(
         NotFound,
@@ -593,10 +697,32 @@ async fn malformed_requests_are_refused_and_change_nothing() {
         }))))
     );
     expect!(
-        Unimplemented,
+        NotFound,
+        pt.recommend(pb::RecommendPoints {
+            collection_name: C.into(),
+            positive: vec![id(404)],
+            limit: 1,
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
         pt.recommend(pb::RecommendPoints {
             collection_name: C.into(),
             positive: vec![id(1)],
+            limit: 0,
+            ..Default::default()
+        })
+    );
+    expect!(
+        NotFound,
+        pt.discover(pb::DiscoverPoints {
+            collection_name: C.into(),
+            target: Some(pb::TargetVector {
+                target: Some(pb::target_vector::Target::Single(pb::VectorExample {
+                    example: Some(pb::vector_example::Example::Id(id(404)))
+                }))
+            }),
             limit: 1,
             ..Default::default()
         })

@@ -1,0 +1,450 @@
+//! The universal query (`Query`, `QueryBatch`, `QueryGroups`) and the
+//! older recommend, discover and group RPCs, all as engine `QueryRequest`s.
+
+use tonic::Status;
+use vicinity::{
+    ContextPair, Fusion, GroupId, PointGroup, Prefetch, Query, QueryGroupsRequest, QueryRequest,
+    RecommendStrategy, SearchParams, VectorInput, WithSelectors,
+};
+
+use crate::convert::filter::filter_from_proto;
+use crate::convert::id::id_from_proto;
+use crate::convert::points::{order_by_from_proto, record_to_proto, scored_to_proto};
+use crate::convert::selector::{path, payload_selector, vector_selector};
+use crate::convert::vector::dense_from_proto;
+use crate::pb;
+use crate::status::{invalid, unsupported, validation};
+
+/// Qdrant's default `limit` of a query and of a prefetch.
+const DEFAULT_LIMIT: u64 = 10;
+/// Qdrant's default RRF constant.
+const DEFAULT_RRF_K: usize = 2;
+
+fn to_usize(v: u64, what: &str) -> Result<usize, Status> {
+    usize::try_from(v).map_err(|_| validation(what, format!("value {v} is too large")))
+}
+
+/// `SearchParams` on the wire as the engine's.
+pub fn params_from_proto(p: Option<pb::SearchParams>) -> Result<SearchParams, Status> {
+    let mut out = SearchParams::default();
+    if let Some(p) = p {
+        out.hnsw_ef = p
+            .hnsw_ef
+            .map(|ef| usize::try_from(ef).map_err(|_| invalid("hnsw_ef is too large")))
+            .transpose()?;
+        out.exact = p.exact.unwrap_or(false);
+    }
+    Ok(out)
+}
+
+/// A query's vector input: a dense vector or a point id.
+pub fn input_from_proto(v: pb::VectorInput) -> Result<VectorInput, Status> {
+    use pb::vector_input::Variant as I;
+    match v.variant {
+        Some(I::Dense(d)) => Ok(VectorInput::Vector(d.data)),
+        Some(I::Id(id)) => Ok(VectorInput::Id(id_from_proto(id)?)),
+        Some(I::Sparse(_)) => Err(unsupported("sparse vectors")),
+        Some(I::MultiDense(_)) => Err(unsupported("multi-vectors")),
+        Some(I::Document(_) | I::Image(_) | I::Object(_)) => {
+            Err(unsupported("inference (documents, images, objects)"))
+        }
+        None => Err(invalid("vector input is empty")),
+    }
+}
+
+fn required_input(v: Option<pb::VectorInput>, what: &str) -> Result<VectorInput, Status> {
+    input_from_proto(v.ok_or_else(|| invalid(format!("{what} is missing")))?)
+}
+
+fn inputs(v: Vec<pb::VectorInput>) -> Result<Vec<VectorInput>, Status> {
+    v.into_iter().map(input_from_proto).collect()
+}
+
+/// An example of the older RPCs: a point id or a vector.
+fn example_from_proto(e: Option<pb::VectorExample>, what: &str) -> Result<VectorInput, Status> {
+    use pb::vector_example::Example as E;
+    match e.and_then(|e| e.example) {
+        Some(E::Id(id)) => Ok(VectorInput::Id(id_from_proto(id)?)),
+        Some(E::Vector(v)) => Ok(VectorInput::Vector(dense_from_proto(v)?)),
+        None => Err(invalid(format!("{what} is missing"))),
+    }
+}
+
+/// The wire `RecommendStrategy` (AverageVector = 0, BestScore = 1,
+/// SumScores = 2); unset means AverageVector.
+pub fn strategy_from_proto(s: Option<i32>) -> Result<RecommendStrategy, Status> {
+    match s.map(pb::RecommendStrategy::try_from) {
+        None | Some(Ok(pb::RecommendStrategy::AverageVector)) => {
+            Ok(RecommendStrategy::AverageVector)
+        }
+        Some(Ok(pb::RecommendStrategy::BestScore)) => Ok(RecommendStrategy::BestScore),
+        Some(Ok(pb::RecommendStrategy::SumScores)) => Ok(RecommendStrategy::SumScores),
+        Some(Err(_)) => Err(invalid("unknown recommend strategy")),
+    }
+}
+
+fn pairs(c: Option<pb::ContextInput>) -> Result<Vec<ContextPair>, Status> {
+    c.map(|c| c.pairs)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            Ok(ContextPair {
+                positive: required_input(p.positive, "context positive")?,
+                negative: required_input(p.negative, "context negative")?,
+            })
+        })
+        .collect()
+}
+
+/// A wire `Query` as the engine's.
+pub fn query_from_proto(q: pb::Query) -> Result<Query, Status> {
+    use pb::query::Variant as Q;
+    match q.variant {
+        Some(Q::Nearest(v)) => Ok(Query::Nearest(input_from_proto(v)?)),
+        Some(Q::Recommend(r)) => Ok(Query::Recommend {
+            positive: inputs(r.positive)?,
+            negative: inputs(r.negative)?,
+            strategy: strategy_from_proto(r.strategy)?,
+        }),
+        Some(Q::Discover(d)) => Ok(Query::Discover {
+            target: required_input(d.target, "discover target")?,
+            context: pairs(d.context)?,
+        }),
+        Some(Q::Context(c)) => Ok(Query::Context(pairs(Some(c))?)),
+        Some(Q::OrderBy(o)) => Ok(Query::OrderBy(order_by_from_proto(o)?)),
+        Some(Q::Fusion(f)) => match pb::Fusion::try_from(f) {
+            Ok(pb::Fusion::Rrf) => Ok(Query::Fusion(Fusion::Rrf {
+                k: DEFAULT_RRF_K,
+                weights: None,
+            })),
+            Ok(pb::Fusion::Dbsf) => Ok(Query::Fusion(Fusion::Dbsf)),
+            Err(_) => Err(invalid("unknown fusion")),
+        },
+        Some(Q::Rrf(r)) => {
+            let k = match r.k {
+                None => DEFAULT_RRF_K,
+                Some(0) => return Err(validation("rrf.k", "value 0 invalid, must be 1 or more")),
+                Some(k) => to_usize(u64::from(k), "rrf.k")?,
+            };
+            let weights = (!r.weights.is_empty()).then_some(r.weights);
+            Ok(Query::Fusion(Fusion::Rrf { k, weights }))
+        }
+        Some(Q::Sample(s)) => match pb::Sample::try_from(s) {
+            Ok(pb::Sample::Random) => Ok(Query::Sample),
+            Err(_) => Err(invalid("unknown sample")),
+        },
+        Some(Q::Formula(_)) => Err(unsupported("formula queries")),
+        Some(Q::NearestWithMmr(_)) => Err(unsupported("MMR queries")),
+        Some(Q::RelevanceFeedback(_)) => Err(unsupported("relevance feedback queries")),
+        Some(Q::Text(_)) => Err(unsupported("text queries")),
+        None => Err(invalid("query is empty")),
+    }
+}
+
+fn lookup_from_unsupported() -> Status {
+    unsupported("lookup_from (examples from another collection)")
+}
+
+fn with_lookup_unsupported() -> Status {
+    unsupported("with_lookup (group lookups in another collection)")
+}
+
+/// A wire prefetch as the engine's (its limit defaults to 10).
+pub fn prefetch_from_proto(p: pb::PrefetchQuery) -> Result<Prefetch, Status> {
+    if p.lookup_from.is_some() {
+        return Err(lookup_from_unsupported());
+    }
+    Ok(Prefetch {
+        prefetch: p
+            .prefetch
+            .into_iter()
+            .map(prefetch_from_proto)
+            .collect::<Result<_, _>>()?,
+        query: p.query.map(query_from_proto).transpose()?,
+        using: p
+            .using
+            .unwrap_or_else(|| vicinity::DEFAULT_VECTOR.to_string()),
+        filter: p.filter.map(filter_from_proto).transpose()?,
+        params: params_from_proto(p.params)?,
+        score_threshold: p.score_threshold,
+        limit: to_usize(p.limit.unwrap_or(DEFAULT_LIMIT), "prefetch.limit")?,
+    })
+}
+
+/// The fields every query-like request shares.
+struct Common {
+    prefetch: Vec<pb::PrefetchQuery>,
+    query: Option<Query>,
+    using: Option<String>,
+    filter: Option<pb::Filter>,
+    params: Option<pb::SearchParams>,
+    score_threshold: Option<f32>,
+    limit: u64,
+    offset: u64,
+    with_payload: Option<pb::WithPayloadSelector>,
+    with_vectors: Option<pb::WithVectorsSelector>,
+}
+
+impl Common {
+    fn into_request(self) -> Result<QueryRequest, Status> {
+        Ok(QueryRequest {
+            prefetch: self
+                .prefetch
+                .into_iter()
+                .map(prefetch_from_proto)
+                .collect::<Result<_, _>>()?,
+            query: self.query,
+            using: self
+                .using
+                .unwrap_or_else(|| vicinity::DEFAULT_VECTOR.to_string()),
+            filter: self.filter.map(filter_from_proto).transpose()?,
+            params: params_from_proto(self.params)?,
+            score_threshold: self.score_threshold,
+            limit: to_usize(self.limit, "limit")?,
+            offset: to_usize(self.offset, "offset")?,
+            with: WithSelectors {
+                payload: payload_selector(self.with_payload, false)?,
+                vectors: vector_selector(self.with_vectors),
+            },
+        })
+    }
+}
+
+/// `Query`: the whole universal query.
+pub fn query(r: pb::QueryPoints) -> Result<QueryRequest, Status> {
+    if r.lookup_from.is_some() {
+        return Err(lookup_from_unsupported());
+    }
+    Common {
+        prefetch: r.prefetch,
+        query: r.query.map(query_from_proto).transpose()?,
+        using: r.using,
+        filter: r.filter,
+        params: r.params,
+        score_threshold: r.score_threshold,
+        limit: r.limit.unwrap_or(DEFAULT_LIMIT),
+        offset: r.offset.unwrap_or(0),
+        with_payload: r.with_payload,
+        with_vectors: r.with_vectors,
+    }
+    .into_request()
+}
+
+fn groups(
+    query: QueryRequest,
+    group_by: &str,
+    limit: u64,
+    group_size: u64,
+) -> Result<QueryGroupsRequest, Status> {
+    if group_by.is_empty() {
+        return Err(validation("group_by", "must not be empty"));
+    }
+    Ok(QueryGroupsRequest {
+        query,
+        group_by: path(group_by)?,
+        limit: to_usize(limit, "limit")?,
+        group_size: to_usize(group_size, "group_size")?,
+    })
+}
+
+/// `QueryGroups` (3 groups of 10 unless the request says otherwise).
+pub fn query_groups(r: pb::QueryPointGroups) -> Result<QueryGroupsRequest, Status> {
+    if r.lookup_from.is_some() {
+        return Err(lookup_from_unsupported());
+    }
+    if r.with_lookup.is_some() {
+        return Err(with_lookup_unsupported());
+    }
+    let q = Common {
+        prefetch: r.prefetch,
+        query: r.query.map(query_from_proto).transpose()?,
+        using: r.using,
+        filter: r.filter,
+        params: r.params,
+        score_threshold: r.score_threshold,
+        limit: DEFAULT_LIMIT,
+        offset: 0,
+        with_payload: r.with_payload,
+        with_vectors: r.with_vectors,
+    }
+    .into_request()?;
+    groups(
+        q,
+        &r.group_by,
+        r.limit.unwrap_or(3),
+        r.group_size.unwrap_or(10),
+    )
+}
+
+/// `SearchGroups`.
+pub fn search_groups(r: pb::SearchPointGroups) -> Result<QueryGroupsRequest, Status> {
+    if r.sparse_indices.is_some() {
+        return Err(unsupported("sparse vectors"));
+    }
+    if r.with_lookup.is_some() {
+        return Err(with_lookup_unsupported());
+    }
+    let q = Common {
+        prefetch: Vec::new(),
+        query: Some(Query::Nearest(VectorInput::Vector(r.vector))),
+        using: r.vector_name,
+        filter: r.filter,
+        params: r.params,
+        score_threshold: r.score_threshold,
+        limit: DEFAULT_LIMIT,
+        offset: 0,
+        with_payload: r.with_payload,
+        with_vectors: r.with_vectors,
+    }
+    .into_request()?;
+    groups(q, &r.group_by, u64::from(r.limit), u64::from(r.group_size))
+}
+
+fn recommend_query(
+    positive: Vec<pb::PointId>,
+    negative: Vec<pb::PointId>,
+    positive_vectors: Vec<pb::Vector>,
+    negative_vectors: Vec<pb::Vector>,
+    strategy: Option<i32>,
+) -> Result<Query, Status> {
+    let examples = |ids: Vec<pb::PointId>, vectors: Vec<pb::Vector>| {
+        ids.into_iter()
+            .map(|id| Ok(VectorInput::Id(id_from_proto(id)?)))
+            .chain(
+                vectors
+                    .into_iter()
+                    .map(|v| Ok(VectorInput::Vector(dense_from_proto(v)?))),
+            )
+            .collect::<Result<Vec<_>, Status>>()
+    };
+    Ok(Query::Recommend {
+        positive: examples(positive, positive_vectors)?,
+        negative: examples(negative, negative_vectors)?,
+        strategy: strategy_from_proto(strategy)?,
+    })
+}
+
+/// `RecommendGroups`.
+pub fn recommend_groups(r: pb::RecommendPointGroups) -> Result<QueryGroupsRequest, Status> {
+    if r.lookup_from.is_some() {
+        return Err(lookup_from_unsupported());
+    }
+    if r.with_lookup.is_some() {
+        return Err(with_lookup_unsupported());
+    }
+    let q = Common {
+        prefetch: Vec::new(),
+        query: Some(recommend_query(
+            r.positive,
+            r.negative,
+            r.positive_vectors,
+            r.negative_vectors,
+            r.strategy,
+        )?),
+        using: r.using,
+        filter: r.filter,
+        params: r.params,
+        score_threshold: r.score_threshold,
+        limit: DEFAULT_LIMIT,
+        offset: 0,
+        with_payload: r.with_payload,
+        with_vectors: r.with_vectors,
+    }
+    .into_request()?;
+    groups(q, &r.group_by, u64::from(r.limit), u64::from(r.group_size))
+}
+
+/// `Recommend`: ids, then vectors, as examples.
+pub fn recommend(r: pb::RecommendPoints) -> Result<QueryRequest, Status> {
+    if r.lookup_from.is_some() {
+        return Err(lookup_from_unsupported());
+    }
+    Common {
+        prefetch: Vec::new(),
+        query: Some(recommend_query(
+            r.positive,
+            r.negative,
+            r.positive_vectors,
+            r.negative_vectors,
+            r.strategy,
+        )?),
+        using: r.using,
+        filter: r.filter,
+        params: r.params,
+        score_threshold: r.score_threshold,
+        limit: r.limit,
+        offset: r.offset.unwrap_or(0),
+        with_payload: r.with_payload,
+        with_vectors: r.with_vectors,
+    }
+    .into_request()
+}
+
+/// `Discover`: a target and context pairs, or (no target) only the
+/// context.
+pub fn discover(r: pb::DiscoverPoints) -> Result<QueryRequest, Status> {
+    use pb::target_vector::Target;
+    if r.lookup_from.is_some() {
+        return Err(lookup_from_unsupported());
+    }
+    let context = r
+        .context
+        .into_iter()
+        .map(|p| {
+            Ok(ContextPair {
+                positive: example_from_proto(p.positive, "context positive")?,
+                negative: example_from_proto(p.negative, "context negative")?,
+            })
+        })
+        .collect::<Result<Vec<_>, Status>>()?;
+    let query = match r.target.and_then(|t| t.target) {
+        Some(Target::Single(e)) => Query::Discover {
+            target: example_from_proto(Some(e), "target")?,
+            context,
+        },
+        None => Query::Context(context),
+    };
+    Common {
+        prefetch: Vec::new(),
+        query: Some(query),
+        using: r.using,
+        filter: r.filter,
+        params: r.params,
+        score_threshold: None,
+        limit: r.limit,
+        offset: r.offset.unwrap_or(0),
+        with_payload: r.with_payload,
+        with_vectors: r.with_vectors,
+    }
+    .into_request()
+}
+
+/// A group id on the wire: non-negative integers as `unsigned_value`,
+/// negative ones as `integer_value`, strings as `string_value`, as Qdrant
+/// sends them.
+pub fn group_id_to_proto(id: GroupId) -> pb::GroupId {
+    use pb::group_id::Kind;
+    pb::GroupId {
+        kind: Some(match id {
+            GroupId::Keyword(s) => Kind::StringValue(s),
+            GroupId::Integer(i) => match u64::try_from(i) {
+                Ok(u) => Kind::UnsignedValue(u),
+                Err(_) => Kind::IntegerValue(i),
+            },
+        }),
+    }
+}
+
+/// Groups on the wire.
+pub fn groups_to_proto(groups: Vec<PointGroup>) -> pb::GroupsResult {
+    pb::GroupsResult {
+        groups: groups
+            .into_iter()
+            .map(|g| pb::PointGroup {
+                id: Some(group_id_to_proto(g.id)),
+                hits: g.hits.into_iter().map(scored_to_proto).collect(),
+                lookup: g.lookup.map(record_to_proto),
+            })
+            .collect(),
+    }
+}
