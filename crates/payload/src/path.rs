@@ -120,7 +120,8 @@ impl fmt::Display for JsonPath {
                     if i > 0 {
                         f.write_str(".")?;
                     }
-                    if k.contains(['.', '[', ']', '"']) {
+                    // quoted when an unquoted spelling would not parse back
+                    if k.trim().is_empty() || k.contains(['.', '[', ']', '"']) {
                         write!(f, "\"{k}\"")?;
                     } else {
                         f.write_str(k)?;
@@ -263,8 +264,9 @@ mod tests {
             p("\"x.y\".z").segments(),
             &[PathSegment::Key("x.y".into()), PathSegment::Key("z".into())]
         );
-        for s in ["a[].b", "a[3]", "a.b.c", "\"x.y\".z"] {
+        for s in ["a[].b", "a[3]", "a.b.c", "\"x.y\".z", "\"\".b", "\" \""] {
             assert_eq!(p(s).to_string(), s);
+            assert_eq!(p(&p(s).to_string()), p(s));
         }
     }
 
