@@ -33,6 +33,8 @@ pub enum WriteOp {
     UpdateVectors(Vec<(PointId, Vectors)>),
     /// Remove named vectors from points.
     DeleteVectors(PointsSelector, Vec<String>),
+    /// An engine write as it is (payload index creation and removal).
+    Engine(UpdateOperation),
 }
 
 impl WriteOp {
@@ -53,6 +55,7 @@ impl WriteOp {
             WriteOp::DeletePayload(points, keys) => UpdateOperation::DeletePayload { points, keys },
             WriteOp::ClearPayload(s) => UpdateOperation::ClearPayload(s),
             WriteOp::UpdateVectors(points) => UpdateOperation::UpdateVectors(points),
+            WriteOp::Engine(op) => op,
             WriteOp::DeleteVectors(s, names) => {
                 let ids = match s {
                     PointsSelector::Ids(ids) => ids,
@@ -386,8 +389,15 @@ pub fn record_to_proto(r: Record) -> pb::RetrievedPoint {
     }
 }
 
-/// `CreateFieldIndex` as an engine write.
-pub fn create_field_index(r: pb::CreateFieldIndexCollection) -> Result<UpdateOperation, Status> {
+/// `DeleteFieldIndex` as a write.
+pub fn delete_field_index(r: pb::DeleteFieldIndexCollection) -> Result<WriteOp, Status> {
+    Ok(WriteOp::Engine(UpdateOperation::DeleteFieldIndex(path(
+        &r.field_name,
+    )?)))
+}
+
+/// `CreateFieldIndex` as a write.
+pub fn create_field_index(r: pb::CreateFieldIndexCollection) -> Result<WriteOp, Status> {
     use vicinity::FieldType as T;
     let field_type = match r.field_type.map(pb::FieldType::try_from) {
         Some(Ok(pb::FieldType::Keyword)) => T::Keyword,
@@ -415,10 +425,10 @@ pub fn create_field_index(r: pb::CreateFieldIndexCollection) -> Result<UpdateOpe
             params.tokenizer.stopwords = sw.custom;
         }
     }
-    Ok(UpdateOperation::CreateFieldIndex {
+    Ok(WriteOp::Engine(UpdateOperation::CreateFieldIndex {
         key: path(&r.field_name)?,
         params,
-    })
+    }))
 }
 
 /// A facet count on the wire.

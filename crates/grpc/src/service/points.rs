@@ -168,47 +168,18 @@ impl pb::points_server::Points for PointsService {
         &self,
         request: Request<pb::CreateFieldIndexCollection>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
-        let t = Instant::now();
-        let r = request.into_inner();
-        let (name, wait) = (r.collection_name.clone(), r.wait.unwrap_or(false));
-        let op = conv::create_field_index(r)?;
-        let state = self.state.clone();
-        let result = blocking(move || {
-            state
-                .collection(&name)?
-                .update(op, wait)
-                .map_err(from_engine)
-        })
-        .await?;
-        Ok(Response::new(pb::PointsOperationResponse {
-            result: Some(conv::update_result_to_proto(result, wait)),
-            time: secs(t),
-            usage: None,
-        }))
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, r, conv::create_field_index).await
     }
 
     async fn delete_field_index(
         &self,
         request: Request<pb::DeleteFieldIndexCollection>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
-        let t = Instant::now();
-        let r = request.into_inner();
-        let (name, wait) = (r.collection_name, r.wait.unwrap_or(false));
-        let key = crate::convert::selector::path(&r.field_name)?;
-        let state = self.state.clone();
-        let op = vicinity::UpdateOperation::DeleteFieldIndex(key);
-        let result = blocking(move || {
-            state
-                .collection(&name)?
-                .update(op, wait)
-                .map_err(from_engine)
-        })
-        .await?;
-        Ok(Response::new(pb::PointsOperationResponse {
-            result: Some(conv::update_result_to_proto(result, wait)),
-            time: secs(t),
-            usage: None,
-        }))
+        let mut r = request.into_inner();
+        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
+        self.write(name, wait, r, conv::delete_field_index).await
     }
 
     async fn update_batch(
