@@ -28,6 +28,9 @@ pub enum IndexError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Saved graph bytes failed a check.
+    #[error("damaged HNSW graph: {0}")]
+    Corrupted(String),
     /// The storage layer failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

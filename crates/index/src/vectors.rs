@@ -67,6 +67,37 @@ impl VectorStore {
         self.rows.is_empty()
     }
 
+    /// A store whose first rows are read in place from `base` (rows a
+    /// checkpoint wrote, already preprocessed); new rows go after them.
+    pub fn with_base(
+        dim: usize,
+        distance: Distance,
+        base: vicinity_storage::MappedFile,
+    ) -> Result<Self, IndexError> {
+        if dim == 0 {
+            return Err(IndexError::Dimension {
+                expected: 1,
+                got: 0,
+            });
+        }
+        Ok(VectorStore {
+            dim,
+            distance,
+            rows: AppendRows::with_base(dim, base)?,
+        })
+    }
+
+    /// Rows read in place from the base the store was opened with.
+    pub fn base_rows(&self) -> usize {
+        self.rows.base_rows()
+    }
+
+    /// Bytes of the base mapping, and whether the OS pages them from a
+    /// file (`on_disk`) rather than holding them in memory.
+    pub fn base_bytes(&self) -> (usize, bool) {
+        self.rows.base_bytes()
+    }
+
     /// Validates, preprocesses and appends a vector.
     pub fn push(&self, vector: &[f32]) -> Result<PointOffset, IndexError> {
         validate_vector(vector, self.dim)?;
@@ -117,7 +148,9 @@ impl VectorStore {
         Ok(q)
     }
 
-    /// Bytes of memory reserved for the vectors.
+    /// Bytes of anonymous memory reserved for the vectors appended since
+    /// the store was opened (the base is counted by
+    /// [`base_bytes`](Self::base_bytes)).
     pub fn reserved_bytes(&self) -> usize {
         self.rows.reserved_bytes()
     }

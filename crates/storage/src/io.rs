@@ -10,6 +10,9 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::StorageError;
+use crate::mmap::MappedFile;
+
 /// A file opened for appending.
 pub trait AppendFile: Send {
     /// Appends bytes (not yet durable).
@@ -42,6 +45,17 @@ pub trait Io: Send + Sync + std::fmt::Debug {
     /// The folders directly in a folder, by name, sorted (none if it does
     /// not exist).
     fn list_dirs(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// `len` bytes of a file from `offset` (a multiple of 4,096), read-only
+    /// and page-aligned: a memory mapping on a real disk, read in now with
+    /// `populate` or paged in on demand without; a copy on a simulated one.
+    /// A file shorter than `offset + len` is an error, never a mapping.
+    fn map_file(
+        &self,
+        path: &Path,
+        offset: u64,
+        len: usize,
+        populate: bool,
+    ) -> Result<MappedFile, StorageError>;
     /// Takes the folder's lock for this process, where the file system has
     /// one (`None` on a simulated disk).
     fn lock_folder(&self, _dir: &Path) -> Result<Option<crate::FolderLock>, crate::StorageError> {
@@ -162,6 +176,20 @@ impl Io for StdIo {
 
     fn lock_folder(&self, dir: &Path) -> Result<Option<crate::FolderLock>, crate::StorageError> {
         crate::FolderLock::acquire(dir).map(Some)
+    }
+
+    fn map_file(
+        &self,
+        path: &Path,
+        offset: u64,
+        len: usize,
+        populate: bool,
+    ) -> Result<MappedFile, StorageError> {
+        let f = fs::File::open(path).map_err(|source| StorageError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        MappedFile::map(&f, path, offset, len, populate)
     }
 }
 
@@ -299,6 +327,29 @@ impl Io for SimIo {
                     format!("{} not found", path.display()),
                 )
             })
+    }
+
+    fn map_file(
+        &self,
+        path: &Path,
+        offset: u64,
+        len: usize,
+        _populate: bool,
+    ) -> Result<MappedFile, StorageError> {
+        let s = self.state.lock();
+        let data = s.files.get(path).map(|f| &f.live[..]).ok_or_else(|| StorageError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::NotFound, "not found"),
+        })?;
+        let end = offset as usize + len;
+        if end > data.len() {
+            return Err(StorageError::Corrupted {
+                path: path.to_path_buf(),
+                offset: data.len() as u64,
+                reason: format!("the file ends before byte {end}"),
+            });
+        }
+        MappedFile::copy_of(&data[offset as usize..end])
     }
 
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -19,15 +19,26 @@
 //! 4. Anonymous mappings are page-aligned and zero-initialised; rows are
 //!    `width * size_of::<T>()` bytes, so every row starts at a multiple of
 //!    `align_of::<T>()`, and any bit pattern is a valid `T` (`T: Pod`).
+//! 5. A column may start from a frozen base: a [`MappedFile`] of rows
+//!    written by an earlier checkpoint. The base is mapped read-only at a
+//!    page-aligned file offset (or copied into an anonymous mapping), owned
+//!    by the column and never unmapped while it lives; its length is
+//!    checked to be a whole number of rows before any row is read, and no
+//!    row of it is ever written. Vicinity never rewrites the mapped bytes
+//!    of a file (checkpoints append after them or write new files; the
+//!    folder lock keeps other Vicinity processes out); a file changed under
+//!    a live mapping by another program is outside this contract, as for
+//!    every memory-mapped store.
 
+use std::fs::File;
 use std::marker::PhantomData;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytemuck::Pod;
-use memmap2::{MmapMut, MmapOptions};
+use memmap2::{Advice, Mmap, MmapMut, MmapOptions};
 use parking_lot::Mutex;
 
 use crate::{PointOffset, StorageError};
@@ -79,6 +90,122 @@ impl Chunk {
     }
 }
 
+/// Read-only bytes of a file, memory-mapped (or, for a simulated disk,
+/// copied into an anonymous mapping), page-aligned.
+pub struct MappedFile {
+    map: MappedKind,
+}
+
+enum MappedKind {
+    File(Mmap),
+    Anon(MmapMut),
+    Empty,
+}
+
+impl std::fmt::Debug for MappedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedFile")
+            .field("len", &self.len())
+            .field("file_backed", &matches!(self.map, MappedKind::File(_)))
+            .finish()
+    }
+}
+
+impl MappedFile {
+    /// Maps `len` bytes of `file` from `offset` (a multiple of the page
+    /// size) read-only. The caller has checked that the file holds them.
+    /// `populate` reads every page in now (memory-resident data); without
+    /// it pages are read on first touch and the kernel is told to expect
+    /// random access (data left on disk).
+    pub fn map(
+        file: &File,
+        path: &Path,
+        offset: u64,
+        len: usize,
+        populate: bool,
+    ) -> Result<Self, StorageError> {
+        let io_err = |source| StorageError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if len == 0 {
+            return Ok(MappedFile {
+                map: MappedKind::Empty,
+            });
+        }
+        let have = file.metadata().map_err(io_err)?.len();
+        if offset.checked_add(len as u64).is_none_or(|end| end > have) {
+            return Err(StorageError::Corrupted {
+                path: path.to_path_buf(),
+                offset: have,
+                reason: format!("the file ends before byte {}", offset + len as u64),
+            });
+        }
+        let mut options = MmapOptions::new();
+        options.offset(offset).len(len);
+        if populate {
+            options.populate();
+        }
+        // SAFETY: the range was just checked to lie inside the file, so no
+        // page of the mapping is past its end (no SIGBUS); the bytes are
+        // never written by Vicinity while mapped (invariant 5); the mapping
+        // is read-only, so no `&mut` to it exists.
+        let map = unsafe { options.map(file) }.map_err(io_err)?;
+        if !populate {
+            // a hint only: a failure changes nothing but read-ahead
+            let _ = map.advise(Advice::Random);
+        }
+        Ok(MappedFile {
+            map: MappedKind::File(map),
+        })
+    }
+
+    /// A page-aligned copy of `bytes` (for files of a simulated disk).
+    pub fn copy_of(bytes: &[u8]) -> Result<Self, StorageError> {
+        if bytes.is_empty() {
+            return Ok(MappedFile {
+                map: MappedKind::Empty,
+            });
+        }
+        let mut map = MmapOptions::new()
+            .len(bytes.len())
+            .map_anon()
+            .map_err(|source| StorageError::Io {
+                path: PathBuf::from("<anonymous>"),
+                source,
+            })?;
+        map.copy_from_slice(bytes);
+        Ok(MappedFile {
+            map: MappedKind::Anon(map),
+        })
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.map {
+            MappedKind::File(m) => m,
+            MappedKind::Anon(m) => m,
+            MappedKind::Empty => &[],
+        }
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the bytes come from a file mapping (paged by the OS) rather
+    /// than anonymous memory.
+    pub fn is_file_backed(&self) -> bool {
+        matches!(self.map, MappedKind::File(_))
+    }
+}
+
 /// A column of fixed-width rows of `T`, appended by one writer at a time and
 /// read by any number of threads without a lock.
 ///
@@ -89,6 +216,9 @@ impl Chunk {
 /// write, so capacity that is not used costs address space only.
 pub struct AppendRows<T: Pod> {
     width: usize,
+    /// Rows `< base_rows` live in this read-only mapping (invariant 5).
+    base: Option<MappedFile>,
+    base_rows: usize,
     chunks: [OnceLock<Chunk>; MAX_CHUNKS],
     len: AtomicUsize,
     writer: Mutex<()>,
@@ -112,11 +242,56 @@ impl<T: Pod> AppendRows<T> {
         }
         Ok(AppendRows {
             width,
+            base: None,
+            base_rows: 0,
             chunks: std::array::from_fn(|_| OnceLock::new()),
             len: AtomicUsize::new(0),
             writer: Mutex::new(()),
             _marker: PhantomData,
         })
+    }
+
+    /// A column whose first rows are the bytes of `base` (rows stored by
+    /// an earlier checkpoint, read in place with no copy); new rows are
+    /// appended after them. `base` must hold a whole number of rows and be
+    /// aligned for `T`.
+    pub fn with_base(width: usize, base: MappedFile) -> Result<Self, StorageError> {
+        let mut col = Self::new(width)?;
+        let row_bytes = width * std::mem::size_of::<T>();
+        let bytes = base.as_bytes();
+        if bytes.len() % row_bytes != 0 {
+            return Err(StorageError::RowWidth {
+                expected: row_bytes,
+                got: bytes.len() % row_bytes,
+            });
+        }
+        // bytemuck checks the alignment (a page-aligned mapping always is)
+        bytemuck::try_cast_slice::<u8, T>(bytes).map_err(|e| StorageError::Io {
+            path: PathBuf::from("<mapping>"),
+            source: std::io::Error::other(format!("misaligned base: {e}")),
+        })?;
+        let rows = bytes.len() / row_bytes;
+        if rows > MAX_ROWS {
+            return Err(StorageError::Full {
+                max: MAX_ROWS as u64,
+            });
+        }
+        col.base_rows = rows;
+        col.base = Some(base);
+        col.len.store(rows, Ordering::Release);
+        Ok(col)
+    }
+
+    /// Rows read from the frozen base.
+    pub fn base_rows(&self) -> usize {
+        self.base_rows
+    }
+
+    /// Bytes of the frozen base, and whether it is a file mapping.
+    pub fn base_bytes(&self) -> (usize, bool) {
+        self.base
+            .as_ref()
+            .map_or((0, false), |b| (b.len(), b.is_file_backed()))
     }
 
     /// Elements per row.
@@ -135,7 +310,8 @@ impl<T: Pod> AppendRows<T> {
         self.len() == 0
     }
 
-    /// Bytes of address space reserved by the chunks allocated so far.
+    /// Bytes of anonymous address space reserved by the chunks allocated so
+    /// far (the frozen base is not counted: see [`base_bytes`](Self::base_bytes)).
     pub fn reserved_bytes(&self) -> usize {
         let row_bytes = self.width * std::mem::size_of::<T>();
         (0..MAX_CHUNKS)
@@ -151,7 +327,14 @@ impl<T: Pod> AppendRows<T> {
         if i >= self.len() {
             return None;
         }
-        let (k, r) = locate(i);
+        if i < self.base_rows {
+            let base = self.base.as_ref()?.as_bytes();
+            let row_bytes = self.width * std::mem::size_of::<T>();
+            return Some(bytemuck::cast_slice(
+                &base[i * row_bytes..(i + 1) * row_bytes],
+            ));
+        }
+        let (k, r) = locate(i - self.base_rows);
         let chunk = self.chunks[k].get()?;
         // SAFETY: row `i < len` is published and never written again
         // (invariant 2); it lies inside chunk `k`'s live mapping (invariant
@@ -180,17 +363,22 @@ impl<T: Pod> AppendRows<T> {
             if i >= self.len() {
                 return;
             }
-            let (k, r) = locate(i);
-            let Some(chunk) = self.chunks[k].get() else {
-                return;
+            let row_bytes = self.width * std::mem::size_of::<T>();
+            let at = if i < self.base_rows {
+                let Some(base) = self.base.as_ref() else {
+                    return;
+                };
+                base.as_bytes()[i * row_bytes..].as_ptr()
+            } else {
+                let (k, r) = locate(i - self.base_rows);
+                let Some(chunk) = self.chunks[k].get() else {
+                    return;
+                };
+                chunk.base.as_ptr().wrapping_add(r * row_bytes).cast_const()
             };
-            let at = chunk
-                .base
-                .as_ptr()
-                .wrapping_add(r * self.width * std::mem::size_of::<T>());
             // SAFETY: a prefetch is a hint that never faults and reads
-            // nothing into the program; `at` points inside chunk `k`'s live
-            // mapping (row `i < len`, invariants 1 and 2), and SSE, which the
+            // nothing into the program; `at` points inside the base or chunk
+            // `k`'s live mapping (row `i < len`, invariants 1, 2 and 5), and SSE, which the
             // instruction needs, is part of the x86_64 baseline.
             unsafe {
                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast());
@@ -214,8 +402,8 @@ impl<T: Pod> AppendRows<T> {
         if additional == 0 {
             return Ok(());
         }
-        let (first, _) = locate(len);
-        let (last, _) = locate(end - 1);
+        let (first, _) = locate(len - self.base_rows);
+        let (last, _) = locate(end - 1 - self.base_rows);
         for k in first..=last {
             self.chunk(k)?;
         }
@@ -248,7 +436,7 @@ impl<T: Pod> AppendRows<T> {
                 max: MAX_ROWS as u64,
             });
         }
-        let (k, r) = locate(i);
+        let (k, r) = locate(i - self.base_rows);
         let chunk = self.chunk(k)?;
         // SAFETY: we hold the writer mutex, so no other write happens; row
         // `i >= len` has not been published, so no reader has a reference to
@@ -307,6 +495,48 @@ mod tests {
         assert!(col.get(PointOffset(n as u32)).is_none());
         assert_eq!(col.iter().count(), n);
         assert!(col.reserved_bytes() >= n * 5 * 4);
+    }
+
+    #[test]
+    fn a_frozen_base_is_read_in_place_and_appended_after() {
+        let rows: Vec<f32> = (0..3 * 4).map(|x| x as f32).collect();
+        let base = MappedFile::copy_of(bytemuck::cast_slice(&rows)).unwrap();
+        let col = AppendRows::<f32>::with_base(4, base).unwrap();
+        assert_eq!((col.len(), col.base_rows()), (3, 3));
+        assert_eq!(col.get(PointOffset(2)), Some(&[8.0, 9.0, 10.0, 11.0][..]));
+        for i in 3..(BASE_ROWS + 10) {
+            let row = [i as f32; 4];
+            assert_eq!(col.push(&row).unwrap(), PointOffset(i as u32));
+        }
+        assert_eq!(col.get(PointOffset(0)), Some(&[0.0, 1.0, 2.0, 3.0][..]));
+        assert_eq!(col.get(PointOffset(3)), Some(&[3.0; 4][..]));
+        let last = BASE_ROWS + 9;
+        assert_eq!(col.get(PointOffset(last as u32)), Some(&[last as f32; 4][..]));
+        assert_eq!(col.iter().count(), BASE_ROWS + 10);
+        // a base that is not a whole number of rows is refused
+        let odd = MappedFile::copy_of(&[0u8; 20]).unwrap();
+        assert!(AppendRows::<f32>::with_base(4, odd).is_err());
+    }
+
+    #[test]
+    fn a_file_maps_read_only_and_short_files_are_refused() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows");
+        let mut f = File::create(&path).unwrap();
+        f.write_all(&[7u8; 4096]).unwrap();
+        let rows: Vec<f32> = (0..8).map(|x| x as f32).collect();
+        f.write_all(bytemuck::cast_slice(&rows)).unwrap();
+        drop(f);
+        let f = File::open(&path).unwrap();
+        for populate in [false, true] {
+            let map = MappedFile::map(&f, &path, 4096, 32, populate).unwrap();
+            assert!(map.is_file_backed());
+            let col = AppendRows::<f32>::with_base(2, map).unwrap();
+            assert_eq!(col.get(PointOffset(3)), Some(&[6.0, 7.0][..]));
+        }
+        let err = MappedFile::map(&f, &path, 4096, 36, false).unwrap_err();
+        assert!(matches!(err, StorageError::Corrupted { .. }), "{err}");
     }
 
     #[test]

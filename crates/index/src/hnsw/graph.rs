@@ -14,17 +14,17 @@ use crate::visited::{Scratch, with_scratch};
 use crate::{IndexError, Metric, ScoredOffset, VectorStore, with_metric};
 
 /// No entry point yet.
-const EMPTY: u64 = u64::MAX;
+pub(super) const EMPTY: u64 = u64::MAX;
 /// Levels above this are not drawn (the chance is `m^-16`).
-const MAX_LEVEL: usize = 16;
+pub(super) const MAX_LEVEL: usize = 16;
 
 #[inline]
-fn pack(node: u32, level: usize) -> u64 {
+pub(super) fn pack(node: u32, level: usize) -> u64 {
     ((level as u64) << 32) | u64::from(node)
 }
 
 #[inline]
-fn unpack(v: u64) -> (u32, usize) {
+pub(super) fn unpack(v: u64) -> (u32, usize) {
     (v as u32, (v >> 32) as usize)
 }
 
@@ -39,24 +39,24 @@ fn splitmix64(mut x: u64) -> u64 {
 
 /// An HNSW graph over the rows of one [`VectorStore`].
 pub struct HnswGraph {
-    config: HnswConfig,
+    pub(super) config: HnswConfig,
     /// The level normalisation factor `m_L = 1 / ln(m)` of the paper.
     ml: f64,
     /// Per node, its top level plus one; 0 means "not in the graph".
-    levels: SlotArray<AtomicU8>,
+    pub(super) levels: SlotArray<AtomicU8>,
     /// Level-0 links per node: `[count, n_1, ..., n_m0]`.
-    links0: SlotArray<AtomicU32>,
+    pub(super) links0: SlotArray<AtomicU32>,
     /// Links of levels `1..=L` for nodes whose top level `L` is at least 1,
     /// level `l` at `(l - 1)·(m + 1)`, each `[count, n_1, ..., n_m]`.
-    upper: SlotArray<OnceLock<Box<[AtomicU32]>>>,
+    pub(super) upper: SlotArray<OnceLock<Box<[AtomicU32]>>>,
     /// Taken by inserters to rewrite one node's links; never by searches.
-    locks: SlotArray<Mutex<()>>,
+    pub(super) locks: SlotArray<Mutex<()>>,
     /// The entry point and its level, packed; `EMPTY` when the graph is.
-    entry: AtomicU64,
+    pub(super) entry: AtomicU64,
     entry_lock: Mutex<()>,
-    nodes: AtomicUsize,
+    pub(super) nodes: AtomicUsize,
     /// One past the largest node id inserted: the visited set's size.
-    bound: AtomicUsize,
+    pub(super) bound: AtomicUsize,
 }
 
 impl std::fmt::Debug for HnswGraph {
@@ -132,7 +132,7 @@ impl HnswGraph {
 
     /// The link slots of `node` at `level`: `[count, n_1, ...]`.
     #[inline]
-    fn link_slots(&self, node: u32, level: usize) -> Option<&[AtomicU32]> {
+    pub(super) fn link_slots(&self, node: u32, level: usize) -> Option<&[AtomicU32]> {
         if level == 0 {
             self.links0.get(node as usize)
         } else {
@@ -144,7 +144,7 @@ impl HnswGraph {
 
     /// The current neighbours of `node` at `level`.
     #[inline]
-    fn neighbors(&self, node: u32, level: usize) -> &[AtomicU32] {
+    pub(super) fn neighbors(&self, node: u32, level: usize) -> &[AtomicU32] {
         match self.link_slots(node, level) {
             Some(slots) => {
                 let count = (slots[0].load(Ordering::Acquire) as usize).min(slots.len() - 1);

@@ -14,6 +14,7 @@
 
 mod config;
 mod graph;
+mod persist;
 
 pub use config::HnswConfig;
 pub use graph::HnswGraph;
