@@ -132,41 +132,49 @@ fn damaged_files_are_typed_errors_naming_the_file() {
         c.checkpoint().unwrap();
     }
     let cdir = dir.path().join("collections/c");
-    let state = std::fs::read_dir(&cdir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
+    // every file of the checkpoint: the state, the vectors, the graph and
+    // the manifest that names them
+    for prefix in ["state-", "vectors-", "graph-", "MANIFEST"] {
+        let file = std::fs::read_dir(&cdir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(prefix))
+            .unwrap();
+        let good = std::fs::read(&file).unwrap();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("bit flip", {
+                let mut b = good.clone();
+                b[good.len() / 2] ^= 0x10;
+                b
+            }),
+            ("truncated", good[..good.len() / 3].to_vec()),
+            ("zero-filled", vec![0; good.len()]),
+            ("empty", Vec::new()),
+        ];
+        for (what, bytes) in cases {
+            std::fs::write(&file, &bytes).unwrap();
+            let e = Database::open(dir.path())
+                .map(|_| ())
+                .expect_err(&format!("{prefix} {what} opened"));
+            assert!(
+                matches!(e, Error::Storage(StorageError::Corrupted { .. })),
+                "{prefix} {what}: {e}"
+            );
+            assert!(
+                e.to_string().contains(prefix),
+                "{prefix} {what}: {e} does not name the file"
+            );
+        }
+        std::fs::write(&file, &good).unwrap();
+        assert_eq!(
+            Database::open(dir.path())
                 .unwrap()
-                .to_str()
+                .collection("c")
                 .unwrap()
-                .starts_with("state-")
-        })
-        .unwrap();
-    let good = std::fs::read(&state).unwrap();
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("bit flip", {
-            let mut b = good.clone();
-            b[good.len() / 2] ^= 0x10;
-            b
-        }),
-        ("truncated", good[..good.len() / 3].to_vec()),
-        ("zero-filled", vec![0; good.len()]),
-        ("empty", Vec::new()),
-    ];
-    for (what, bytes) in cases {
-        std::fs::write(&state, &bytes).unwrap();
-        let e = Database::open(dir.path()).unwrap_err();
-        assert!(
-            matches!(e, Error::Storage(StorageError::Corrupted { .. })),
-            "{what}: {e}"
-        );
-        assert!(
-            e.to_string().contains("state-"),
-            "{what}: {e} does not name the file"
+                .count(),
+            100
         );
     }
-    std::fs::write(&state, &good).unwrap();
     std::fs::write(cdir.join("config.json"), b"\0\0\0").unwrap();
     let e = Database::open(dir.path()).unwrap_err();
     assert!(e.to_string().contains("config.json"), "{e}");

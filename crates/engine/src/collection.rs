@@ -37,6 +37,22 @@ pub struct PayloadIndexInfo {
     pub points: u64,
 }
 
+/// Where a collection's vectors and graphs are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryReport {
+    /// Vector bytes in process memory: rows appended since opening
+    /// (counted by the chunks reserved for them) and checkpointed rows
+    /// read in, for vectors without `on_disk`.
+    pub vectors_in_memory: usize,
+    /// Vector bytes of `on_disk` vectors left in their files: the OS pages
+    /// them in as searches touch them and may drop them again.
+    pub vectors_on_disk: usize,
+    /// Bytes of the HNSW graphs' links and levels.
+    pub graphs: usize,
+    /// Bytes of the per-vector "no vector in this row" bitmaps.
+    pub bitmaps: usize,
+}
+
 /// Figures about a collection.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CollectionInfo {
@@ -48,8 +64,11 @@ pub struct CollectionInfo {
     pub rows_count: usize,
     /// Segments (one, until durable storage adds sealed ones).
     pub segments_count: usize,
-    /// Bytes held by vectors and graphs.
+    /// Bytes of process memory held by vectors and graphs
+    /// (`memory.vectors_in_memory + memory.graphs + memory.bitmaps`).
     pub memory_bytes: usize,
+    /// Where the bytes are, in detail.
+    pub memory: MemoryReport,
     /// The configuration.
     pub config: CollectionConfig,
     /// The payload indexes by key.
@@ -70,6 +89,8 @@ pub struct Collection {
     pub(crate) writer: Mutex<Writer>,
     /// The folder of a durable collection.
     pub(crate) storage: Mutex<Option<crate::persist::Storage>>,
+    /// The files the last checkpoint wrote, which the next one extends.
+    pub(crate) persisted: Mutex<Option<crate::checkpoint::Persisted>>,
     pool: Option<Arc<ThreadPool>>,
 }
 
@@ -109,6 +130,7 @@ impl Collection {
                 wal: None,
             }),
             storage: Mutex::new(None),
+            persisted: Mutex::new(None),
             pool,
         })
     }
@@ -590,12 +612,14 @@ impl Collection {
                     .count()
             })
             .sum();
+        let memory = segment.memory_report(&self.config);
         CollectionInfo {
             points_count,
             indexed_vectors_count,
             rows_count,
             segments_count: 1,
-            memory_bytes: segment.memory_bytes(),
+            memory_bytes: memory.vectors_in_memory + memory.graphs + memory.bitmaps,
+            memory,
             config: self.config.clone(),
             payload_schema: self.payload_schema(),
         }

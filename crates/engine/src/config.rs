@@ -23,6 +23,12 @@ pub struct VectorParams {
     /// HNSW parameters for this vector; `None` takes the collection's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hnsw_config: Option<HnswConfig>,
+    /// Qdrant's `on_disk`: `true` leaves the vectors of a durable
+    /// collection in their file, paged in by the OS as searches touch
+    /// them, instead of reading them into memory when it opens. In-memory
+    /// collections ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
 }
 
 impl VectorParams {
@@ -32,7 +38,14 @@ impl VectorParams {
             size,
             distance,
             hnsw_config: None,
+            on_disk: None,
         }
+    }
+
+    /// The same parameters with `on_disk` set.
+    pub fn with_on_disk(mut self, on_disk: bool) -> Self {
+        self.on_disk = Some(on_disk);
+        self
     }
 
     /// The same parameters with their own HNSW settings.

@@ -25,6 +25,7 @@
 
 #![forbid(unsafe_code)]
 
+mod checkpoint;
 mod collection;
 mod config;
 mod database;
@@ -36,7 +37,7 @@ mod request;
 mod segment;
 mod update;
 
-pub use collection::{Collection, CollectionInfo, PayloadIndexInfo};
+pub use collection::{Collection, CollectionInfo, MemoryReport, PayloadIndexInfo};
 pub use config::{
     CollectionConfig, DEFAULT_VECTOR, MAX_DIMENSION, VectorParams, validate_collection_name,
 };

@@ -28,16 +28,18 @@ use crate::{Collection, CollectionConfig, Error, Result};
 const STATE_MAGIC: &[u8; 8] = b"VCN-STAT";
 /// The checkpoint format version this build writes and reads.
 pub const STATE_VERSION: u32 = 1;
-const MANIFEST_VERSION: u32 = 1;
+/// The manifest format this build writes: 2 names vector, graph and state
+/// files (`checkpoint.rs`); 1, still read, named one self-contained state.
+const MANIFEST_VERSION: u32 = 2;
 
-fn io_err(path: &Path, source: std::io::Error) -> Error {
+pub(crate) fn io_err(path: &Path, source: std::io::Error) -> Error {
     Error::Storage(StorageError::Io {
         path: path.to_path_buf(),
         source,
     })
 }
 
-fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> Error {
+pub(crate) fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> Error {
     Error::Storage(StorageError::Corrupted {
         path: path.to_path_buf(),
         offset,
@@ -56,6 +58,61 @@ pub(crate) struct Storage {
 struct Manifest {
     format: u32,
     state: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    columns: Vec<crate::checkpoint::ColumnFiles>,
+    /// CRC-32C of the manifest's JSON written without this field (format 2
+    /// on; format 1 had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crc32c: Option<u32>,
+}
+
+impl Manifest {
+    fn new(state: Option<String>, columns: Vec<crate::checkpoint::ColumnFiles>) -> Self {
+        Manifest {
+            format: MANIFEST_VERSION,
+            state,
+            columns,
+            crc32c: None,
+        }
+    }
+
+    fn unsealed_crc(&self) -> u32 {
+        let bare = Manifest {
+            format: self.format,
+            state: self.state.clone(),
+            columns: self.columns.clone(),
+            crc32c: None,
+        };
+        crc32c::crc32c(&serde_json::to_vec(&bare).expect("plain JSON"))
+    }
+
+    /// The manifest as bytes, with its checksum.
+    fn to_bytes(&self) -> Vec<u8> {
+        let sealed = Manifest {
+            format: self.format,
+            state: self.state.clone(),
+            columns: self.columns.clone(),
+            crc32c: Some(self.unsealed_crc()),
+        };
+        serde_json::to_vec(&sealed).expect("plain JSON")
+    }
+
+    /// Parses and checks a manifest.
+    fn parse(path: &Path, data: &[u8]) -> Result<Self> {
+        let m: Manifest = serde_json::from_slice(data)
+            .map_err(|e| corrupt(path, 0, format!("bad manifest: {e}")))?;
+        if !(1..=MANIFEST_VERSION).contains(&m.format) {
+            return Err(Error::Storage(StorageError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: m.format,
+                supported: MANIFEST_VERSION,
+            }));
+        }
+        if m.format >= 2 && m.crc32c != Some(m.unsealed_crc()) {
+            return Err(corrupt(path, 0, "manifest checksum mismatch"));
+        }
+        Ok(m)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -65,14 +122,14 @@ struct StateMeta {
 }
 
 /// Bounds-checked reading of a checkpoint.
-struct Reader<'a> {
-    data: &'a [u8],
-    at: usize,
-    path: &'a Path,
+pub(crate) struct Reader<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) at: usize,
+    pub(crate) path: &'a Path,
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
         if self.data.len() - self.at < n {
             return Err(corrupt(
                 self.path,
@@ -84,15 +141,15 @@ impl<'a> Reader<'a> {
         self.at += n;
         Ok(s)
     }
-    fn u8(&mut self, what: &str) -> Result<u8> {
+    pub(crate) fn u8(&mut self, what: &str) -> Result<u8> {
         Ok(self.take(1, what)?[0])
     }
-    fn u32(&mut self, what: &str) -> Result<u32> {
+    pub(crate) fn u32(&mut self, what: &str) -> Result<u32> {
         Ok(u32::from_le_bytes(
             self.take(4, what)?.try_into().expect("4 bytes"),
         ))
     }
-    fn u64(&mut self, what: &str) -> Result<u64> {
+    pub(crate) fn u64(&mut self, what: &str) -> Result<u64> {
         Ok(u64::from_le_bytes(
             self.take(8, what)?.try_into().expect("8 bytes"),
         ))
@@ -284,11 +341,7 @@ impl Collection {
         let path = storage.dir.join("config.json");
         io.write_atomic(&path, &config_json)
             .map_err(|e| io_err(&path, e))?;
-        let manifest = serde_json::to_vec(&Manifest {
-            format: MANIFEST_VERSION,
-            state: None,
-        })
-        .expect("plain JSON");
+        let manifest = Manifest::new(None, Vec::new()).to_bytes();
         let path = storage.dir.join("MANIFEST");
         io.write_atomic(&path, &manifest)
             .map_err(|e| io_err(&path, e))?;
@@ -312,20 +365,18 @@ impl Collection {
         let c = Collection::new(name, config, pool)?;
         let path = storage.dir.join("MANIFEST");
         let data = io.read(&path).map_err(|e| io_err(&path, e))?;
-        let manifest: Manifest = serde_json::from_slice(&data)
-            .map_err(|e| corrupt(&path, 0, format!("bad manifest: {e}")))?;
-        if manifest.format != MANIFEST_VERSION {
-            return Err(Error::Storage(StorageError::UnsupportedVersion {
-                path,
-                found: manifest.format,
-                supported: MANIFEST_VERSION,
-            }));
-        }
+        let manifest = Manifest::parse(&path, &data)?;
         let mut next_seq = 0;
-        if let Some(state) = &manifest.state {
-            let path = storage.dir.join(state);
-            let data = io.read(&path).map_err(|e| io_err(&path, e))?;
-            next_seq = c.load_state(&path, &data)?;
+        match (&manifest.state, manifest.format) {
+            (None, _) => {}
+            (Some(state), 1) => {
+                let path = storage.dir.join(state);
+                let data = io.read(&path).map_err(|e| io_err(&path, e))?;
+                next_seq = c.load_state(&path, &data)?;
+            }
+            (Some(state), _) => {
+                next_seq = c.read_checkpoint(&storage, state, &manifest.columns)?;
+            }
         }
         let wal_dir = storage.dir.join("wal");
         let (wal, records) = Wal::open(Arc::clone(io), &wal_dir)?;
@@ -372,24 +423,30 @@ impl Collection {
             return Ok(());
         };
         let next_seq = w.next_seq;
-        let bytes = self.encode_state(next_seq)?;
+        let (state, columns, persisted) = self.write_checkpoint(&storage, next_seq)?;
         let io = &storage.io;
-        let name = format!("state-{next_seq:020}.vcn");
-        let path = storage.dir.join(&name);
-        io.write_atomic(&path, &bytes)
-            .map_err(|e| io_err(&path, e))?;
-        let manifest = serde_json::to_vec(&Manifest {
-            format: MANIFEST_VERSION,
-            state: Some(name.clone()),
-        })
-        .expect("plain JSON");
+        let manifest = Manifest::new(Some(state.clone()), columns).to_bytes();
         let mpath = storage.dir.join("MANIFEST");
         io.write_atomic(&mpath, &manifest)
             .map_err(|e| io_err(&mpath, e))?;
-        // The switch is durable: older checkpoints and log files can go.
+        // From here on the next checkpoint extends these files.
+        *self.persisted.lock() = Some(persisted.clone());
+        // The switch is durable: files it no longer names, and the log
+        // before it, can go.
+        let keep: Vec<&str> = std::iter::once(state.as_str())
+            .chain(
+                persisted
+                    .columns
+                    .iter()
+                    .flat_map(|f| [f.vectors.as_str(), f.graph.as_str()]),
+            )
+            .collect();
         for p in io.list(&storage.dir).map_err(|e| io_err(&storage.dir, e))? {
             let f = p.file_name().and_then(|f| f.to_str()).unwrap_or_default();
-            if f.starts_with("state-") && f != name {
+            let ours = ["state-", "graph-", "vectors-"]
+                .iter()
+                .any(|k| f.starts_with(k));
+            if ours && !keep.contains(&f) {
                 io.remove(&p).map_err(|e| io_err(&p, e))?;
             }
         }

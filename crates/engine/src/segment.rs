@@ -277,6 +277,16 @@ impl Segment {
         })
     }
 
+    /// A segment of columns and a table read from a checkpoint, with
+    /// `rows` rows published.
+    pub(crate) fn from_parts(columns: Vec<VectorColumn>, table: PointTable, rows: usize) -> Self {
+        Segment {
+            columns,
+            table: RwLock::new(table),
+            published: AtomicUsize::new(rows),
+        }
+    }
+
     /// The column of a vector name.
     pub(crate) fn column(&self, name: &str) -> Result<(usize, &VectorColumn)> {
         self.columns
@@ -409,11 +419,25 @@ impl Segment {
         !self.columns[c].absent.contains(offset)
     }
 
-    /// Bytes of memory held by vectors and graphs.
-    pub(crate) fn memory_bytes(&self) -> usize {
-        self.columns
-            .iter()
-            .map(|c| c.store.reserved_bytes() + c.graph.memory_bytes() + c.absent.allocated_bytes())
-            .sum()
+    /// Where the bytes of vectors and graphs are.
+    pub(crate) fn memory_report(&self, config: &CollectionConfig) -> crate::MemoryReport {
+        let mut r = crate::MemoryReport::default();
+        for c in &self.columns {
+            let (base, _) = c.store.base_bytes();
+            let on_disk = config
+                .vectors
+                .get(&c.name)
+                .and_then(|p| p.on_disk)
+                .unwrap_or(false);
+            if on_disk {
+                r.vectors_on_disk += base;
+            } else {
+                r.vectors_in_memory += base;
+            }
+            r.vectors_in_memory += c.store.reserved_bytes();
+            r.graphs += c.graph.memory_bytes();
+            r.bitmaps += c.absent.allocated_bytes();
+        }
+        r
     }
 }

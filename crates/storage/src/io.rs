@@ -45,6 +45,9 @@ pub trait Io: Send + Sync + std::fmt::Debug {
     /// The folders directly in a folder, by name, sorted (none if it does
     /// not exist).
     fn list_dirs(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// The CRC-32C of `len` bytes of a file from `offset`, read in pieces
+    /// (not into this process's memory all at once).
+    fn checksum(&self, path: &Path, offset: u64, len: u64) -> io::Result<u32>;
     /// `len` bytes of a file from `offset` (a multiple of 4,096), read-only
     /// and page-aligned: a memory mapping on a real disk, read in now with
     /// `populate` or paged in on demand without; a copy on a simulated one.
@@ -176,6 +179,20 @@ impl Io for StdIo {
 
     fn lock_folder(&self, dir: &Path) -> Result<Option<crate::FolderLock>, crate::StorageError> {
         crate::FolderLock::acquire(dir).map(Some)
+    }
+
+    fn checksum(&self, path: &Path, offset: u64, len: u64) -> io::Result<u32> {
+        use std::os::unix::fs::FileExt;
+        let f = fs::File::open(path)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let (mut at, end, mut crc) = (offset, offset + len, 0u32);
+        while at < end {
+            let n = ((end - at) as usize).min(buf.len());
+            f.read_exact_at(&mut buf[..n], at)?;
+            crc = crc32c::crc32c_append(crc, &buf[..n]);
+            at += n as u64;
+        }
+        Ok(crc)
     }
 
     fn map_file(
@@ -329,6 +346,20 @@ impl Io for SimIo {
             })
     }
 
+    fn checksum(&self, path: &Path, offset: u64, len: u64) -> io::Result<u32> {
+        let s = self.state.lock();
+        let data = s
+            .files
+            .get(path)
+            .map(|f| &f.live[..])
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not found"))?;
+        let (a, b) = (offset as usize, (offset + len) as usize);
+        if b > data.len() {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "short file"));
+        }
+        Ok(crc32c::crc32c(&data[a..b]))
+    }
+
     fn map_file(
         &self,
         path: &Path,
@@ -337,10 +368,14 @@ impl Io for SimIo {
         _populate: bool,
     ) -> Result<MappedFile, StorageError> {
         let s = self.state.lock();
-        let data = s.files.get(path).map(|f| &f.live[..]).ok_or_else(|| StorageError::Io {
-            path: path.to_path_buf(),
-            source: io::Error::new(io::ErrorKind::NotFound, "not found"),
-        })?;
+        let data = s
+            .files
+            .get(path)
+            .map(|f| &f.live[..])
+            .ok_or_else(|| StorageError::Io {
+                path: path.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::NotFound, "not found"),
+            })?;
         let end = offset as usize + len;
         if end > data.len() {
             return Err(StorageError::Corrupted {

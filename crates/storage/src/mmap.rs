@@ -259,7 +259,7 @@ impl<T: Pod> AppendRows<T> {
         let mut col = Self::new(width)?;
         let row_bytes = width * std::mem::size_of::<T>();
         let bytes = base.as_bytes();
-        if bytes.len() % row_bytes != 0 {
+        if !bytes.len().is_multiple_of(row_bytes) {
             return Err(StorageError::RowWidth {
                 expected: row_bytes,
                 got: bytes.len() % row_bytes,
@@ -511,7 +511,10 @@ mod tests {
         assert_eq!(col.get(PointOffset(0)), Some(&[0.0, 1.0, 2.0, 3.0][..]));
         assert_eq!(col.get(PointOffset(3)), Some(&[3.0; 4][..]));
         let last = BASE_ROWS + 9;
-        assert_eq!(col.get(PointOffset(last as u32)), Some(&[last as f32; 4][..]));
+        assert_eq!(
+            col.get(PointOffset(last as u32)),
+            Some(&[last as f32; 4][..])
+        );
         assert_eq!(col.iter().count(), BASE_ROWS + 10);
         // a base that is not a whole number of rows is refused
         let odd = MappedFile::copy_of(&[0u8; 20]).unwrap();

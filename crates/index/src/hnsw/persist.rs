@@ -231,7 +231,10 @@ mod tests {
             ..HnswConfig::default()
         };
         let graph = HnswGraph::new(config).unwrap();
-        let nodes: Vec<PointOffset> = (0..n as u32).filter(|i| i % 5 != 3).map(PointOffset).collect();
+        let nodes: Vec<PointOffset> = (0..n as u32)
+            .filter(|i| i % 5 != 3)
+            .map(PointOffset)
+            .collect();
         graph.insert_many(&store, &nodes);
         (store, graph)
     }
@@ -244,10 +247,16 @@ mod tests {
         assert_eq!(back.len(), graph.len());
         assert_eq!(back.to_bytes(), bytes);
         for i in 0..600u32 {
-            assert_eq!(back.contains(PointOffset(i)), graph.contains(PointOffset(i)));
+            assert_eq!(
+                back.contains(PointOffset(i)),
+                graph.contains(PointOffset(i))
+            );
         }
         // the copy keeps working: insert the rows left out, search finds them
-        let rest: Vec<PointOffset> = (0..600u32).filter(|i| i % 5 == 3).map(PointOffset).collect();
+        let rest: Vec<PointOffset> = (0..600u32)
+            .filter(|i| i % 5 == 3)
+            .map(PointOffset)
+            .collect();
         back.insert_many(&store, &rest);
         assert_eq!(back.len(), 600);
         let q = store.get(PointOffset(3)).unwrap().to_vec();
@@ -271,7 +280,10 @@ mod tests {
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0x10;
-            assert!(HnswGraph::from_bytes(config, &b, store.len()).is_err(), "byte {i}");
+            assert!(
+                HnswGraph::from_bytes(config, &b, store.len()).is_err(),
+                "byte {i}"
+            );
         }
         // fewer rows than the graph covers
         assert!(HnswGraph::from_bytes(config, &bytes, 10).is_err());
