@@ -270,6 +270,70 @@ fn power_loss_keeps_every_write_acknowledged_with_wait() {
     }
 }
 
+/// Concurrent `wait = true` writers share fsyncs (group commit), and every
+/// write acknowledged is there after a power loss.
+#[test]
+fn concurrent_waiting_writes_share_fsyncs() {
+    let io = SimIo::new();
+    let db = Database::open_with("/db", Arc::new(io.clone()), None).unwrap();
+    let c = db
+        .create_collection("c", CollectionConfig::single(4, Distance::Euclid))
+        .unwrap();
+    // a flush that takes as long as a real disk's, so writers pile up
+    io.set_sync_delay(Duration::from_millis(3));
+    let before = io.syncs();
+    let (threads, each) = (8u64, 25u64);
+    let mut op_ids: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let c = &c;
+                s.spawn(move || {
+                    (0..each)
+                        .map(|i| {
+                            let id = t * 1000 + i;
+                            let v = vec![id as f32, t as f32, i as f32, 1.0];
+                            let p = PointStruct::new(id, v, Payload::new());
+                            c.update(UpdateOperation::Upsert(vec![p]), true)
+                                .unwrap()
+                                .operation_id
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    op_ids.sort_unstable();
+    op_ids.dedup();
+    assert_eq!(op_ids.len() as u64, threads * each, "operation ids repeat");
+    let syncs = io.syncs() - before;
+    let writes = threads * each;
+    assert!(
+        syncs * 2 <= writes,
+        "{writes} concurrent writes took {syncs} fsyncs: no group commit"
+    );
+    io.set_sync_delay(Duration::ZERO);
+    drop(c);
+    drop(db);
+    io.power_loss(seed(5));
+    let db = Database::open_with("/db", Arc::new(io), None).unwrap();
+    let c = db.collection("c").unwrap();
+    assert_eq!(c.count() as u64, writes, "an acknowledged write was lost");
+    for t in 0..threads {
+        for i in 0..each {
+            let id = t * 1000 + i;
+            let got = c.get(&[PointId::Num(id)], &all()).unwrap();
+            assert_eq!(
+                got[0].vectors,
+                Some(Vectors::Single(vec![id as f32, t as f32, i as f32, 1.0]))
+            );
+        }
+    }
+}
+
 #[test]
 fn a_failing_disk_is_an_error_and_changes_nothing() {
     let io = SimIo::new();

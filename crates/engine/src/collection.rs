@@ -28,6 +28,12 @@ pub(crate) struct Writer {
     pub(crate) wal: Option<vicinity_storage::Wal>,
 }
 
+/// A `wait = true` write waiting for the group commit that carries it.
+pub(crate) struct Pending {
+    pub(crate) op: crate::UpdateOperation,
+    pub(crate) done: Arc<Mutex<Option<Result<UpdateResult>>>>,
+}
+
 /// A payload index as the collection reports it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PayloadIndexInfo {
@@ -87,6 +93,8 @@ pub struct Collection {
     config: CollectionConfig,
     pub(crate) segment: RwLock<Arc<Segment>>,
     pub(crate) writer: Mutex<Writer>,
+    /// `wait = true` writes queued for the next group commit.
+    pub(crate) commits: Mutex<Vec<Pending>>,
     /// The folder of a durable collection.
     pub(crate) storage: Mutex<Option<crate::persist::Storage>>,
     /// The files the last checkpoint wrote, which the next one extends.
@@ -129,6 +137,7 @@ impl Collection {
                 next_seq: 0,
                 wal: None,
             }),
+            commits: Mutex::new(Vec::new()),
             storage: Mutex::new(None),
             persisted: Mutex::new(None),
             pool,

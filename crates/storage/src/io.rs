@@ -223,6 +223,10 @@ struct SimState {
     files: BTreeMap<PathBuf, SimFile>,
     /// Writes left before every write fails (`None`: never).
     writes_left: Option<u64>,
+    /// Syncs of appended files so far.
+    syncs: u64,
+    /// How long each sync of an appended file takes.
+    sync_delay: std::time::Duration,
 }
 
 /// An in-memory file system for tests: it can fail writes after a budget
@@ -269,7 +273,12 @@ impl AppendFile for SimAppend {
         Ok(())
     }
     fn sync(&mut self) -> io::Result<()> {
+        let delay = self.state.lock().sync_delay;
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
         let mut s = self.state.lock();
+        s.syncs += 1;
         let f = s.files.entry(self.path.clone()).or_default();
         f.durable = f.live.len();
         Ok(())
@@ -285,6 +294,17 @@ impl SimIo {
     /// Every write after the next `n` fails, as on a full disk.
     pub fn fail_after(&self, n: u64) {
         self.state.lock().writes_left = Some(n);
+    }
+
+    /// Syncs of appended files (log files) so far.
+    pub fn syncs(&self) -> u64 {
+        self.state.lock().syncs
+    }
+
+    /// Makes every sync of an appended file take `delay`, as a disk's
+    /// flush does.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        self.state.lock().sync_delay = delay;
     }
 
     /// Writes succeed again.
