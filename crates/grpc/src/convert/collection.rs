@@ -67,6 +67,7 @@ fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
     if let Some(h) = &p.hnsw_config {
         v.hnsw_config = Some(apply_hnsw_diff(HnswConfig::default(), h)?);
     }
+    v.on_disk = p.on_disk;
     Ok(v)
 }
 
@@ -186,7 +187,7 @@ fn vector_params_to_proto(p: &VectorParams) -> pb::VectorParams {
             .hnsw_config
             .as_ref()
             .map(|h| hnsw_to_proto(h, &pb::HnswConfigDiff::default())),
-        on_disk: Some(false),
+        on_disk: Some(p.on_disk.unwrap_or(false)),
         ..Default::default()
     }
 }
@@ -300,6 +301,22 @@ mod tests {
         assert_eq!(config.vectors[""].size, 4);
         assert_eq!(config.vectors[""].distance, Distance::Dot);
         assert_eq!(config.hnsw_config.m, 8);
+        assert_eq!(config.vectors[""].on_disk, None);
+    }
+
+    #[test]
+    fn on_disk_reaches_the_engine_and_is_echoed() {
+        let params = pb::VectorParams {
+            size: 3,
+            distance: pb::Distance::Cosine as i32,
+            on_disk: Some(true),
+            ..Default::default()
+        };
+        let v = vector_params(params).unwrap();
+        assert_eq!(v.on_disk, Some(true));
+        assert_eq!(vector_params_to_proto(&v).on_disk, Some(true));
+        let plain = VectorParams::new(3, Distance::Cosine);
+        assert_eq!(vector_params_to_proto(&plain).on_disk, Some(false));
     }
 
     #[test]
