@@ -21,6 +21,39 @@ struct Folder {
     wal: Vec<Vec<u8>>,
     /// Prefix the log files with a valid header.
     wal_header: bool,
+    /// A format-2 checkpoint (vector, graph and state files) instead.
+    v2: Option<Checkpoint2>,
+}
+
+/// The files of a manifest-2 checkpoint of one vector column.
+#[derive(Arbitrary, Debug)]
+struct Checkpoint2 {
+    rows: u8,
+    vectors: Vec<u8>,
+    /// Write the vector file's real header, and its rows' real checksum
+    /// into the manifest, so that the fuzzer gets past both.
+    valid_vectors: bool,
+    graph: Vec<u8>,
+    state: Vec<u8>,
+    /// Append the right CRC-32C to the graph and state bytes.
+    seal: bool,
+}
+
+fn sealed(bytes: &[u8], seal: bool) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    if seal {
+        out.extend_from_slice(&crc32c::crc32c(bytes).to_le_bytes());
+    }
+    out
+}
+
+fn manifest2(state: &str, rows: u8, crc: u32) -> Vec<u8> {
+    let column = format!(
+        r#"{{"name":"","vectors":"vectors-0-0.vec","rows":{rows},"crc":{crc},"graph":"graph-0-0.hnsw"}}"#
+    );
+    let bare = format!(r#"{{"format":2,"state":"{state}","columns":[{column}]}}"#);
+    let sum = crc32c::crc32c(bare.as_bytes());
+    format!(r#"{{"format":2,"state":"{state}","columns":[{column}],"crc32c":{sum}}}"#).into_bytes()
 }
 
 const CONFIG: &[u8] = br#"{"vectors": {"": {"size": 3, "distance": "Cosine"}}, "hnsw_config": {"m": 4, "ef_construct": 8}}"#;
@@ -36,6 +69,31 @@ fuzz_target!(|f: Folder| {
         (None, None) => br#"{"format": 1, "state": null}"#.to_vec(),
     };
     put("MANIFEST", &manifest);
+    if let Some(v2) = &f.v2 {
+        let mut vectors = Vec::new();
+        if v2.valid_vectors {
+            let mut h = Vec::new();
+            h.extend_from_slice(b"VCN-VECT");
+            h.extend_from_slice(&1u32.to_le_bytes());
+            h.extend_from_slice(&3u32.to_le_bytes());
+            h.extend_from_slice(&4u32.to_le_bytes());
+            h.resize(4096, 0);
+            let crc = crc32c::crc32c_append(crc32c::crc32c(&h[..20]), &h[24..]);
+            h[20..24].copy_from_slice(&crc.to_le_bytes());
+            vectors.extend_from_slice(&h);
+        }
+        vectors.extend_from_slice(&v2.vectors);
+        let data = vectors.get(4096..).unwrap_or_default();
+        let crc = if v2.valid_vectors {
+            crc32c::crc32c(&data[..data.len().min(usize::from(v2.rows) * 12)])
+        } else {
+            0
+        };
+        put("vectors-0-0.vec", &vectors);
+        put("graph-0-0.hnsw", &sealed(&v2.graph, v2.seal));
+        put("state-0-0.vcn", &sealed(&v2.state, v2.seal));
+        put("MANIFEST", &manifest2("state-0-0.vcn", v2.rows, crc));
+    }
     if let Some(state) = &f.state {
         put("state-00000000000000000000.vcn", state);
     }
