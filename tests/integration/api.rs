@@ -529,6 +529,7 @@ fn graph_and_exact_agree_after_updates_and_optimize() {
         }
         agree as f64 / (data.iter().step_by(97).count() * 10) as f64
     };
+    c.finish_indexing();
     let before = check(&c);
     c.optimize().unwrap();
     let info = c.info();
@@ -562,6 +563,8 @@ fn embedder_thread_pool_is_used() {
             .collect(),
     )
     .unwrap();
+    // the indexer works on the pool in the background; this waits for it
+    c.finish_indexing();
     assert_eq!(c.info().indexed_vectors_count, 500);
 }
 

@@ -198,6 +198,9 @@ fn build_collection(dataset: &Path, record: &IndexRecord) -> Result<(Arc<Collect
     for batch in points.chunks(10_000) {
         c.upsert(batch.to_vec())?;
     }
+    // writes return before their rows are in the graph: the build is done
+    // when the indexer is
+    c.finish_indexing();
     Ok((c, start.elapsed().as_secs_f64()))
 }
 

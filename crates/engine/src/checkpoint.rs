@@ -67,6 +67,10 @@ pub(crate) struct Persisted {
 struct StateMeta {
     columns: Vec<String>,
     indexes: Vec<(JsonPath, FieldIndexParams)>,
+    /// Rows before this are in the saved graphs; later rows are indexed
+    /// again after opening.
+    #[serde(default)]
+    indexed: u64,
 }
 
 fn vectors_header(dim: usize) -> Vec<u8> {
@@ -135,6 +139,8 @@ impl Collection {
         let io = &*storage.io;
         let dir = &storage.dir;
         let segment = self.segment();
+        // no insertion runs while the graphs are read
+        let _indexing = segment.index_lock.lock();
         let rows = segment.row_count();
         let tag = fresh_tag(io, dir, next_seq);
         let previous = self
@@ -227,7 +233,7 @@ impl Collection {
         }
         let spath = dir.join(state);
         let data = io.read(&spath).map_err(|e| io_err(&spath, e))?;
-        let (next_seq, table, absent) = decode_table(&spath, &data, files)?;
+        let (next_seq, table, absent, mut indexed) = decode_table(&spath, &data, files)?;
         let rows = table.rows.len();
         let mut columns = Vec::with_capacity(files.len());
         for ((name, params), (f, absent)) in config.vectors.iter().zip(files.iter().zip(absent)) {
@@ -266,21 +272,17 @@ impl Collection {
             let hnsw = config.hnsw_for(name);
             let graph = match HnswGraph::from_bytes(hnsw, &bytes, rows) {
                 Ok(g) => g,
-                // built with another `m`: rebuild below
-                Err(IndexError::Config { .. }) => HnswGraph::new(hnsw)?,
+                // built with another `m`: the indexer rebuilds it
+                Err(IndexError::Config { .. }) => {
+                    indexed = 0;
+                    HnswGraph::new(hnsw)?
+                }
                 Err(IndexError::Corrupted(reason)) => return Err(corrupt(&gpath, 0, reason)),
                 Err(e) => return Err(Error::for_vector(name, e)),
             };
             let set = AtomicBitSet::new();
             for r in &absent {
                 set.insert(PointOffset(r));
-            }
-            if graph.is_empty() && rows > 0 {
-                let nodes: Vec<PointOffset> = (0..rows as u32)
-                    .filter(|&r| !absent.contains(r))
-                    .map(PointOffset)
-                    .collect();
-                self.run(|| graph.insert_many(&store, &nodes));
             }
             columns.push(VectorColumn {
                 name: name.clone(),
@@ -289,7 +291,9 @@ impl Collection {
                 absent: set,
             });
         }
-        let segment = Arc::new(Segment::from_parts(columns, table, rows));
+        // With one graph to rebuild, `indexed` is 0 for all: re-inserting
+        // rows a graph already holds does nothing.
+        let segment = Arc::new(Segment::from_parts(columns, table, rows, indexed));
         *self.persisted.lock() = Some(Persisted {
             segment: Arc::downgrade(&segment),
             columns: files.to_vec(),
@@ -323,6 +327,7 @@ fn encode_table(segment: &Segment, next_seq: u64, rows: usize) -> Result<Vec<u8>
             .values()
             .map(|i| (i.key().clone(), i.params().clone()))
             .collect(),
+        indexed: segment.indexed().min(rows) as u64,
     };
     let meta = serde_json::to_vec(&meta).map_err(|e| Error::BadRequest(e.to_string()))?;
     let mut out = Vec::new();
@@ -362,7 +367,7 @@ fn encode_table(segment: &Segment, next_seq: u64, rows: usize) -> Result<Vec<u8>
     Ok(out)
 }
 
-type Table = (u64, PointTable, Vec<RoaringBitmap>);
+type Table = (u64, PointTable, Vec<RoaringBitmap>, usize);
 
 fn decode_table(path: &Path, data: &[u8], files: &[ColumnFiles]) -> Result<Table> {
     if data.len() < 40 {
@@ -402,6 +407,7 @@ fn decode_table(path: &Path, data: &[u8], files: &[ColumnFiles]) -> Result<Table
             "the state's vector names differ from the manifest's",
         ));
     }
+    let meta_indexed = meta.indexed;
     let rows = r.u64("row count")?;
     if rows > u64::from(u32::MAX) {
         return Err(corrupt(path, r.at as u64, "more rows than a segment holds"));
@@ -476,7 +482,7 @@ fn decode_table(path: &Path, data: &[u8], files: &[ColumnFiles]) -> Result<Table
             "trailing bytes after the bitmaps",
         ));
     }
-    Ok((next_seq, table, absent))
+    Ok((next_seq, table, absent, meta_indexed.min(rows) as usize))
 }
 
 #[cfg(test)]
@@ -501,6 +507,20 @@ mod tests {
             using: "a".into(),
             ..SearchRequest::new(vec![0.5; 6], 10)
         }
+    }
+
+    #[allow(dead_code)]
+    fn diff(a: &[Vec<u8>], b: &[Vec<u8>]) -> String {
+        let (a, b) = (&a[0], &b[0]);
+        let at = a.iter().zip(b.iter()).position(|(x, y)| x != y);
+        format!(
+            "len {} vs {}, first diff at {:?}, header a {:?} b {:?}",
+            a.len(),
+            b.len(),
+            at,
+            &a[..36],
+            &b[..36]
+        )
     }
 
     fn graphs(db: &Database) -> Vec<Vec<u8>> {
@@ -532,15 +552,19 @@ mod tests {
                 let db = Database::open(dir.path()).unwrap();
                 let c = db.create_collection("c", config).unwrap();
                 c.upsert(points(0..1500)).unwrap();
+                c.finish_indexing();
+                assert_eq!(c.pending_indexing(), 0);
                 c.checkpoint().unwrap();
                 (graphs(&db), c.search(&query()).unwrap())
             };
             let vec_files = files(dir.path(), "vectors-");
             assert_eq!(vec_files.len(), 1);
             let db = Database::open(dir.path()).unwrap();
-            // the very same graph, link for link: read, not rebuilt
-            assert_eq!(graphs(&db), before);
             let c = db.collection("c").unwrap();
+            // nothing to index, and the very same graph, link for link:
+            // read, not rebuilt
+            assert_eq!(c.pending_indexing(), 0);
+            assert!(graphs(&db) == before, "the graph changed");
             let hits = c.search(&query()).unwrap();
             assert_eq!(hits, hits_before);
             let memory = c.info().memory;
@@ -560,6 +584,7 @@ mod tests {
             c.upsert(points(1500..2000)).unwrap();
             c.delete(&(0..100).map(PointId::Num).collect::<Vec<_>>())
                 .unwrap();
+            c.finish_indexing();
             c.checkpoint().unwrap();
             assert_eq!(files(dir.path(), "vectors-"), vec_files);
             let len = std::fs::metadata(dir.path().join("collections/c").join(&vec_files[0]))
@@ -572,7 +597,12 @@ mod tests {
             drop(c);
             drop(db);
             let db = Database::open(dir.path()).unwrap();
-            assert_eq!(graphs(&db), before);
+            let after = graphs(&db);
+            assert!(
+                after == before,
+                "the graph changed: {}",
+                diff(&after, &before)
+            );
             let c = db.collection("c").unwrap();
             assert_eq!(c.count(), 1900);
             // a compaction starts new files; the next checkpoint drops the old
@@ -593,5 +623,50 @@ mod tests {
             let got = c.get(&[PointId::Num(1999)], &with).unwrap();
             assert_eq!(got[0].payload.as_ref().unwrap().as_map()["i"], 1999);
         }
+    }
+
+    #[test]
+    fn unindexed_rows_are_searchable_at_once_and_indexed_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectionConfig::named([("a", VectorParams::new(6, Distance::Euclid))]);
+        {
+            let db = Database::open(dir.path()).unwrap();
+            let c = db.create_collection("c", config).unwrap();
+            c.upsert(points(0..4000)).unwrap();
+            // every point finds itself first, indexed yet or not
+            for id in [0u64, 1999, 3999] {
+                let v = points(id..id + 1).remove(0).vectors;
+                let crate::Vectors::Named(v) = v else {
+                    unreachable!()
+                };
+                let req = SearchRequest {
+                    using: "a".into(),
+                    ..SearchRequest::new(v["a"].clone(), 1)
+                };
+                assert_eq!(c.search(&req).unwrap()[0].id, PointId::Num(id));
+            }
+            // a checkpoint may catch the indexer half-way
+            c.checkpoint().unwrap();
+        }
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.collection("c").unwrap();
+        c.finish_indexing();
+        assert_eq!(c.pending_indexing(), 0);
+        assert_eq!(c.info().indexed_vectors_count, 4000);
+        let exact = SearchRequest {
+            params: crate::SearchParams {
+                exact: true,
+                ..Default::default()
+            },
+            ..query()
+        };
+        let graph = c.search(&query()).unwrap();
+        let truth = c.search(&exact).unwrap();
+        let ids = |h: &[crate::ScoredPoint]| h.iter().map(|p| p.id).collect::<Vec<_>>();
+        let overlap = ids(&graph)
+            .iter()
+            .filter(|i| ids(&truth).contains(i))
+            .count();
+        assert!(overlap >= 9, "recall@10 {overlap}/10 after reopen");
     }
 }

@@ -91,7 +91,9 @@ pub struct CollectionInfo {
 pub struct Collection {
     name: String,
     config: CollectionConfig,
-    pub(crate) segment: RwLock<Arc<Segment>>,
+    pub(crate) segment: crate::indexer::SegmentSlot,
+    /// The background indexer, started by the first write that needs it.
+    indexer: Mutex<Option<crate::indexer::Indexer>>,
     pub(crate) writer: Mutex<Writer>,
     /// `wait = true` writes queued for the next group commit.
     pub(crate) commits: Mutex<Vec<Pending>>,
@@ -132,7 +134,8 @@ impl Collection {
         Ok(Collection {
             name,
             config,
-            segment: RwLock::new(Arc::new(segment)),
+            segment: Arc::new(RwLock::new(Arc::new(segment))),
+            indexer: Mutex::new(None),
             writer: Mutex::new(Writer {
                 next_seq: 0,
                 wal: None,
@@ -152,6 +155,46 @@ impl Collection {
     /// The collection's configuration.
     pub fn config(&self) -> &CollectionConfig {
         &self.config
+    }
+
+    /// Hands rows not yet in the graphs to the background indexer (a
+    /// no-op when none wait).
+    pub(crate) fn index_in_background(&self) {
+        let segment = self.segment();
+        if segment.indexed() >= segment.row_count() {
+            return;
+        }
+        let mut indexer = self.indexer.lock();
+        if indexer.is_none() {
+            match crate::indexer::Indexer::spawn(Arc::clone(&self.segment), self.pool.clone()) {
+                Ok(i) => *indexer = Some(i),
+                // no thread to be had: index here instead, slower but sound
+                Err(_) => {
+                    drop(indexer);
+                    self.finish_indexing();
+                    return;
+                }
+            }
+        }
+        if let Some(i) = indexer.as_ref() {
+            i.notify();
+        }
+    }
+
+    /// Puts every row written so far into the HNSW graphs, on this thread
+    /// and the collection's pool, and returns when that is done. Writes
+    /// return before their rows are indexed (searches score those rows
+    /// exactly meanwhile); call this before measuring the graph, as a
+    /// benchmark does after a bulk load.
+    pub fn finish_indexing(&self) {
+        let segment = self.segment();
+        while self.run(|| segment.index_some(crate::indexer::CHUNK)) > 0 {}
+    }
+
+    /// Rows written but not yet in the HNSW graphs.
+    pub fn pending_indexing(&self) -> usize {
+        let segment = self.segment();
+        segment.row_count().saturating_sub(segment.indexed())
     }
 
     /// The current segment; the lock is held only to clone the `Arc`.
@@ -461,18 +504,25 @@ impl Collection {
     ) -> Result<Vec<ScoredOffset>> {
         let (_, column) = segment.column(using)?;
         let hnsw = self.config.hnsw_for(using);
+        // Rows below `indexed` are all in the graph; the rows after it (up
+        // to those published) are scored exactly and merged in. Read in
+        // this order, so that no row falls between the two.
+        let indexed = segment.indexed();
         let searchable = segment.searchable(column);
         let allowed = |row: PointOffset| searchable.check(row) && !exclude.contains(&row);
         let ef = params.hnsw_ef.unwrap_or(hnsw.ef_construct);
         let dim = column.store.dim();
         let store = &column.store;
+        let published = searchable.published as usize;
+        let tail = indexed..published.max(indexed);
         let hits = match filter {
             None => {
                 if params.exact || self.below_full_scan(&hnsw, column.graph.len(), dim) {
                     let rows = (0..segment.row_count() as u32).map(PointOffset);
                     exact_search_scored(store, scorer, k, &allowed, rows)
                 } else {
-                    column.graph.search_scored(store, scorer, k, ef, &allowed)
+                    let graph = column.graph.search_scored(store, scorer, k, ef, &allowed);
+                    with_tail(graph, store, scorer, k, &allowed, tail)
                 }
             }
             Some(filter) => {
@@ -495,12 +545,16 @@ impl Collection {
                     // stepping over the others (ACORN-1); else the plain
                     // filtered walk, which scores what it visits.
                     (rows, false) if cardinality * 3 < column.graph.len() => {
-                        let seeds = seeds(rows.as_ref(), segment.row_count(), check);
-                        column
+                        let seeds = seeds(rows.as_ref(), indexed, check);
+                        let graph = column
                             .graph
-                            .search_selective_scored(store, scorer, k, ef, &check, &seeds)
+                            .search_selective_scored(store, scorer, k, ef, &check, &seeds);
+                        with_tail(graph, store, scorer, k, &check, tail)
                     }
-                    (_, false) => column.graph.search_scored(store, scorer, k, ef, &check),
+                    (_, false) => {
+                        let graph = column.graph.search_scored(store, scorer, k, ef, &check);
+                        with_tail(graph, store, scorer, k, &check, tail)
+                    }
                 }
             }
         };
@@ -600,6 +654,8 @@ impl Collection {
                 .collect();
             self.run(|| fresh.append(rows))?;
         }
+        // the compacted segment replaces the old one fully indexed
+        while self.run(|| fresh.index_some(usize::MAX)) > 0 {}
         *self.segment.write() = Arc::new(fresh);
         drop(w);
         Ok(())
@@ -649,8 +705,36 @@ fn estimate_matches(live: usize, check: impl Fn(PointOffset) -> bool, rows: usiz
     (hits * rows).div_ceil(SAMPLE).min(live)
 }
 
-/// Up to 16 rows that pass `check`, spread over the candidates (or over all
-/// rows): extra starting points for a selective graph walk.
+/// Graph hits merged with the exact best of the rows the graph does not
+/// hold yet (`tail`): best first, each row once, at most `k`.
+fn with_tail<S: Scorer, F: vicinity_index::PointFilter>(
+    mut hits: Vec<ScoredOffset>,
+    store: &vicinity_index::VectorStore,
+    scorer: &S,
+    k: usize,
+    allowed: &F,
+    tail: std::ops::Range<usize>,
+) -> Vec<ScoredOffset> {
+    if tail.is_empty() {
+        return hits;
+    }
+    let rows = (tail.start as u32..tail.end as u32).map(PointOffset);
+    let extra = exact_search_scored(store, scorer, k, allowed, rows);
+    // a row being inserted may be in both
+    hits.extend(
+        extra
+            .into_iter()
+            .filter(|e| !hits.iter().any(|h| h.offset == e.offset))
+            .collect::<Vec<_>>(),
+    );
+    hits.sort_unstable_by(|a, b| b.cmp(a));
+    hits.truncate(k);
+    hits
+}
+
+/// Up to 16 rows below `rows` (those in the graph) that pass `check`,
+/// spread over the candidates (or over all rows): extra starting points for
+/// a selective graph walk.
 fn seeds(
     candidates: Option<&roaring::RoaringBitmap>,
     rows: usize,
@@ -662,7 +746,7 @@ fn seeds(
         Some(c) => {
             let step = (c.len() as usize / SEEDS).max(1);
             for r in c.iter().step_by(step).map(PointOffset) {
-                if check(r) {
+                if r.index() < rows && check(r) {
                     out.push(r);
                 }
                 if out.len() == SEEDS {

@@ -30,6 +30,7 @@ mod collection;
 mod config;
 mod database;
 mod error;
+mod indexer;
 mod persist;
 mod point;
 mod query;

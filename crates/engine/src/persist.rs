@@ -411,6 +411,7 @@ impl Collection {
             w.wal = Some(wal);
         }
         *c.storage.lock() = Some(storage);
+        c.index_in_background();
         Ok(c)
     }
 
@@ -550,6 +551,7 @@ impl Collection {
         let c = Collection::new(name, config, pool)?;
         let seq = c.load_state(path, &body[r.at..])?;
         c.writer.lock().next_seq = seq;
+        c.index_in_background();
         Ok((c, seq))
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use vicinity_index::{AtomicBitSet, HnswGraph, PointFilter, VectorStore};
@@ -240,13 +240,19 @@ pub(crate) struct Segment {
     /// Rows `< published` are in the table; searches ignore later rows,
     /// which are still being written.
     published: AtomicUsize,
+    /// Rows `< indexed` are in every graph they belong in; searches score
+    /// later rows exactly. The indexer moves it up in the background.
+    indexed: AtomicUsize,
+    /// Held while rows go into the graphs, and by a checkpoint reading
+    /// them, so that it sees whole insertions only.
+    pub(crate) index_lock: Mutex<()>,
 }
 
 /// Rows a search of one column may return: published and holding a live
 /// vector. One check per visited node.
 pub(crate) struct Searchable<'a> {
     absent: &'a AtomicBitSet,
-    published: u32,
+    pub(crate) published: u32,
 }
 
 impl PointFilter for Searchable<'_> {
@@ -274,17 +280,53 @@ impl Segment {
             columns,
             table: RwLock::new(PointTable::default()),
             published: AtomicUsize::new(0),
+            indexed: AtomicUsize::new(0),
+            index_lock: Mutex::new(()),
         })
     }
 
     /// A segment of columns and a table read from a checkpoint, with
-    /// `rows` rows published.
-    pub(crate) fn from_parts(columns: Vec<VectorColumn>, table: PointTable, rows: usize) -> Self {
+    /// `rows` rows published, of which the first `indexed` are in the
+    /// graphs.
+    pub(crate) fn from_parts(
+        columns: Vec<VectorColumn>,
+        table: PointTable,
+        rows: usize,
+        indexed: usize,
+    ) -> Self {
         Segment {
             columns,
             table: RwLock::new(table),
             published: AtomicUsize::new(rows),
+            indexed: AtomicUsize::new(indexed.min(rows)),
+            index_lock: Mutex::new(()),
         }
+    }
+
+    /// Rows `< indexed()` are in the graphs; later ones are scored exactly.
+    pub(crate) fn indexed(&self) -> usize {
+        self.indexed.load(Ordering::Acquire)
+    }
+
+    /// Inserts up to `max` rows that are not in the graphs yet (those with
+    /// a vector; parallel on the current rayon pool) and returns how many
+    /// rows it covered: 0 when none was waiting.
+    pub(crate) fn index_some(&self, max: usize) -> usize {
+        let _g = self.index_lock.lock();
+        let from = self.indexed.load(Ordering::Acquire);
+        let to = self.row_count().min(from.saturating_add(max));
+        if from >= to {
+            return 0;
+        }
+        for column in &self.columns {
+            let nodes: Vec<PointOffset> = (from as u32..to as u32)
+                .map(PointOffset)
+                .filter(|&r| !column.absent.contains(r))
+                .collect();
+            column.graph.insert_many(&column.store, &nodes);
+        }
+        self.indexed.store(to, Ordering::Release);
+        to - from
     }
 
     /// The column of a vector name.
@@ -313,7 +355,8 @@ impl Segment {
 
     /// Appends rows and makes them live, retiring the rows their ids had.
     /// Vectors must already be validated. The caller is the collection's
-    /// one writer. Graph insertion runs on the current rayon pool.
+    /// one writer. The rows are searchable at once, by exact scoring, and
+    /// enter the graphs when the indexer gets to them.
     pub(crate) fn append(&self, rows: Vec<NewRow<'_>>) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -327,13 +370,11 @@ impl Segment {
                 .map_err(|e| Error::for_vector(&column.name, e))?;
         }
         let first = self.published.load(Ordering::Acquire);
-        let mut present: Vec<Vec<PointOffset>> = vec![Vec::new(); self.columns.len()];
         for (i, row) in rows.iter().enumerate() {
             let offset = PointOffset((first + i) as u32);
             for (c, column) in self.columns.iter().enumerate() {
                 let got = match row.vectors[c] {
                     Some(v) => {
-                        present[c].push(offset);
                         if row.preprocessed {
                             column.store.push_preprocessed(v)
                         } else {
@@ -349,12 +390,9 @@ impl Segment {
                 assert_eq!(got, offset, "vector columns out of step");
             }
         }
-        // 2. Graphs: searches may walk the new nodes but do not return
-        //    them until step 3 publishes them.
-        for (column, nodes) in self.columns.iter().zip(&present) {
-            column.graph.insert_many(&column.store, nodes);
-        }
-        // 3. The table: new rows live, old rows retired, then published.
+        // 2. The table: new rows live, old rows retired, then published.
+        //    The graphs get the rows later (`index_some`); until then
+        //    searches score them exactly.
         let mut table = self.table.write();
         for (i, row) in rows.into_iter().enumerate() {
             let offset = PointOffset((first + i) as u32);

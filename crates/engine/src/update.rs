@@ -113,8 +113,10 @@ impl Collection {
             }
         }
         w.next_seq += 1;
-        self.apply(&op, seq)?;
-        Ok(Self::done(seq))
+        let applied = self.apply(&op, seq);
+        drop(w);
+        self.index_in_background();
+        applied.map(|()| Self::done(seq))
     }
 
     /// A `wait = true` write through the group commit (see the module
@@ -164,6 +166,7 @@ impl Collection {
             *p.done.lock() = Some(result);
         }
         drop(w);
+        self.index_in_background();
         let result = done.lock().take();
         result.expect("the leader's own write is in its batch")
     }

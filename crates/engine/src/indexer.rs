@@ -1,0 +1,96 @@
+//! The background indexer: puts appended rows into the HNSW graphs after
+//! the write that appended them has returned, so that no acknowledged write
+//! waits for graph construction. Until a row is indexed, searches score it
+//! exactly (it is searchable at once).
+//!
+//! One thread per collection, started on the first write that leaves rows
+//! to index and stopped when the collection is dropped. It works in chunks
+//! of [`CHUNK`] rows on the collection's pool, holding the segment's index
+//! lock for one chunk at a time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex, RwLock};
+use rayon::ThreadPool;
+
+use crate::segment::Segment;
+
+/// Rows indexed per step.
+pub(crate) const CHUNK: usize = 1024;
+
+/// The current segment, shared with the indexer thread.
+pub(crate) type SegmentSlot = Arc<RwLock<Arc<Segment>>>;
+
+struct Shared {
+    pending: Mutex<bool>,
+    wake: Condvar,
+    stop: AtomicBool,
+}
+
+/// A collection's indexer thread.
+pub(crate) struct Indexer {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Indexer {
+    /// Starts the thread.
+    pub(crate) fn spawn(slot: SegmentSlot, pool: Option<Arc<ThreadPool>>) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(true),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+        });
+        let s = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("vicinity-indexer".into())
+            .spawn(move || run(&s, &slot, pool.as_deref()))?;
+        Ok(Indexer {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    /// Tells the thread that rows wait.
+    pub(crate) fn notify(&self) {
+        *self.shared.pending.lock() = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+fn run(shared: &Shared, slot: &SegmentSlot, pool: Option<&ThreadPool>) {
+    loop {
+        {
+            let mut pending = shared.pending.lock();
+            while !*pending && !shared.stop.load(Ordering::Acquire) {
+                shared.wake.wait(&mut pending);
+            }
+            *pending = false;
+        }
+        loop {
+            if shared.stop.load(Ordering::Acquire) {
+                return;
+            }
+            let segment = slot.read().clone();
+            let done = match pool {
+                Some(p) => p.install(|| segment.index_some(CHUNK)),
+                None => segment.index_some(CHUNK),
+            };
+            if done == 0 {
+                break;
+            }
+        }
+    }
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.notify();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
