@@ -98,6 +98,41 @@ fn a_database_reopens_with_everything_it_acknowledged() {
 }
 
 #[test]
+fn maintenance_checkpoints_long_logs_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(seed(12));
+    let states = || {
+        std::fs::read_dir(dir.path().join("collections/c"))
+            .unwrap()
+            .filter(|e| {
+                let n = e.as_ref().unwrap().file_name();
+                n.to_str().unwrap().starts_with("state-")
+            })
+            .count()
+    };
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("c", CollectionConfig::single(8, Distance::Cosine))
+            .unwrap();
+        c.upsert((0..200).map(|i| point(i, &mut rng)).collect())
+            .unwrap();
+        let logged = c.log_bytes_since_checkpoint();
+        assert!(logged > 0);
+        db.maintain(logged).unwrap();
+        assert_eq!(states(), 0, "a log under the threshold is left alone");
+        db.maintain(logged - 1).unwrap();
+        assert_eq!(states(), 1);
+        assert_eq!(c.log_bytes_since_checkpoint(), 0);
+        c.upsert(vec![point(500, &mut rng)]).unwrap();
+        db.checkpoint_all().unwrap();
+        assert_eq!(c.log_bytes_since_checkpoint(), 0);
+    }
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(db.collection("c").unwrap().count(), 201);
+}
+
+#[test]
 fn a_second_process_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _db = Database::open(dir.path()).unwrap();

@@ -84,7 +84,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         let server = vicinity_grpc::start(config, state.clone()).await?;
-        // wait=false writes are fsynced within a second
+        // wait=false writes are fsynced within a second; long logs are
+        // checkpointed
         let flusher = {
             let state = state.clone();
             tokio::spawn(async move {
@@ -92,7 +93,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 loop {
                     tick.tick().await;
                     let state = state.clone();
-                    let _ = tokio::task::spawn_blocking(move || state.db.flush()).await;
+                    // fsync, and checkpoint a collection every 64 MiB of log
+                    let _ = tokio::task::spawn_blocking(move || state.db.maintain(64 << 20)).await;
                 }
             })
         };
@@ -104,6 +106,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         server.shutdown().await?;
         flusher.abort();
         state.db.flush().context("flushing the storage")?;
+        // so that the next start reads checkpoints instead of replaying
+        state
+            .db
+            .checkpoint_all()
+            .context("checkpointing the storage")?;
         Ok(())
     })
 }

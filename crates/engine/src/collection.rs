@@ -26,6 +26,8 @@ pub(crate) struct Writer {
     pub(crate) next_seq: u64,
     /// The write-ahead log of a durable collection.
     pub(crate) wal: Option<vicinity_storage::Wal>,
+    /// Bytes logged since the last checkpoint.
+    pub(crate) logged_bytes: u64,
 }
 
 /// A `wait = true` write waiting for the group commit that carries it.
@@ -139,6 +141,7 @@ impl Collection {
             writer: Mutex::new(Writer {
                 next_seq: 0,
                 wal: None,
+                logged_bytes: 0,
             }),
             commits: Mutex::new(Vec::new()),
             storage: Mutex::new(None),

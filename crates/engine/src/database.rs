@@ -169,6 +169,27 @@ impl Database {
         Ok(())
     }
 
+    /// Housekeeping for a long-running process (the server calls it every
+    /// second): fsyncs every collection's log, and checkpoints each durable
+    /// collection that logged more than `log_bytes` since its last
+    /// checkpoint, so that reopening replays little.
+    pub fn maintain(&self, log_bytes: u64) -> Result<()> {
+        let collections: Vec<Arc<Collection>> = self.collections.read().values().cloned().collect();
+        for c in collections {
+            c.flush()?;
+            if c.is_durable() && c.log_bytes_since_checkpoint() > log_bytes {
+                c.checkpoint()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checkpoints every durable collection that logged anything since its
+    /// last checkpoint (at shutdown, so that the next start opens at once).
+    pub fn checkpoint_all(&self) -> Result<()> {
+        self.maintain(0)
+    }
+
     /// Creates a collection; fails if the name is taken by a collection or
     /// an alias.
     pub fn create_collection(

@@ -451,10 +451,17 @@ impl Collection {
                 io.remove(&p).map_err(|e| io_err(&p, e))?;
             }
         }
+        w.logged_bytes = 0;
         if let Some(wal) = w.wal.as_mut() {
             wal.truncate_before(next_seq)?;
         }
         Ok(())
+    }
+
+    /// Bytes of operations logged since the last checkpoint: what the
+    /// next open would replay.
+    pub fn log_bytes_since_checkpoint(&self) -> u64 {
+        self.writer.lock().logged_bytes
     }
 
     /// Makes every acknowledged write durable (fsyncs the log): what a

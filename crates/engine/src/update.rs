@@ -102,19 +102,21 @@ impl Collection {
         if wait && self.is_durable() {
             return self.group_commit(op);
         }
-        let mut w = self.writer.lock();
+        let mut guard = self.writer.lock();
+        let w = &mut *guard;
         let seq = w.next_seq;
         if let Some(wal) = w.wal.as_mut() {
             let body = serde_json::to_vec(&op)
                 .map_err(|e| Error::BadRequest(format!("cannot encode the operation: {e}")))?;
             wal.append(seq, &body)?;
+            w.logged_bytes += body.len() as u64;
             if wait {
                 wal.sync()?;
             }
         }
         w.next_seq += 1;
         let applied = self.apply(&op, seq);
-        drop(w);
+        drop(guard);
         self.index_in_background();
         applied.map(|()| Self::done(seq))
     }
@@ -137,7 +139,11 @@ impl Collection {
         for p in batch {
             let seq = w.next_seq;
             let appended = match (w.wal.as_mut(), serde_json::to_vec(&p.op)) {
-                (Some(wal), Ok(body)) => wal.append(seq, &body).map_err(Error::from),
+                (Some(wal), Ok(body)) => {
+                    let r = wal.append(seq, &body).map_err(Error::from);
+                    w.logged_bytes += body.len() as u64;
+                    r
+                }
                 (None, Ok(_)) => Ok(()),
                 (_, Err(e)) => Err(Error::BadRequest(format!(
                     "cannot encode the operation: {e}"
