@@ -568,6 +568,43 @@ fn embedder_thread_pool_is_used() {
     assert_eq!(c.info().indexed_vectors_count, 500);
 }
 
+/// The background indexer and a caller of `finish_indexing` share the
+/// collection's pool; they must not deadlock (a pool thread blocked on the
+/// index lock while holding a task the lock's holder waits for).
+#[test]
+fn finish_indexing_beside_the_background_indexer_terminates() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let pool = std::sync::Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap(),
+        );
+        let db = Database::with_thread_pool(pool);
+        let c = db
+            .create_collection("pool", CollectionConfig::single(8, Distance::Euclid))
+            .unwrap();
+        let data = vicinity_tests::clustered(12_000, 8, 16, 3, 4);
+        for (round, chunk) in data.chunks(3_000).enumerate() {
+            let points = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    PointStruct::new((round * 3_000 + i) as u64, v.clone(), Payload::new())
+                })
+                .collect();
+            c.upsert(points).unwrap();
+            c.finish_indexing();
+        }
+        tx.send(c.info().indexed_vectors_count).unwrap();
+    });
+    let indexed = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("indexing deadlocked");
+    assert_eq!(indexed, 12_000);
+}
+
 #[test]
 fn copied_vectors_stay_bit_identical() {
     // Normalising a unit vector again can move its last bits: rewrites and

@@ -133,6 +133,51 @@ fn maintenance_checkpoints_long_logs_only() {
 }
 
 #[test]
+fn a_collection_built_in_memory_is_added_as_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(seed(13));
+    let c = vicinity::Collection::new("bulk", CollectionConfig::single(8, Distance::Cosine), None)
+        .unwrap();
+    c.upsert((0..300).map(|i| point(i, &mut rng)).collect())
+        .unwrap();
+    c.finish_indexing();
+    let query = SearchRequest::new(vec![0.3; 8], 10);
+    let hits = c.search(&query).unwrap();
+    let expected = c
+        .get(&(0..300).map(PointId::Num).collect::<Vec<_>>(), &all())
+        .unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        db.create_collection("taken", CollectionConfig::single(8, Distance::Cosine))
+            .unwrap();
+        let clash =
+            vicinity::Collection::new("taken", CollectionConfig::single(8, Distance::Cosine), None)
+                .unwrap();
+        assert!(matches!(
+            db.add_collection(clash),
+            Err(Error::CollectionExists { .. })
+        ));
+        let added = db.add_collection(c).unwrap();
+        // writes after adding are logged like any other
+        added.upsert(vec![point(300, &mut rng)]).unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.collection("bulk").unwrap();
+    assert_eq!(c.count(), 301);
+    assert_eq!(
+        c.pending_indexing(),
+        1,
+        "only the logged write is left to index"
+    );
+    let got = c
+        .get(&(0..300).map(PointId::Num).collect::<Vec<_>>(), &all())
+        .unwrap();
+    assert_eq!(got, expected);
+    c.delete(&[PointId::Num(300)]).unwrap();
+    assert_eq!(c.search(&query).unwrap(), hits);
+}
+
+#[test]
 fn a_second_process_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _db = Database::open(dir.path()).unwrap();

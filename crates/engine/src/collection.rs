@@ -188,10 +188,11 @@ impl Collection {
     /// and the collection's pool, and returns when that is done. Writes
     /// return before their rows are indexed (searches score those rows
     /// exactly meanwhile); call this before measuring the graph, as a
-    /// benchmark does after a bulk load.
+    /// benchmark does after a bulk load. Not to be called from inside a
+    /// job of the collection's own rayon pool.
     pub fn finish_indexing(&self) {
         let segment = self.segment();
-        while self.run(|| segment.index_some(crate::indexer::CHUNK)) > 0 {}
+        while segment.index_some(crate::indexer::CHUNK, self.pool.as_deref()) > 0 {}
     }
 
     /// Rows written but not yet in the HNSW graphs.
@@ -658,7 +659,7 @@ impl Collection {
             self.run(|| fresh.append(rows))?;
         }
         // the compacted segment replaces the old one fully indexed
-        while self.run(|| fresh.index_some(usize::MAX)) > 0 {}
+        while fresh.index_some(usize::MAX, self.pool.as_deref()) > 0 {}
         *self.segment.write() = Arc::new(fresh);
         drop(w);
         Ok(())

@@ -227,6 +227,36 @@ impl Database {
         Ok(c)
     }
 
+    /// Adds a collection built on its own with [`Collection::new`] (in
+    /// memory, with no log: a bulk load, say) under its name. A durable
+    /// database writes it as the new collection folder's first checkpoint,
+    /// graphs included, so that opening it later reads it back as it is.
+    /// A name taken by a collection or an alias is refused.
+    pub fn add_collection(&self, c: Collection) -> Result<Arc<Collection>> {
+        let name = c.name().to_string();
+        let mut map = self.collections.write();
+        if map.contains_key(&name) || self.aliases.read().contains_key(&name) {
+            return Err(Error::CollectionExists { name });
+        }
+        if let Some(root) = &self.root {
+            let dir = root.collection_dir(&name);
+            root.io.remove_dir_all(&dir).map_err(|source| {
+                Error::Storage(vicinity_storage::StorageError::Io {
+                    path: dir.clone(),
+                    source,
+                })
+            })?;
+            let storage = Storage {
+                io: Arc::clone(&root.io),
+                dir,
+            };
+            c.attach_storage(storage)?;
+        }
+        let c = Arc::new(c);
+        map.insert(name, Arc::clone(&c));
+        Ok(c)
+    }
+
     /// The collection of that name, or of the collection that alias names.
     pub fn collection(&self, name: &str) -> Result<Arc<Collection>> {
         let map = self.collections.read();

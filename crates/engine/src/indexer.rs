@@ -74,10 +74,7 @@ fn run(shared: &Shared, slot: &SegmentSlot, pool: Option<&ThreadPool>) {
                 return;
             }
             let segment = slot.read().clone();
-            let done = match pool {
-                Some(p) => p.install(|| segment.index_some(CHUNK)),
-                None => segment.index_some(CHUNK),
-            };
+            let done = segment.index_some(CHUNK, pool);
             if done == 0 {
                 break;
             }

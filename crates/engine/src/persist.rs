@@ -351,6 +351,19 @@ impl Collection {
         Ok(c)
     }
 
+    /// Gives an in-memory collection a folder (`dir`, which must not exist
+    /// yet): its configuration, an empty log, and a checkpoint of what it
+    /// holds now. Writes from then on are logged.
+    pub(crate) fn attach_storage(&self, storage: Storage) -> Result<()> {
+        let fresh =
+            Collection::create_in(self.name(), self.config().clone(), None, storage.clone())?;
+        drop(fresh);
+        let (wal, _) = Wal::open(Arc::clone(&storage.io), &storage.dir.join("wal"))?;
+        self.writer.lock().wal = Some(wal);
+        *self.storage.lock() = Some(storage);
+        self.checkpoint()
+    }
+
     /// Opens a durable collection from `dir`: checkpoint, then log replay.
     pub(crate) fn open_in(
         name: &str,
@@ -664,17 +677,7 @@ impl crate::Database {
                     io: Arc::clone(&root.io),
                     dir,
                 };
-                let fresh = Collection::create_in(
-                    name,
-                    restored.config().clone(),
-                    self.pool.clone(),
-                    storage.clone(),
-                )?;
-                drop(fresh);
-                *restored.storage.lock() = Some(storage.clone());
-                let (wal, _) = Wal::open(Arc::clone(&root.io), &storage.dir.join("wal"))?;
-                restored.writer.lock().wal = Some(wal);
-                restored.checkpoint()?;
+                restored.attach_storage(storage)?;
                 restored
             }
         };

@@ -309,9 +309,14 @@ impl Segment {
     }
 
     /// Inserts up to `max` rows that are not in the graphs yet (those with
-    /// a vector; parallel on the current rayon pool) and returns how many
-    /// rows it covered: 0 when none was waiting.
-    pub(crate) fn index_some(&self, max: usize) -> usize {
+    /// a vector; in parallel on `pool`, or rayon's global pool) and returns
+    /// how many rows it covered: 0 when none was waiting.
+    ///
+    /// The index lock is taken on the calling thread, before any work goes
+    /// to the pool: a pool thread blocked on it could hold a task stolen
+    /// from the lock's holder, which would then wait for it forever. So
+    /// this must not be called from inside the pool's own jobs.
+    pub(crate) fn index_some(&self, max: usize, pool: Option<&rayon::ThreadPool>) -> usize {
         let _g = self.index_lock.lock();
         let from = self.indexed.load(Ordering::Acquire);
         let to = self.row_count().min(from.saturating_add(max));
@@ -323,7 +328,10 @@ impl Segment {
                 .map(PointOffset)
                 .filter(|&r| !column.absent.contains(r))
                 .collect();
-            column.graph.insert_many(&column.store, &nodes);
+            match pool {
+                Some(p) => p.install(|| column.graph.insert_many(&column.store, &nodes)),
+                None => column.graph.insert_many(&column.store, &nodes),
+            }
         }
         self.indexed.store(to, Ordering::Release);
         to - from
