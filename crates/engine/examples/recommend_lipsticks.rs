@@ -82,6 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         group_by: "brand".parse()?,
         limit: 3,
         group_size: 2,
+        with_lookup: None,
     })?;
     for group in &groups {
         let GroupId::Keyword(brand) = &group.id else {
