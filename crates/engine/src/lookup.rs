@@ -74,6 +74,13 @@ impl GroupId {
     }
 }
 
+/// An example point without the vector asked for, in Qdrant's words.
+pub(crate) fn missing_vector(id: &PointId, name: &str) -> Error {
+    Error::BadRequest(format!(
+        "Referenced point {id} does not have vector '{name}'"
+    ))
+}
+
 /// Every vector input of a query, to resolve ids in place.
 fn inputs_mut(q: &mut Query) -> Vec<&mut VectorInput> {
     match q {
@@ -104,9 +111,7 @@ impl Collection {
         let table = seg.table.read();
         let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
         if !seg.has_vector(idx, row) {
-            return Err(Error::BadRequest(format!(
-                "No vector with name `{name}` found for point {id}"
-            )));
+            return Err(missing_vector(id, name));
         }
         Ok(column.store.get(row).unwrap_or_default().to_vec())
     }

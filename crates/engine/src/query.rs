@@ -352,9 +352,7 @@ impl Resolved<'_> {
                 let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
                 self.exclude.push(row);
                 if !seg.has_vector(src_idx, row) {
-                    return Err(Error::BadRequest(format!(
-                        "No vector with name `{source}` found for point {id}"
-                    )));
+                    return Err(crate::lookup::missing_vector(id, source));
                 }
                 let stored = src_column.store.get(row).unwrap_or_default();
                 if source == using {

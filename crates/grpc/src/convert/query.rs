@@ -143,12 +143,11 @@ pub fn query_from_proto(q: pb::Query) -> Result<Query, Status> {
 }
 
 /// `lookup_from`: where example ids are looked up.
-pub fn lookup_from_proto(l: Option<pb::LookupLocation>) -> Result<Option<LookupFrom>, Status> {
-    let Some(l) = l else { return Ok(None) };
-    Ok(Some(LookupFrom {
+pub fn lookup_from_proto(l: Option<pb::LookupLocation>) -> Option<LookupFrom> {
+    l.map(|l| LookupFrom {
         collection: l.collection_name,
         vector: l.vector_name,
-    }))
+    })
 }
 
 /// `with_lookup`: the payload unless the request says otherwise, no
@@ -180,7 +179,7 @@ pub fn prefetch_from_proto(p: pb::PrefetchQuery) -> Result<Prefetch, Status> {
         params: params_from_proto(p.params)?,
         score_threshold: p.score_threshold,
         limit: to_usize(p.limit.unwrap_or(DEFAULT_LIMIT), "prefetch.limit")?,
-        lookup_from: lookup_from_proto(p.lookup_from)?,
+        lookup_from: lookup_from_proto(p.lookup_from),
     })
 }
 
@@ -220,7 +219,7 @@ impl Common {
                 payload: payload_selector(self.with_payload, false)?,
                 vectors: vector_selector(self.with_vectors),
             },
-            lookup_from: lookup_from_proto(self.lookup_from)?,
+            lookup_from: lookup_from_proto(self.lookup_from),
         })
     }
 }
