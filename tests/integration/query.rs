@@ -277,6 +277,48 @@ fn query_validation_as_qdrant() {
         ErrorKind::BadInput,
         "two prefetches, nothing to merge them"
     );
+    two.prefetch.truncate(1);
+    assert_eq!(
+        c.query(&two).unwrap_err().kind(),
+        ErrorKind::BadInput,
+        "one prefetch without a query: Qdrant refuses it too"
+    );
+    // score_threshold needs a scoring query
+    let mut t = QueryRequest::new(
+        Query::OrderBy(OrderBy {
+            key: "i".parse().unwrap(),
+            direction: Direction::Asc,
+            start_from: None,
+        }),
+        3,
+    );
+    t.score_threshold = Some(0.5);
+    assert_eq!(c.query(&t).unwrap_err().kind(), ErrorKind::BadInput);
+    t.query = None;
+    assert_eq!(c.query(&t).unwrap_err().kind(), ErrorKind::BadInput);
+    // fusion takes no `using`, at any level
+    let mut f = QueryRequest::new(
+        Query::Fusion(Fusion::Rrf {
+            k: 2,
+            weights: None,
+        }),
+        3,
+    );
+    f.prefetch = vec![
+        Prefetch::new(Query::Nearest(id(1)), 3),
+        Prefetch::new(Query::Nearest(id(2)), 3),
+    ];
+    f.using = "other".into();
+    let e = c.query(&f).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadInput);
+    assert!(e.to_string().contains("Fusion queries cannot be combined"));
+    let mut outer = QueryRequest::new(Query::Nearest(id(3)), 3);
+    f.using = vicinity::DEFAULT_VECTOR.into();
+    let mut nested = Prefetch::new(f.query.clone().unwrap(), 5);
+    nested.prefetch = f.prefetch.clone();
+    nested.using = "other".into();
+    outer.prefetch = vec![nested];
+    assert_eq!(c.query(&outer).unwrap_err().kind(), ErrorKind::BadInput);
     let q = Query::Recommend {
         positive: vec![],
         negative: vec![],

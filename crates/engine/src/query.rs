@@ -114,7 +114,8 @@ pub enum Query {
 pub struct Prefetch {
     /// Nested prefetches.
     pub prefetch: Vec<Prefetch>,
-    /// What this level ranks by (`None`: pass the one prefetch through).
+    /// What this level ranks by; needed when this level has prefetches
+    /// of its own, as in Qdrant.
     pub query: Option<Query>,
     /// The vector name.
     pub using: String,
@@ -407,6 +408,12 @@ impl Collection {
             return Err(bad_limit("limit"));
         }
         self.validate_selectors(&req.with)?;
+        validate_level(
+            &req.prefetch,
+            req.query.as_ref(),
+            &req.using,
+            req.score_threshold,
+        )?;
         let segment = self.segment();
         let level = Level {
             prefetch: &req.prefetch,
@@ -516,16 +523,7 @@ impl Collection {
         };
         let k = level.limit;
         match (level.query, candidates) {
-            (None, Some(mut lists)) => {
-                if lists.len() != 1 {
-                    return Err(Error::BadRequest(
-                        "a query with several prefetches needs a `query` to merge them (fusion, or a vector to rescore)".into(),
-                    ));
-                }
-                let mut one = lists.remove(0);
-                one.hits.truncate(k);
-                Ok(one)
-            }
+            (None, Some(_)) => Err(prefetch_without_query()),
             (None, None) => Err(Error::BadRequest("a prefetch needs a `query`".into())),
             (Some(Query::Fusion(f)), Some(lists)) => Ok(Ranked {
                 hits: fuse(f, &lists, k)?,
@@ -838,6 +836,51 @@ struct Level<'a> {
     params: &'a SearchParams,
     limit: usize,
     lookup_from: Option<&'a LookupFrom>,
+}
+
+fn prefetch_without_query() -> Error {
+    Error::BadRequest(
+        "A query is needed to merge the prefetches. Can't have prefetches without defining a query."
+            .into(),
+    )
+}
+
+/// Qdrant's checks of one level of a query tree, then of its prefetches:
+/// prefetches need a query to merge them, `score_threshold` needs a query
+/// that scores (not order_by), and fusion takes no `using`.
+fn validate_level(
+    prefetch: &[Prefetch],
+    query: Option<&Query>,
+    using: &str,
+    score_threshold: Option<f32>,
+) -> Result<()> {
+    if !prefetch.is_empty() && query.is_none() {
+        return Err(prefetch_without_query());
+    }
+    if score_threshold.is_some() {
+        match query {
+            Some(Query::OrderBy(_)) => {
+                return Err(Error::BadRequest(
+                    "Can't use score_threshold with an order_by query.".into(),
+                ));
+            }
+            None => {
+                return Err(Error::BadRequest(
+                    "A query is needed to use the score_threshold. Can't have score_threshold without defining a query.".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if matches!(query, Some(Query::Fusion(_))) && using != DEFAULT_VECTOR {
+        return Err(Error::BadRequest(
+            "Fusion queries cannot be combined with the 'using' field.".into(),
+        ));
+    }
+    for p in prefetch {
+        validate_level(&p.prefetch, p.query.as_ref(), &p.using, p.score_threshold)?;
+    }
+    Ok(())
 }
 
 /// `a AND b`.

@@ -634,6 +634,21 @@ async fn malformed_requests_are_refused_and_change_nothing() {
     expect!(
         InvalidArgument,
         pt.query(pb::QueryPoints {
+            prefetch: vec![nearest(1)],
+            ..query(None)
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.query(pb::QueryPoints {
+            prefetch: vec![nearest(1), nearest(2)],
+            using: Some("image".into()),
+            ..query(Some(Q::Fusion(pb::Fusion::Rrf as i32)))
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.query(pb::QueryPoints {
             prefetch: vec![nearest(1), nearest(2)],
             ..query(Some(Q::Rrf(pb::Rrf {
                 k: Some(0),
