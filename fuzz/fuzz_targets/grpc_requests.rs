@@ -4,13 +4,18 @@
 //! panic: bad input is a status, never a crash.
 //!
 //! The first byte picks the message; the rest is its protobuf encoding.
+//! Bytes 0..200 pick among the first twenty messages (`kind % 20`, the
+//! corpus's original mapping); 200..=255 pick the query surface (groups,
+//! recommend, discover, search matrix, lookups across collections), run
+//! through the `Database` as the server runs them. A second collection,
+//! `g` (2-D, Dot), is there for `lookup_from` and `with_lookup` to find.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 use vicinity::{CollectionConfig, Database, Distance, HnswConfig};
-use vicinity_grpc::convert::{collection, filter, id, points, value, vector};
+use vicinity_grpc::convert::{collection, filter, id, points, query, value, vector};
 use vicinity_grpc::pb;
 
 fn write(c: &vicinity::Collection, op: Result<points::WriteOp, tonic::Status>) {
@@ -19,9 +24,17 @@ fn write(c: &vicinity::Collection, op: Result<points::WriteOp, tonic::Status>) {
     }
 }
 
-fn read(c: &vicinity::Collection, plan: Result<points::QueryPlan, tonic::Status>) {
+fn read(db: &Database, c: &vicinity::Collection, plan: Result<points::QueryPlan, tonic::Status>) {
     if let Ok(plan) = plan {
-        let _ = plan.run(c);
+        let _ = plan.run(db, c);
+    }
+}
+
+fn groups(db: &Database, req: Result<vicinity::QueryGroupsRequest, tonic::Status>) {
+    if let Ok(req) = req {
+        if let Ok(g) = db.query_groups("f", &req) {
+            let _ = query::groups_to_proto(g);
+        }
     }
 }
 
@@ -51,6 +64,48 @@ fuzz_target!(|data: &[u8]| {
         ..Default::default()
     };
     write(&c, points::upsert(seed));
+    let g = db
+        .create_collection("g", CollectionConfig::single(2, Distance::Dot))
+        .unwrap();
+    let _ = g.upsert(
+        (1..=3u64)
+            .map(|i| vicinity::PointStruct::new(i, vec![i as f32, -1.0], Default::default()))
+            .collect(),
+    );
+
+    if kind >= 200 {
+        match (kind - 200) % 8 {
+            0 => if let Ok(r) = pb::QueryPointGroups::decode(bytes) { groups(&db, query::query_groups(r)) },
+            1 => if let Ok(r) = pb::SearchPointGroups::decode(bytes) { groups(&db, query::search_groups(r)) },
+            2 => if let Ok(r) = pb::RecommendPointGroups::decode(bytes) { groups(&db, query::recommend_groups(r)) },
+            3 => if let Ok(r) = pb::SearchMatrixPoints::decode(bytes) {
+                if let Ok(req) = query::search_matrix(r) {
+                    if let Ok(m) = c.search_matrix(&req) {
+                        let pairs = query::matrix_pairs_to_proto(&m);
+                        let offsets = query::matrix_offsets_to_proto(&m);
+                        assert_eq!(pairs.pairs.len(), offsets.scores.len());
+                    }
+                }
+            },
+            4 => if let Ok(r) = pb::RecommendPoints::decode(bytes) {
+                read(&db, &c, query::recommend(r).map(points::QueryPlan::Query))
+            },
+            5 => if let Ok(r) = pb::DiscoverPoints::decode(bytes) {
+                read(&db, &c, query::discover(r).map(points::QueryPlan::Query))
+            },
+            6 => if let Ok(r) = pb::RecommendBatchPoints::decode(bytes) {
+                for q in r.recommend_points {
+                    read(&db, &c, query::recommend(q).map(points::QueryPlan::Query));
+                }
+            } else if let Ok(r) = pb::DiscoverBatchPoints::decode(bytes) {
+                for q in r.discover_points {
+                    read(&db, &c, query::discover(q).map(points::QueryPlan::Query));
+                }
+            },
+            _ => if let Ok(r) = pb::QueryPoints::decode(bytes) { read(&db, &c, points::query(r)) },
+        }
+        return;
+    }
 
     match kind % 20 {
         0 => if let Ok(r) = pb::UpsertPoints::decode(bytes) { write(&c, points::upsert(r)) },
@@ -78,9 +133,9 @@ fuzz_target!(|data: &[u8]| {
         },
         11 => if let Ok(r) = pb::CountPoints::decode(bytes) { let _ = points::count(&r); },
         12 => if let Ok(r) = pb::SearchPoints::decode(bytes) {
-            read(&c, points::search(r).map(points::QueryPlan::Vector))
+            read(&db, &c, points::search(r).map(points::QueryPlan::Vector))
         },
-        13 => if let Ok(r) = pb::QueryPoints::decode(bytes) { read(&c, points::query(r)) },
+        13 => if let Ok(r) = pb::QueryPoints::decode(bytes) { read(&db, &c, points::query(r)) },
         14 => if let Ok(r) = pb::CreateCollection::decode(bytes) {
             if let Ok((name, config, _)) = collection::create_from_proto(r) {
                 let _ = db.create_collection(&name, config);
@@ -101,12 +156,12 @@ fuzz_target!(|data: &[u8]| {
         17 => if let Ok(v) = pb::Vectors::decode(bytes) { let _ = vector::vectors_from_proto(Some(v)); },
         18 => if let Ok(r) = pb::SearchBatchPoints::decode(bytes) {
             for s in r.search_points {
-                read(&c, points::search(s).map(points::QueryPlan::Vector));
+                read(&db, &c, points::search(s).map(points::QueryPlan::Vector));
             }
         },
         _ => if let Ok(r) = pb::QueryBatchPoints::decode(bytes) {
             for q in r.query_points {
-                read(&c, points::query(q));
+                read(&db, &c, points::query(q));
             }
         },
     }

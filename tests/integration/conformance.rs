@@ -592,6 +592,7 @@ fn group_cases_agree_with_qdrant() {
             group_by: case["group_by"].as_str().unwrap().parse().unwrap(),
             limit: case["limit"].as_u64().unwrap() as usize,
             group_size: case["group_size"].as_u64().unwrap() as usize,
+            with_lookup: None,
         };
         let got = c.query_groups(&req).unwrap();
         let want = case["groups"].as_array().unwrap();

@@ -277,6 +277,48 @@ fn query_validation_as_qdrant() {
         ErrorKind::BadInput,
         "two prefetches, nothing to merge them"
     );
+    two.prefetch.truncate(1);
+    assert_eq!(
+        c.query(&two).unwrap_err().kind(),
+        ErrorKind::BadInput,
+        "one prefetch without a query: Qdrant refuses it too"
+    );
+    // score_threshold needs a scoring query
+    let mut t = QueryRequest::new(
+        Query::OrderBy(OrderBy {
+            key: "i".parse().unwrap(),
+            direction: Direction::Asc,
+            start_from: None,
+        }),
+        3,
+    );
+    t.score_threshold = Some(0.5);
+    assert_eq!(c.query(&t).unwrap_err().kind(), ErrorKind::BadInput);
+    t.query = None;
+    assert_eq!(c.query(&t).unwrap_err().kind(), ErrorKind::BadInput);
+    // fusion takes no `using`, at any level
+    let mut f = QueryRequest::new(
+        Query::Fusion(Fusion::Rrf {
+            k: 2,
+            weights: None,
+        }),
+        3,
+    );
+    f.prefetch = vec![
+        Prefetch::new(Query::Nearest(id(1)), 3),
+        Prefetch::new(Query::Nearest(id(2)), 3),
+    ];
+    f.using = "other".into();
+    let e = c.query(&f).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadInput);
+    assert!(e.to_string().contains("Fusion queries cannot be combined"));
+    let mut outer = QueryRequest::new(Query::Nearest(id(3)), 3);
+    f.using = vicinity::DEFAULT_VECTOR.into();
+    let mut nested = Prefetch::new(f.query.clone().unwrap(), 5);
+    nested.prefetch = f.prefetch.clone();
+    nested.using = "other".into();
+    outer.prefetch = vec![nested];
+    assert_eq!(c.query(&outer).unwrap_err().kind(), ErrorKind::BadInput);
     let q = Query::Recommend {
         positive: vec![],
         negative: vec![],
@@ -303,4 +345,250 @@ fn query_validation_as_qdrant() {
             .all(|h| h.id != PointId::Num(1) && h.id != PointId::Num(2))
     );
     assert_eq!(hits.len(), 34);
+}
+
+/// A second collection for lookups: "taste" vectors of the circle's
+/// dimension and "wide" ones of another; points 100 and 101.
+fn users(db: &Database) -> std::sync::Arc<vicinity::Collection> {
+    use vicinity::{VectorParams, Vectors};
+    let u = db
+        .create_collection(
+            "users",
+            CollectionConfig::named([
+                ("taste".to_string(), VectorParams::new(2, Distance::Dot)),
+                ("wide".to_string(), VectorParams::new(3, Distance::Dot)),
+            ]),
+        )
+        .unwrap();
+    let point = |i: u64, t: Vec<f32>| {
+        PointStruct::new(
+            i,
+            Vectors::Named(
+                [("taste".to_string(), t), ("wide".to_string(), vec![1.0; 3])]
+                    .into_iter()
+                    .collect(),
+            ),
+            Payload::try_from(json!({"name": format!("user {i}")})).unwrap(),
+        )
+    };
+    u.upsert(vec![
+        point(100, vec![0.6, 0.8]),
+        point(101, vec![-1.0, 0.0]),
+    ])
+    .unwrap();
+    u
+}
+
+#[test]
+fn lookup_from_another_collection_resolves_ids_there() {
+    use vicinity::LookupFrom;
+    let (db, _c) = circle();
+    users(&db);
+    let from = |vector: &str| {
+        Some(LookupFrom {
+            collection: "users".into(),
+            vector: Some(vector.into()),
+        })
+    };
+    // nearest to user 100's taste: nothing of the circle is excluded
+    let mut req = exact(QueryRequest::new(Query::Nearest(id(100)), 36));
+    req.lookup_from = from("taste");
+    let hits = db.query("circle", &req).unwrap();
+    assert_eq!(hits.len(), 36);
+    for h in &hits {
+        let PointId::Num(n) = h.id else {
+            unreachable!()
+        };
+        assert!((h.score - dot(&v(n), &[0.6, 0.8])).abs() < 1e-5);
+    }
+    // a prefetch with its own lookup: sum_scores of user 100 minus user 101
+    let mut inner = Prefetch::new(
+        Query::Recommend {
+            positive: vec![id(100)],
+            negative: vec![id(101)],
+            strategy: RecommendStrategy::SumScores,
+        },
+        3,
+    );
+    inner.lookup_from = from("taste");
+    inner.params.exact = true;
+    let mut req = exact(QueryRequest::new(
+        Query::Nearest(VectorInput::Vector(v(0))),
+        3,
+    ));
+    req.prefetch = vec![inner];
+    let hits = db.query("circle", &req).unwrap();
+    let mut best: Vec<(u64, f32)> = (0..36u64)
+        .map(|n| (n, dot(&v(n), &[0.6, 0.8]) - dot(&v(n), &[-1.0, 0.0])))
+        .collect();
+    best.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut want: Vec<u64> = best[..3].iter().map(|x| x.0).collect();
+    want.sort_by(|a, b| dot(&v(*b), &v(0)).total_cmp(&dot(&v(*a), &v(0))));
+    let got: Vec<u64> = hits
+        .iter()
+        .map(|h| match h.id {
+            PointId::Num(n) => n,
+            PointId::Uuid(_) => unreachable!(),
+        })
+        .collect();
+    assert_eq!(got, want);
+    // errors: a missing collection or id, another dimension, no such vector
+    let err = |lookup: Option<LookupFrom>, example: u64| {
+        let mut req = QueryRequest::new(Query::Nearest(id(example)), 3);
+        req.lookup_from = lookup;
+        db.query("circle", &req).unwrap_err().kind()
+    };
+    assert_eq!(
+        err(Some(LookupFrom::new("nowhere")), 100),
+        ErrorKind::NotFound
+    );
+    assert_eq!(err(from("taste"), 7), ErrorKind::NotFound);
+    assert_eq!(err(from("wide"), 100), ErrorKind::BadInput);
+    assert_eq!(err(from("nope"), 100), ErrorKind::BadInput);
+    // the collection alone cannot reach another collection
+    let mut req = QueryRequest::new(Query::Nearest(id(100)), 3);
+    req.lookup_from = from("taste");
+    let c = db.collection("circle").unwrap();
+    assert_eq!(c.query(&req).unwrap_err().kind(), ErrorKind::BadInput);
+}
+
+#[test]
+fn lookup_from_the_same_collection_excludes_the_example() {
+    use vicinity::LookupFrom;
+    let (db, _c) = circle();
+    db.create_alias("circle", "ring").unwrap();
+    let mut req = exact(QueryRequest::new(Query::Nearest(id(4)), 3));
+    req.lookup_from = Some(LookupFrom::new("ring"));
+    let hits = db.query("circle", &req).unwrap();
+    let got: Vec<PointId> = hits.iter().map(|h| h.id).collect();
+    assert!(!got.contains(&PointId::Num(4)));
+    for h in &hits {
+        let PointId::Num(n) = h.id else {
+            unreachable!()
+        };
+        assert!((h.score - dot(&v(n), &v(4))).abs() < 1e-5);
+        assert!(n == 3 || n == 5 || n == 2 || n == 6);
+    }
+}
+
+#[test]
+fn with_lookup_fetches_the_group_id_point() {
+    use vicinity::{GroupId, QueryGroupsRequest, WithLookup};
+    let (db, _c) = circle();
+    users(&db);
+    // group the circle by `i`: groups 100 and 101 do not exist there, so
+    // give some points a `user` key
+    let c = db.collection("circle").unwrap();
+    c.upsert(vec![
+        PointStruct::new(
+            40,
+            vec![1.0, 0.0],
+            Payload::try_from(json!({"user": 100})).unwrap(),
+        ),
+        PointStruct::new(
+            41,
+            vec![0.9, 0.1],
+            Payload::try_from(json!({"user": 101})).unwrap(),
+        ),
+        PointStruct::new(
+            42,
+            vec![0.8, 0.2],
+            Payload::try_from(json!({"user": 102})).unwrap(),
+        ),
+    ])
+    .unwrap();
+    let req = QueryGroupsRequest {
+        query: exact(QueryRequest::new(
+            Query::Nearest(VectorInput::Vector(vec![1.0, 0.0])),
+            10,
+        )),
+        group_by: "user".parse().unwrap(),
+        limit: 5,
+        group_size: 1,
+        with_lookup: Some(WithLookup::new("users")),
+    };
+    let groups = db.query_groups("circle", &req).unwrap();
+    assert_eq!(groups.len(), 3);
+    for g in &groups {
+        let GroupId::Integer(u) = g.id else {
+            panic!("integer groups: {g:?}")
+        };
+        match (u, &g.lookup) {
+            (100 | 101, Some(r)) => {
+                assert_eq!(r.id, PointId::Num(u as u64));
+                let name = &r.payload.as_ref().unwrap().as_map()["name"];
+                assert_eq!(name, &json!(format!("user {u}")));
+                assert!(r.vectors.is_none());
+            }
+            (102, None) => {}
+            other => panic!("unexpected lookup {other:?}"),
+        }
+    }
+    // the collection alone looks up only in itself
+    assert_eq!(
+        c.query_groups(&req).unwrap_err().kind(),
+        ErrorKind::BadInput
+    );
+    let mut missing = req.clone();
+    missing.with_lookup = Some(WithLookup::new("nowhere"));
+    assert_eq!(
+        db.query_groups("circle", &missing).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn search_matrix_is_exact_among_the_sampled_points() {
+    use vicinity::SearchMatrixRequest;
+    let (_db, c) = circle();
+    let even =
+        Filter::from_json(json!({"must": [{"key": "even", "match": {"value": true}}]})).unwrap();
+    // 18 even points, all sampled: each one's nearest are its neighbours
+    // on the circle, 20° either way (dot = cos 20°), then 40°.
+    let m = c
+        .search_matrix(&SearchMatrixRequest {
+            filter: Some(even),
+            sample: 100,
+            limit: 3,
+            ..SearchMatrixRequest::default()
+        })
+        .unwrap();
+    let want_ids: Vec<PointId> = (0..36u64).step_by(2).map(PointId::Num).collect();
+    assert_eq!(m.ids, want_ids);
+    for (i, row) in m.neighbours.iter().enumerate() {
+        let PointId::Num(a) = m.ids[i] else {
+            unreachable!()
+        };
+        assert_eq!(row.len(), 3);
+        for &(j, score) in row {
+            let PointId::Num(b) = m.ids[j] else {
+                unreachable!()
+            };
+            assert_ne!(a, b);
+            assert!((score - dot(&v(a), &v(b))).abs() < 1e-5);
+        }
+        let cos = |deg: f32| deg.to_radians().cos();
+        assert!((row[0].1 - cos(20.0)).abs() < 1e-5);
+        assert!((row[1].1 - cos(20.0)).abs() < 1e-5);
+        assert!((row[2].1 - cos(40.0)).abs() < 1e-5);
+    }
+    let pairs = m.pairs();
+    let offsets = m.offsets();
+    assert_eq!(pairs.len(), 18 * 3);
+    for (k, p) in pairs.iter().enumerate() {
+        assert_eq!(p.a, offsets.ids[offsets.offsets_row[k] as usize]);
+        assert_eq!(p.b, offsets.ids[offsets.offsets_col[k] as usize]);
+        assert_eq!(p.score, offsets.scores[k]);
+    }
+    // a sample of 5 of 36: sorted ids, neighbours only among them
+    let m = c
+        .search_matrix(&SearchMatrixRequest {
+            sample: 5,
+            limit: 10,
+            ..SearchMatrixRequest::default()
+        })
+        .unwrap();
+    assert_eq!(m.ids.len(), 5);
+    assert!(m.ids.windows(2).all(|w| w[0] < w[1]));
+    assert!(m.neighbours.iter().all(|r| r.len() == 4));
 }

@@ -438,3 +438,153 @@ def test_query_groups(client, qcoll):
     for g in res.groups:
         for h in g.hits:
             assert abs(h.score - _dot(q, QPOINTS[h.id][0])) < 1e-4
+
+
+def test_query_groups_with_lookup(client, qcoll):
+    # Group ids name points of another collection: the integer group 1 does
+    # (as point 1); "a", "b" (not UUIDs) and -2 (negative) cannot.
+    lookup = "py_group_info"
+    if client.collection_exists(lookup):
+        client.delete_collection(lookup)
+    client.create_collection(
+        lookup, vectors_config=models.VectorParams(size=3, distance=models.Distance.COSINE)
+    )
+    client.upsert(
+        lookup,
+        points=[
+            models.PointStruct(id=1, vector=[0.0, 3.0, 4.0], payload={"title": "group one"}),
+            models.PointStruct(id=2, vector=[1.0, 0.0, 0.0], payload={"title": "unused"}),
+        ],
+        wait=True,
+    )
+    q = [1.0, 0.0]
+    res = client.query_points_groups(
+        qcoll, group_by="g", query=q, limit=10, group_size=1, with_lookup=lookup
+    )
+    assert sorted(str(g.id) for g in res.groups) == ["-2", "1", "a", "b"]
+    for g in res.groups:
+        if g.id == 1:
+            assert g.lookup is not None and g.lookup.id == 1
+            assert g.lookup.payload == {"title": "group one"}
+            assert g.lookup.vector is None
+        else:
+            assert g.lookup is None, g
+        # the best hit of each group, scored independently
+        best = max((_dot(q, v), i) for i, (v, gg) in QPOINTS.items() if gg == g.id)
+        assert g.hits[0].id == best[1]
+        assert abs(g.hits[0].score - best[0]) < 1e-4
+
+    # with vectors, without payload; stored vectors are normalised (cosine)
+    res = client.query_points_groups(
+        qcoll,
+        group_by="g",
+        query=q,
+        limit=10,
+        group_size=1,
+        with_lookup=models.WithLookup(collection=lookup, with_payload=False, with_vectors=True),
+    )
+    one = next(g for g in res.groups if g.id == 1)
+    assert not one.lookup.payload
+    assert one.lookup.vector == pytest.approx([0.0, 0.6, 0.8], abs=1e-6)
+
+    with pytest.raises(Exception) as e:
+        client.query_points_groups(
+            qcoll, group_by="g", query=q, with_lookup="py_no_such_collection"
+        )
+    assert "NOT_FOUND" in str(e.value)
+
+
+def test_lookup_from_another_collection(client, qcoll):
+    users = "py_users"
+    if client.collection_exists(users):
+        client.delete_collection(users)
+    client.create_collection(
+        users,
+        vectors_config={"taste": models.VectorParams(size=2, distance=models.Distance.DOT)},
+    )
+    taste = {1: [0.3, -1.0], 2: [-0.5, 0.5]}
+    client.upsert(
+        users,
+        points=[models.PointStruct(id=i, vector={"taste": v}) for i, v in taste.items()],
+        wait=True,
+    )
+    res = client.query_points(
+        qcoll,
+        query=models.RecommendQuery(recommend=models.RecommendInput(positive=[1], negative=[2])),
+        lookup_from=models.LookupLocation(collection=users, vector="taste"),
+        limit=8,
+    )
+    # average vector: 2·pos − neg; id 1 and 2 of *this* collection stay in
+    v = [2 * p - n for p, n in zip(taste[1], taste[2])]
+    _check("lookup_from", res.points, {i: _dot(v, x) for i, (x, _) in QPOINTS.items()}, 8)
+
+
+def test_search_matrix_pairs_and_offsets(client):
+    import numpy as np
+
+    name = "py_matrix"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=4, distance=models.Distance.COSINE)
+    )
+    rng = np.random.default_rng(7)
+    vecs = {i: rng.normal(size=4) for i in range(1, 13)}
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=i, vector=v.tolist(), payload={"odd": i % 2 == 1})
+            for i, v in vecs.items()
+        ],
+        wait=True,
+    )
+
+    def expected(ids, limit):
+        """Per sampled id, its `limit` most similar other sampled ids (cosine)."""
+        m = np.stack([vecs[i] / np.linalg.norm(vecs[i]) for i in ids])
+        sims = m @ m.T
+        out = {}
+        for r, a in enumerate(ids):
+            order = [c for c in np.argsort(-sims[r], kind="stable") if c != r][:limit]
+            out[a] = [(ids[c], float(sims[r, c])) for c in order]
+        return out
+
+    def check_rows(rows, want):
+        assert sorted(rows) == sorted(want)
+        for a, row in want.items():
+            assert [b for b, _ in rows[a]] == [b for b, _ in row], (a, rows[a], row)
+            for (_, got), (_, w) in zip(rows[a], row):
+                assert abs(got - w) < 1e-4
+
+    odd = models.Filter(must=[models.FieldCondition(key="odd", match=models.MatchValue(value=True))])
+    odd_ids = [i for i in vecs if i % 2 == 1]
+
+    # a sample larger than the matches takes them all
+    res = client.search_matrix_pairs(name, query_filter=odd, sample=50, limit=2)
+    rows = {}
+    for p in res.pairs:
+        rows.setdefault(p.a, []).append((p.b, p.score))
+    assert [p.a for p in res.pairs] == sorted(p.a for p in res.pairs)
+    check_rows(rows, expected(odd_ids, 2))
+
+    res = client.search_matrix_offsets(name, query_filter=odd, sample=50, limit=2)
+    assert res.ids == odd_ids
+    rows = {}
+    for r, c, s in zip(res.offsets_row, res.offsets_col, res.scores):
+        rows.setdefault(res.ids[r], []).append((res.ids[c], s))
+    check_rows(rows, expected(odd_ids, 2))
+
+    # a real sample (default limit 3): neighbours only among the sampled
+    res = client.search_matrix_offsets(name, sample=5)
+    assert len(res.ids) == 5 and res.ids == sorted(res.ids)
+    rows = {}
+    for r, c, s in zip(res.offsets_row, res.offsets_col, res.scores):
+        rows.setdefault(res.ids[r], []).append((res.ids[c], s))
+    check_rows(rows, expected(res.ids, 3))
+
+    # defaults: 10 samples of 3 neighbours
+    assert len(client.search_matrix_pairs(name).pairs) == 30
+
+    with pytest.raises(Exception) as e:
+        client.search_matrix_pairs(name, sample=1)
+    assert "INVALID_ARGUMENT" in str(e.value)

@@ -1,5 +1,7 @@
 //! "More lipsticks like this one, from other brands, in stock", grouped by
-//! brand: a recommend query with a filter, on a small product catalogue.
+//! brand: a recommend query with a filter, on a small product catalogue;
+//! then the same groups keyed by brand id, each with its brand's record
+//! from a second collection (`with_lookup`).
 //!
 //! Run it with `cargo run -p vicinity --example recommend_lipsticks`.
 
@@ -7,6 +9,7 @@ use serde_json::json;
 use vicinity::{
     CollectionConfig, Database, Distance, FieldIndexParams, FieldType, Filter, GroupId, PointId,
     PointStruct, Query, QueryGroupsRequest, QueryRequest, RecommendStrategy, VectorInput,
+    WithLookup,
 };
 
 /// A toy embedding: products of one category sit close together; brands
@@ -43,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "name": format!("{brand} {category} #{variant}"),
                     "category": category,
                     "brand": brand,
+                    "brand_id": b + 1,
                     "price": 5.0 + (id % 7) as f64 * 3.5,
                     "in_stock": !id.is_multiple_of(5),
                 });
@@ -78,10 +82,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     query.with.payload = true.into();
 
     let groups = products.query_groups(&QueryGroupsRequest {
-        query,
+        query: query.clone(),
         group_by: "brand".parse()?,
         limit: 3,
         group_size: 2,
+        with_lookup: None,
     })?;
     for group in &groups {
         let GroupId::Keyword(brand) = &group.id else {
@@ -115,5 +120,53 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         GroupId::Keyword("bloom".into()),
         "the brand closest to acme comes first"
     );
+
+    // Brand records live in their own collection, keyed by brand id (a
+    // one-dimensional vector: Qdrant's points always carry one). Grouping
+    // by `brand_id` through the database fetches each group's brand.
+    let countries = ["FR", "IT", "JP", "US", "BR"];
+    let brand_records =
+        db.create_collection("brands", CollectionConfig::single(1, Distance::Dot))?;
+    let mut records = Vec::new();
+    for (b, brand) in brands.iter().enumerate() {
+        let payload = json!({"name": brand, "country": countries[b]});
+        records.push(PointStruct::new(
+            b as u64 + 1,
+            vec![1.0],
+            payload.try_into()?,
+        ));
+    }
+    brand_records.upsert(records)?;
+    let by_id = db.query_groups(
+        "products",
+        &QueryGroupsRequest {
+            query,
+            group_by: "brand_id".parse()?,
+            limit: 3,
+            group_size: 1,
+            with_lookup: Some(WithLookup::new("brands")),
+        },
+    )?;
+    println!("best lipstick per brand, with the brand's record:");
+    for group in &by_id {
+        let brand = group
+            .lookup
+            .as_ref()
+            .expect("every brand id is in `brands`");
+        let brand = brand
+            .payload
+            .as_ref()
+            .expect("lookups carry the payload")
+            .as_map();
+        let hit = group.hits[0].payload.as_ref().expect("payload").as_map();
+        println!(
+            "  {:<22} from {} ({})",
+            hit["name"].as_str().unwrap_or("?"),
+            brand["name"].as_str().unwrap_or("?"),
+            brand["country"].as_str().unwrap_or("?")
+        );
+        assert_eq!(brand["name"], hit["brand"]);
+    }
+    assert_eq!(by_id.len(), 3);
     Ok(())
 }

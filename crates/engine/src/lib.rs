@@ -31,6 +31,8 @@ mod config;
 mod database;
 mod error;
 mod indexer;
+mod lookup;
+mod matrix;
 mod persist;
 mod point;
 mod query;
@@ -44,6 +46,8 @@ pub use config::{
 };
 pub use database::Database;
 pub use error::{Error, ErrorKind, Result};
+pub use lookup::{LookupFrom, WithLookup};
+pub use matrix::{MatrixOffsets, MatrixPair, SearchMatrix, SearchMatrixRequest};
 pub use persist::SnapshotDescription;
 pub use point::{
     PointStruct, Record, ScoredPoint, UpdateResult, UpdateStatus, VectorSelector, Vectors,

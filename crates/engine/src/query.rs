@@ -10,6 +10,7 @@ use vicinity_payload::{Filter, JsonPath, PointId};
 use vicinity_storage::PointOffset;
 
 use crate::collection::bad_limit;
+use crate::lookup::{LookupFrom, WithLookup};
 use crate::segment::Segment;
 use crate::{
     Collection, DEFAULT_VECTOR, Error, OrderBy, Result, ScoredPoint, ScrollRequest, SearchParams,
@@ -113,7 +114,8 @@ pub enum Query {
 pub struct Prefetch {
     /// Nested prefetches.
     pub prefetch: Vec<Prefetch>,
-    /// What this level ranks by (`None`: pass the one prefetch through).
+    /// What this level ranks by; needed when this level has prefetches
+    /// of its own, as in Qdrant.
     pub query: Option<Query>,
     /// The vector name.
     pub using: String,
@@ -125,6 +127,9 @@ pub struct Prefetch {
     pub score_threshold: Option<f32>,
     /// How many results this level passes up.
     pub limit: usize,
+    /// Where this level's example ids are looked up (`None`: this
+    /// collection and `using`).
+    pub lookup_from: Option<LookupFrom>,
 }
 
 impl Prefetch {
@@ -138,6 +143,7 @@ impl Prefetch {
             params: SearchParams::default(),
             score_threshold: None,
             limit,
+            lookup_from: None,
         }
     }
 }
@@ -163,6 +169,11 @@ pub struct QueryRequest {
     pub offset: usize,
     /// What each hit carries.
     pub with: WithSelectors,
+    /// Where the top level's example ids are looked up (`None`: this
+    /// collection and `using`). Another collection's ids are resolved by
+    /// [`Database::query`](crate::Database::query); they are not excluded
+    /// from the results, as in Qdrant.
+    pub lookup_from: Option<LookupFrom>,
 }
 
 impl QueryRequest {
@@ -178,6 +189,7 @@ impl QueryRequest {
             limit,
             offset: 0,
             with: WithSelectors::default(),
+            lookup_from: None,
         }
     }
 }
@@ -214,6 +226,10 @@ pub struct QueryGroupsRequest {
     pub limit: usize,
     /// Hits per group, at least 1.
     pub group_size: usize,
+    /// Also fetch, per group, the point whose id is the group id from this
+    /// (or, through [`Database::query_groups`](crate::Database::query_groups),
+    /// another) collection.
+    pub with_lookup: Option<WithLookup>,
 }
 
 /// Qdrant's sigmoid, scaled to `(0, 1)`: `0.5 · (x / (1 + |x|) + 1)`.
@@ -295,11 +311,14 @@ impl<M: Metric> Scorer for Pairs<M> {
 }
 
 /// A query's examples turned into vectors, and the rows to leave out.
-struct Resolved {
+struct Resolved<'a> {
     exclude: Vec<PointOffset>,
+    /// Where example ids are looked up: this collection, possibly another
+    /// vector name.
+    lookup: Option<&'a LookupFrom>,
 }
 
-impl Resolved {
+impl Resolved<'_> {
     fn vector(
         &mut self,
         c: &Collection,
@@ -307,27 +326,42 @@ impl Resolved {
         using: &str,
         input: &VectorInput,
     ) -> Result<Vec<f32>> {
-        let (col_idx, column) = seg.column(using)?;
-        match input {
-            VectorInput::Vector(v) => column
+        let (_, column) = seg.column(using)?;
+        let prepare = |v: &[f32]| {
+            column
                 .store
                 .prepare_query(v)
-                .map_err(|e| Error::for_vector(using, e)),
+                .map_err(|e| Error::for_vector(using, e))
+        };
+        match input {
+            VectorInput::Vector(v) => prepare(v),
             VectorInput::Id(id) => {
+                if let Some(l) = self.lookup
+                    && l.collection != c.name()
+                {
+                    return Err(Error::BadRequest(format!(
+                        "lookup_from collection `{}` is not this collection: run the query through Database::query",
+                        l.collection
+                    )));
+                }
+                let source = self
+                    .lookup
+                    .and_then(|l| l.vector.as_deref())
+                    .unwrap_or(using);
+                let (src_idx, src_column) = seg.column(source)?;
                 let table = seg.table.read();
                 let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
                 self.exclude.push(row);
-                if !seg.has_vector(col_idx, row) {
-                    return Err(Error::BadRequest(format!(
-                        "No vector with name `{using}` found for point {id}"
-                    )));
+                if !seg.has_vector(src_idx, row) {
+                    return Err(crate::lookup::missing_vector(id, source));
                 }
-                let _ = c;
-                Ok(column
-                    .store
-                    .get(row)
-                    .map(<[f32]>::to_vec)
-                    .unwrap_or_default())
+                let stored = src_column.store.get(row).unwrap_or_default();
+                if source == using {
+                    Ok(stored.to_vec())
+                } else {
+                    // another vector space: check its dimension, normalise
+                    prepare(stored)
+                }
             }
         }
     }
@@ -374,6 +408,12 @@ impl Collection {
             return Err(bad_limit("limit"));
         }
         self.validate_selectors(&req.with)?;
+        validate_level(
+            &req.prefetch,
+            req.query.as_ref(),
+            &req.using,
+            req.score_threshold,
+        )?;
         let segment = self.segment();
         let level = Level {
             prefetch: &req.prefetch,
@@ -381,6 +421,7 @@ impl Collection {
             using: &req.using,
             filter: req.filter.as_ref(),
             params: &req.params,
+            lookup_from: req.lookup_from.as_ref(),
             limit: req
                 .limit
                 .checked_add(req.offset)
@@ -462,6 +503,7 @@ impl Collection {
                     filter: p.filter.as_ref(),
                     params: &p.params,
                     limit: p.limit,
+                    lookup_from: p.lookup_from.as_ref(),
                 };
                 let mut ranked = self.run_level(seg, &sub, filter.as_ref())?;
                 if let Some(t) = p.score_threshold {
@@ -481,16 +523,7 @@ impl Collection {
         };
         let k = level.limit;
         match (level.query, candidates) {
-            (None, Some(mut lists)) => {
-                if lists.len() != 1 {
-                    return Err(Error::BadRequest(
-                        "a query with several prefetches needs a `query` to merge them (fusion, or a vector to rescore)".into(),
-                    ));
-                }
-                let mut one = lists.remove(0);
-                one.hits.truncate(k);
-                Ok(one)
-            }
+            (None, Some(_)) => Err(prefetch_without_query()),
             (None, None) => Err(Error::BadRequest("a prefetch needs a `query`".into())),
             (Some(Query::Fusion(f)), Some(lists)) => Ok(Ranked {
                 hits: fuse(f, &lists, k)?,
@@ -528,6 +561,7 @@ impl Collection {
         let (_, column) = seg.column(using)?;
         let mut r = Resolved {
             exclude: Vec::new(),
+            lookup: level.lookup_from,
         };
         let distance = column.store.distance();
         // Vectors first: a missing example id is an error before any work.
@@ -622,7 +656,7 @@ impl Collection {
 
     fn pairs(
         &self,
-        r: &mut Resolved,
+        r: &mut Resolved<'_>,
         seg: &Segment,
         using: &str,
         context: &[ContextPair],
@@ -689,16 +723,8 @@ impl Collection {
             None => table.matching(seg, filter).map(|(_, r)| r).collect(),
         };
         // A shuffle keyed by a per-call seed: a fresh sample each time.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let key = |r: &PointOffset| {
-            let mut x = seed ^ u64::from(r.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            x ^= x >> 31;
-            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            x ^ (x >> 29)
-        };
-        rows.sort_by_key(key);
+        let seed = crate::matrix::fresh_seed();
+        rows.sort_by_key(|&r| crate::matrix::shuffle_key(seed, r));
         rows.truncate(k);
         Ranked {
             hits: rows
@@ -714,7 +740,9 @@ impl Collection {
 
     /// A grouped query: the best `group_size` hits of the best `limit`
     /// groups of the key's values (strings and integers; a point with
-    /// several values joins each group).
+    /// several values joins each group). A `with_lookup` must name this
+    /// collection; [`Database::query_groups`](crate::Database::query_groups)
+    /// takes any.
     pub fn query_groups(&self, req: &QueryGroupsRequest) -> Result<Vec<PointGroup>> {
         if req.limit == 0 {
             return Err(bad_limit("limit"));
@@ -723,7 +751,11 @@ impl Collection {
             return Err(bad_limit("group_size"));
         }
         let total = self.count().max(1);
-        let mut fetch = (req.limit * req.group_size * 4).max(16);
+        let mut fetch = req
+            .limit
+            .saturating_mul(req.group_size)
+            .saturating_mul(4)
+            .max(16);
         loop {
             let mut q = req.query.clone();
             q.limit = fetch.min(total);
@@ -767,7 +799,8 @@ impl Collection {
             let full =
                 order.len() >= req.limit && order.iter().all(|g| groups[g].len() >= req.group_size);
             if full || hits.len() < q.limit || q.limit >= total {
-                return Ok(order
+                drop(table);
+                let mut out: Vec<PointGroup> = order
                     .into_iter()
                     .map(|id| {
                         let hits = groups.remove(&id).unwrap_or_default();
@@ -777,9 +810,19 @@ impl Collection {
                             lookup: None,
                         }
                     })
-                    .collect());
+                    .collect();
+                if let Some(l) = &req.with_lookup {
+                    if l.collection != self.name() {
+                        return Err(Error::BadRequest(format!(
+                            "with_lookup collection `{}` is not this collection: run the query through Database::query_groups",
+                            l.collection
+                        )));
+                    }
+                    self.fill_lookups(&mut out, &l.with)?;
+                }
+                return Ok(out);
             }
-            fetch *= 4;
+            fetch = fetch.saturating_mul(4);
         }
     }
 }
@@ -792,6 +835,52 @@ struct Level<'a> {
     filter: Option<&'a Filter>,
     params: &'a SearchParams,
     limit: usize,
+    lookup_from: Option<&'a LookupFrom>,
+}
+
+fn prefetch_without_query() -> Error {
+    Error::BadRequest(
+        "A query is needed to merge the prefetches. Can't have prefetches without defining a query."
+            .into(),
+    )
+}
+
+/// Qdrant's checks of one level of a query tree, then of its prefetches:
+/// prefetches need a query to merge them, `score_threshold` needs a query
+/// that scores (not order_by), and fusion takes no `using`.
+fn validate_level(
+    prefetch: &[Prefetch],
+    query: Option<&Query>,
+    using: &str,
+    score_threshold: Option<f32>,
+) -> Result<()> {
+    if !prefetch.is_empty() && query.is_none() {
+        return Err(prefetch_without_query());
+    }
+    if score_threshold.is_some() {
+        match query {
+            Some(Query::OrderBy(_)) => {
+                return Err(Error::BadRequest(
+                    "Can't use score_threshold with an order_by query.".into(),
+                ));
+            }
+            None => {
+                return Err(Error::BadRequest(
+                    "A query is needed to use the score_threshold. Can't have score_threshold without defining a query.".into(),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if matches!(query, Some(Query::Fusion(_))) && using != DEFAULT_VECTOR {
+        return Err(Error::BadRequest(
+            "Fusion queries cannot be combined with the 'using' field.".into(),
+        ));
+    }
+    for p in prefetch {
+        validate_level(&p.prefetch, p.query.as_ref(), &p.using, p.score_threshold)?;
+    }
+    Ok(())
 }
 
 /// `a AND b`.

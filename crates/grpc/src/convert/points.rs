@@ -2,8 +2,9 @@
 
 use tonic::Status;
 use vicinity::{
-    Collection, JsonPath, Payload, PointId, PointStruct, PointsSelector, Record, ScoredPoint,
-    ScrollRequest, SearchRequest, UpdateOperation, UpdateResult, Vectors, WithSelectors,
+    Collection, Database, JsonPath, Payload, PointId, PointStruct, PointsSelector, Record,
+    ScoredPoint, ScrollRequest, SearchRequest, UpdateOperation, UpdateResult, Vectors,
+    WithSelectors,
 };
 
 use crate::convert::filter::{filter_from_proto, refuse_filter};
@@ -359,11 +360,12 @@ pub enum QueryPlan {
 }
 
 impl QueryPlan {
-    /// Runs the read.
-    pub fn run(self, c: &Collection) -> vicinity::Result<Vec<ScoredPoint>> {
+    /// Runs the read on collection `c` of `db` (a universal query may look
+    /// examples up in another collection).
+    pub fn run(self, db: &Database, c: &Collection) -> vicinity::Result<Vec<ScoredPoint>> {
         match self {
             QueryPlan::Vector(req) => c.search(&req),
-            QueryPlan::Query(req) => c.query(&req),
+            QueryPlan::Query(req) => db.query(c.name(), &req),
         }
     }
 }

@@ -3,12 +3,13 @@
 
 use tonic::Status;
 use vicinity::{
-    ContextPair, Fusion, GroupId, PointGroup, Prefetch, Query, QueryGroupsRequest, QueryRequest,
-    RecommendStrategy, SearchParams, VectorInput, WithSelectors,
+    ContextPair, Fusion, GroupId, LookupFrom, PointGroup, Prefetch, Query, QueryGroupsRequest,
+    QueryRequest, RecommendStrategy, SearchMatrixRequest, SearchParams, VectorInput, WithLookup,
+    WithSelectors,
 };
 
 use crate::convert::filter::filter_from_proto;
-use crate::convert::id::id_from_proto;
+use crate::convert::id::{id_from_proto, id_to_proto};
 use crate::convert::points::{order_by_from_proto, record_to_proto, scored_to_proto};
 use crate::convert::selector::{path, payload_selector, vector_selector};
 use crate::convert::vector::dense_from_proto;
@@ -141,19 +142,29 @@ pub fn query_from_proto(q: pb::Query) -> Result<Query, Status> {
     }
 }
 
-fn lookup_from_unsupported() -> Status {
-    unsupported("lookup_from (examples from another collection)")
+/// `lookup_from`: where example ids are looked up.
+pub fn lookup_from_proto(l: Option<pb::LookupLocation>) -> Option<LookupFrom> {
+    l.map(|l| LookupFrom {
+        collection: l.collection_name,
+        vector: l.vector_name,
+    })
 }
 
-fn with_lookup_unsupported() -> Status {
-    unsupported("with_lookup (group lookups in another collection)")
+/// `with_lookup`: the payload unless the request says otherwise, no
+/// vectors, as Qdrant's gRPC defaults.
+pub fn with_lookup_from_proto(l: Option<pb::WithLookup>) -> Result<Option<WithLookup>, Status> {
+    let Some(l) = l else { return Ok(None) };
+    Ok(Some(WithLookup {
+        collection: l.collection,
+        with: WithSelectors {
+            payload: payload_selector(l.with_payload, true)?,
+            vectors: vector_selector(l.with_vectors),
+        },
+    }))
 }
 
 /// A wire prefetch as the engine's (its limit defaults to 10).
 pub fn prefetch_from_proto(p: pb::PrefetchQuery) -> Result<Prefetch, Status> {
-    if p.lookup_from.is_some() {
-        return Err(lookup_from_unsupported());
-    }
     Ok(Prefetch {
         prefetch: p
             .prefetch
@@ -168,6 +179,7 @@ pub fn prefetch_from_proto(p: pb::PrefetchQuery) -> Result<Prefetch, Status> {
         params: params_from_proto(p.params)?,
         score_threshold: p.score_threshold,
         limit: to_usize(p.limit.unwrap_or(DEFAULT_LIMIT), "prefetch.limit")?,
+        lookup_from: lookup_from_proto(p.lookup_from),
     })
 }
 
@@ -183,6 +195,7 @@ struct Common {
     offset: u64,
     with_payload: Option<pb::WithPayloadSelector>,
     with_vectors: Option<pb::WithVectorsSelector>,
+    lookup_from: Option<pb::LookupLocation>,
 }
 
 impl Common {
@@ -206,15 +219,13 @@ impl Common {
                 payload: payload_selector(self.with_payload, false)?,
                 vectors: vector_selector(self.with_vectors),
             },
+            lookup_from: lookup_from_proto(self.lookup_from),
         })
     }
 }
 
 /// `Query`: the whole universal query.
 pub fn query(r: pb::QueryPoints) -> Result<QueryRequest, Status> {
-    if r.lookup_from.is_some() {
-        return Err(lookup_from_unsupported());
-    }
     Common {
         prefetch: r.prefetch,
         query: r.query.map(query_from_proto).transpose()?,
@@ -226,6 +237,7 @@ pub fn query(r: pb::QueryPoints) -> Result<QueryRequest, Status> {
         offset: r.offset.unwrap_or(0),
         with_payload: r.with_payload,
         with_vectors: r.with_vectors,
+        lookup_from: r.lookup_from,
     }
     .into_request()
 }
@@ -235,6 +247,7 @@ fn groups(
     group_by: &str,
     limit: u64,
     group_size: u64,
+    with_lookup: Option<pb::WithLookup>,
 ) -> Result<QueryGroupsRequest, Status> {
     if group_by.is_empty() {
         return Err(validation("group_by", "must not be empty"));
@@ -244,17 +257,12 @@ fn groups(
         group_by: path(group_by)?,
         limit: to_usize(limit, "limit")?,
         group_size: to_usize(group_size, "group_size")?,
+        with_lookup: with_lookup_from_proto(with_lookup)?,
     })
 }
 
 /// `QueryGroups` (3 groups of 10 unless the request says otherwise).
 pub fn query_groups(r: pb::QueryPointGroups) -> Result<QueryGroupsRequest, Status> {
-    if r.lookup_from.is_some() {
-        return Err(lookup_from_unsupported());
-    }
-    if r.with_lookup.is_some() {
-        return Err(with_lookup_unsupported());
-    }
     let q = Common {
         prefetch: r.prefetch,
         query: r.query.map(query_from_proto).transpose()?,
@@ -266,6 +274,7 @@ pub fn query_groups(r: pb::QueryPointGroups) -> Result<QueryGroupsRequest, Statu
         offset: 0,
         with_payload: r.with_payload,
         with_vectors: r.with_vectors,
+        lookup_from: r.lookup_from,
     }
     .into_request()?;
     groups(
@@ -273,6 +282,7 @@ pub fn query_groups(r: pb::QueryPointGroups) -> Result<QueryGroupsRequest, Statu
         &r.group_by,
         r.limit.unwrap_or(3),
         r.group_size.unwrap_or(10),
+        r.with_lookup,
     )
 }
 
@@ -280,9 +290,6 @@ pub fn query_groups(r: pb::QueryPointGroups) -> Result<QueryGroupsRequest, Statu
 pub fn search_groups(r: pb::SearchPointGroups) -> Result<QueryGroupsRequest, Status> {
     if r.sparse_indices.is_some() {
         return Err(unsupported("sparse vectors"));
-    }
-    if r.with_lookup.is_some() {
-        return Err(with_lookup_unsupported());
     }
     let q = Common {
         prefetch: Vec::new(),
@@ -295,9 +302,16 @@ pub fn search_groups(r: pb::SearchPointGroups) -> Result<QueryGroupsRequest, Sta
         offset: 0,
         with_payload: r.with_payload,
         with_vectors: r.with_vectors,
+        lookup_from: None,
     }
     .into_request()?;
-    groups(q, &r.group_by, u64::from(r.limit), u64::from(r.group_size))
+    groups(
+        q,
+        &r.group_by,
+        u64::from(r.limit),
+        u64::from(r.group_size),
+        r.with_lookup,
+    )
 }
 
 fn recommend_query(
@@ -326,12 +340,6 @@ fn recommend_query(
 
 /// `RecommendGroups`.
 pub fn recommend_groups(r: pb::RecommendPointGroups) -> Result<QueryGroupsRequest, Status> {
-    if r.lookup_from.is_some() {
-        return Err(lookup_from_unsupported());
-    }
-    if r.with_lookup.is_some() {
-        return Err(with_lookup_unsupported());
-    }
     let q = Common {
         prefetch: Vec::new(),
         query: Some(recommend_query(
@@ -349,16 +357,20 @@ pub fn recommend_groups(r: pb::RecommendPointGroups) -> Result<QueryGroupsReques
         offset: 0,
         with_payload: r.with_payload,
         with_vectors: r.with_vectors,
+        lookup_from: r.lookup_from,
     }
     .into_request()?;
-    groups(q, &r.group_by, u64::from(r.limit), u64::from(r.group_size))
+    groups(
+        q,
+        &r.group_by,
+        u64::from(r.limit),
+        u64::from(r.group_size),
+        r.with_lookup,
+    )
 }
 
 /// `Recommend`: ids, then vectors, as examples.
 pub fn recommend(r: pb::RecommendPoints) -> Result<QueryRequest, Status> {
-    if r.lookup_from.is_some() {
-        return Err(lookup_from_unsupported());
-    }
     Common {
         prefetch: Vec::new(),
         query: Some(recommend_query(
@@ -376,6 +388,7 @@ pub fn recommend(r: pb::RecommendPoints) -> Result<QueryRequest, Status> {
         offset: r.offset.unwrap_or(0),
         with_payload: r.with_payload,
         with_vectors: r.with_vectors,
+        lookup_from: r.lookup_from,
     }
     .into_request()
 }
@@ -384,9 +397,6 @@ pub fn recommend(r: pb::RecommendPoints) -> Result<QueryRequest, Status> {
 /// context.
 pub fn discover(r: pb::DiscoverPoints) -> Result<QueryRequest, Status> {
     use pb::target_vector::Target;
-    if r.lookup_from.is_some() {
-        return Err(lookup_from_unsupported());
-    }
     let context = r
         .context
         .into_iter()
@@ -415,8 +425,65 @@ pub fn discover(r: pb::DiscoverPoints) -> Result<QueryRequest, Status> {
         offset: r.offset.unwrap_or(0),
         with_payload: r.with_payload,
         with_vectors: r.with_vectors,
+        lookup_from: r.lookup_from,
     }
     .into_request()
+}
+
+/// `SearchMatrixPairs` / `SearchMatrixOffsets`: 10 samples of 3
+/// neighbours unless the request says otherwise; Qdrant's validation
+/// (sample at least 2, limit at least 1).
+pub fn search_matrix(r: pb::SearchMatrixPoints) -> Result<SearchMatrixRequest, Status> {
+    let mut req = SearchMatrixRequest::default();
+    if let Some(sample) = r.sample {
+        if sample < 2 {
+            return Err(validation(
+                "sample",
+                format!("value {sample} invalid, must be 2 or more"),
+            ));
+        }
+        req.sample = to_usize(sample, "sample")?;
+    }
+    if let Some(limit) = r.limit {
+        if limit < 1 {
+            return Err(validation(
+                "limit",
+                format!("value {limit} invalid, must be 1 or more"),
+            ));
+        }
+        req.limit = to_usize(limit, "limit")?;
+    }
+    if let Some(using) = r.using {
+        req.using = using;
+    }
+    req.filter = r.filter.map(filter_from_proto).transpose()?;
+    Ok(req)
+}
+
+/// A sampled matrix as pairs.
+pub fn matrix_pairs_to_proto(m: &vicinity::SearchMatrix) -> pb::SearchMatrixPairs {
+    pb::SearchMatrixPairs {
+        pairs: m
+            .pairs()
+            .into_iter()
+            .map(|p| pb::SearchMatrixPair {
+                a: Some(id_to_proto(p.a)),
+                b: Some(id_to_proto(p.b)),
+                score: p.score,
+            })
+            .collect(),
+    }
+}
+
+/// A sampled matrix in coordinate form.
+pub fn matrix_offsets_to_proto(m: &vicinity::SearchMatrix) -> pb::SearchMatrixOffsets {
+    let o = m.offsets();
+    pb::SearchMatrixOffsets {
+        offsets_row: o.offsets_row,
+        offsets_col: o.offsets_col,
+        scores: o.scores,
+        ids: o.ids.into_iter().map(id_to_proto).collect(),
+    }
 }
 
 /// A group id on the wire: non-negative integers as `unsigned_value`,

@@ -61,7 +61,7 @@ impl PointsService {
                 .map(|p| {
                     Ok(pb::BatchResult {
                         result: p
-                            .run(&c)
+                            .run(&state.db, &c)
                             .map_err(from_engine)?
                             .into_iter()
                             .map(scored_to_proto)
@@ -73,19 +73,30 @@ impl PointsService {
         .await
     }
 
+    async fn matrix_of(
+        &self,
+        name: String,
+        r: pb::SearchMatrixPoints,
+    ) -> Result<vicinity::SearchMatrix, Status> {
+        let req = qconv::search_matrix(r)?;
+        let state = self.state.clone();
+        blocking(move || {
+            state
+                .collection(&name)?
+                .search_matrix(&req)
+                .map_err(from_engine)
+        })
+        .await
+    }
+
     async fn groups_of(
         &self,
         name: String,
         req: vicinity::QueryGroupsRequest,
     ) -> Result<pb::GroupsResult, Status> {
         let state = self.state.clone();
-        let groups = blocking(move || {
-            state
-                .collection(&name)?
-                .query_groups(&req)
-                .map_err(from_engine)
-        })
-        .await?;
+        let groups =
+            blocking(move || state.db.query_groups(&name, &req).map_err(from_engine)).await?;
         Ok(qconv::groups_to_proto(groups))
     }
 }
@@ -465,6 +476,36 @@ impl pb::points_server::Points for PointsService {
         let result = self.search_batch_of(r.collection_name, plans).await?;
         Ok(Response::new(pb::DiscoverBatchResponse {
             result,
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn search_matrix_pairs(
+        &self,
+        request: Request<pb::SearchMatrixPoints>,
+    ) -> Result<Response<pb::SearchMatrixPairsResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let matrix = self.matrix_of(name, r).await?;
+        Ok(Response::new(pb::SearchMatrixPairsResponse {
+            result: Some(qconv::matrix_pairs_to_proto(&matrix)),
+            time: secs(t),
+            usage: None,
+        }))
+    }
+
+    async fn search_matrix_offsets(
+        &self,
+        request: Request<pb::SearchMatrixPoints>,
+    ) -> Result<Response<pb::SearchMatrixOffsetsResponse>, Status> {
+        let t = Instant::now();
+        let mut r = request.into_inner();
+        let name = std::mem::take(&mut r.collection_name);
+        let matrix = self.matrix_of(name, r).await?;
+        Ok(Response::new(pb::SearchMatrixOffsetsResponse {
+            result: Some(qconv::matrix_offsets_to_proto(&matrix)),
             time: secs(t),
             usage: None,
         }))

@@ -4,6 +4,7 @@
 
 mod client;
 mod filter_shape;
+mod lookup;
 mod malformed;
 mod query;
 mod security;

@@ -571,8 +571,9 @@ async fn malformed_requests_are_refused_and_change_nothing() {
     );
     use pb::query::Variant as Q;
     use pb::vector_input::Variant as I;
+    // lookup_from a collection that does not exist
     expect!(
-        Unimplemented,
+        NotFound,
         pt.query(pb::QueryPoints {
             lookup_from: Some(pb::LookupLocation {
                 collection_name: "other".into(),
@@ -633,6 +634,21 @@ async fn malformed_requests_are_refused_and_change_nothing() {
     expect!(
         InvalidArgument,
         pt.query(pb::QueryPoints {
+            prefetch: vec![nearest(1)],
+            ..query(None)
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.query(pb::QueryPoints {
+            prefetch: vec![nearest(1), nearest(2)],
+            using: Some("image".into()),
+            ..query(Some(Q::Fusion(pb::Fusion::Rrf as i32)))
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.query(pb::QueryPoints {
             prefetch: vec![nearest(1), nearest(2)],
             ..query(Some(Q::Rrf(pb::Rrf {
                 k: Some(0),
@@ -657,8 +673,9 @@ async fn malformed_requests_are_refused_and_change_nothing() {
             ..Default::default()
         })
     );
+    // with_lookup in a collection that does not exist
     expect!(
-        Unimplemented,
+        NotFound,
         pt.query_groups(pb::QueryPointGroups {
             collection_name: C.into(),
             group_by: "g".into(),
@@ -666,6 +683,37 @@ async fn malformed_requests_are_refused_and_change_nothing() {
                 collection: "other".into(),
                 ..Default::default()
             }),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.search_matrix_pairs(pb::SearchMatrixPoints {
+            collection_name: C.into(),
+            sample: Some(0),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.search_matrix_offsets(pb::SearchMatrixPoints {
+            collection_name: C.into(),
+            limit: Some(0),
+            ..Default::default()
+        })
+    );
+    expect!(
+        InvalidArgument,
+        pt.search_matrix_offsets(pb::SearchMatrixPoints {
+            collection_name: C.into(),
+            filter: Some(bad_filter()),
+            ..Default::default()
+        })
+    );
+    expect!(
+        NotFound,
+        pt.search_matrix_pairs(pb::SearchMatrixPoints {
+            collection_name: "nowhere".into(),
             ..Default::default()
         })
     );
