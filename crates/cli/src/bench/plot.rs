@@ -16,6 +16,8 @@ use super::run::Report;
 pub struct Line {
     /// The legend text.
     pub label: String,
+    /// The filter the line was measured under (`None`: unfiltered).
+    pub filter: Option<String>,
     /// `(recall, qps)`.
     pub points: Vec<(f64, f64)>,
     /// Drawn dashed with hollow markers (peers).
@@ -45,6 +47,7 @@ pub fn read_peers(path: &Path) -> Result<Vec<Line>> {
             if !points.is_empty() {
                 lines.push(Line {
                     label: label.to_string(),
+                    filter: None,
                     points,
                     peer: true,
                 });
@@ -63,6 +66,7 @@ pub fn read_peers(path: &Path) -> Result<Vec<Line>> {
         for (name, points) in by_filter {
             lines.push(Line {
                 label: format!("{label} {name}"),
+                filter: Some(name),
                 points,
                 peer: true,
             });
@@ -82,6 +86,7 @@ pub fn our_lines(r: &Report) -> Vec<Line> {
                     Some(f) => format!("{} {f}", c.config.label),
                     None => c.config.label.clone(),
                 },
+                filter: s.filter.clone(),
                 points: s.sweep.iter().map(|p| (p.recall, p.qps_single)).collect(),
                 peer: false,
             })
@@ -105,25 +110,8 @@ fn escape(s: &str) -> String {
 /// so that the plot compares like with like.
 pub fn svg(r: &Report, peers: &[Line]) -> String {
     let ours = our_lines(r);
-    let our_filters: Vec<Option<&str>> = r
-        .configs
-        .iter()
-        .flat_map(|c| c.series.iter().map(|s| s.filter.as_deref()))
-        .collect();
-    let peer_matches = |l: &Line| {
-        // A peer line "label sel10" belongs to filter sel10; otherwise unfiltered.
-        let filter = r
-            .configs
-            .iter()
-            .flat_map(|c| c.series.iter().filter_map(|s| s.filter.as_deref()))
-            .find(|f| l.label.ends_with(&format!(" {f}")));
-        let unfiltered_peer = !l.label.contains(" sel") && !l.label.contains(" and");
-        filter.is_some() || (unfiltered_peer && our_filters.contains(&None))
-    };
-    let lines: Vec<&Line> = ours
-        .iter()
-        .chain(peers.iter().filter(|l| peer_matches(l)))
-        .collect();
+    let ran = |l: &Line| ours.iter().any(|o| o.filter == l.filter);
+    let lines: Vec<&Line> = ours.iter().chain(peers.iter().filter(|l| ran(l))).collect();
     render(
         &format!(
             "{} ({}, k = {}): recall@{} vs QPS, one thread",
@@ -304,6 +292,7 @@ mod tests {
         assert_eq!(lines[0].label, "hnswlib");
         assert_eq!(lines[0].points, vec![(0.9, 1000.0), (0.95, 600.0)]);
         assert_eq!(lines[1].label, "hnswlib sel10");
+        assert_eq!(lines[1].filter.as_deref(), Some("sel10"));
         assert!(lines.iter().all(|l| l.peer));
     }
 
@@ -311,11 +300,13 @@ mod tests {
     fn the_svg_has_one_polyline_per_line_and_log_ticks() {
         let a = Line {
             label: "a <m16>".into(),
+            filter: None,
             points: vec![(0.8, 150.0), (0.99, 40_000.0)],
             peer: false,
         };
         let b = Line {
             label: "b".into(),
+            filter: None,
             points: vec![(0.9, 2_000.0)],
             peer: true,
         };

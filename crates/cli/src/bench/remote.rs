@@ -17,7 +17,7 @@ use serde_json::Value;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use vicinity::{Distance, FieldType};
 use vicinity_grpc::convert::value::payload_to_proto;
 use vicinity_grpc::pb;
@@ -42,6 +42,16 @@ impl Interceptor for ApiKey {
 
 type Svc = InterceptedService<Channel, ApiKey>;
 
+/// How to trust a TLS server beyond the system's roots.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    /// A PEM certificate (a private CA or a self-signed server) to trust.
+    pub ca: Option<std::path::PathBuf>,
+    /// The name to check the certificate against, when the URL's host is
+    /// not it (an IP address, say).
+    pub domain: Option<String>,
+}
+
 /// A server under measurement.
 pub struct Remote {
     url: String,
@@ -54,25 +64,43 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// Connects to `url` (`grpc://`, `http://` or `https://` `HOST:PORT`).
+    /// Connects to `url`: `grpc://` or `http://` `HOST:PORT` in plain text,
+    /// `grpcs://` or `https://` over TLS (the system's roots, plus `tls.ca`).
     pub fn connect(
         url: &str,
         collection: &str,
         api_key: Option<String>,
         batch_size: usize,
+        tls: &TlsOptions,
     ) -> Result<Remote> {
         ensure!(batch_size > 0, "--batch-size must be positive");
         let http = if let Some(rest) = url.strip_prefix("grpc://") {
             format!("http://{rest}")
+        } else if let Some(rest) = url.strip_prefix("grpcs://") {
+            format!("https://{rest}")
         } else if url.starts_with("http://") || url.starts_with("https://") {
             url.to_string()
         } else {
-            bail!("--target {url:?}: expected grpc://HOST:PORT");
+            bail!("--target {url:?}: expected grpc://HOST:PORT or grpcs://HOST:PORT");
         };
-        ensure!(
-            !http.starts_with("https://"),
-            "--target {url:?}: TLS is not supported by `bench run` yet"
-        );
+        let mut endpoint =
+            Endpoint::from_shared(http.clone())?.connect_timeout(Duration::from_secs(10));
+        if http.starts_with("https://") {
+            let mut config = ClientTlsConfig::new().with_native_roots();
+            if let Some(ca) = &tls.ca {
+                let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+                config = config.ca_certificate(Certificate::from_pem(pem));
+            }
+            if let Some(domain) = &tls.domain {
+                config = config.domain_name(domain.clone());
+            }
+            endpoint = endpoint.tls_config(config)?;
+        } else {
+            ensure!(
+                tls.ca.is_none() && tls.domain.is_none(),
+                "--tls-ca and --tls-domain need a grpcs:// or https:// target"
+            );
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -81,12 +109,7 @@ impl Remote {
             .transpose()
             .context("the API key is not a valid header value")?;
         let channel = runtime
-            .block_on(async {
-                Endpoint::from_shared(http.clone())?
-                    .connect_timeout(Duration::from_secs(10))
-                    .connect()
-                    .await
-            })
+            .block_on(endpoint.connect())
             .with_context(|| format!("connecting to {url}"))?;
         let auth = ApiKey(key);
         Ok(Remote {
@@ -195,6 +218,7 @@ impl Target for Remote {
                     hnsw_config: Some(pb::HnswConfigDiff {
                         m: Some(cfg.m as u64),
                         ef_construct: Some(cfg.ef_construct as u64),
+                        full_scan_threshold: Some(cfg.full_scan_threshold as u64),
                         ..Default::default()
                     }),
                     ..Default::default()

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::dataset::{Dataset, DatasetSource, parse_distance};
 use super::measure;
 use super::plot;
-use super::remote::Remote;
+use super::remote::{Remote, TlsOptions};
 use super::target::{BuildConfig, BuildReport, Embedded, Target};
 
 /// Arguments of `bench run`.
@@ -49,6 +49,12 @@ pub struct RunArgs {
     /// HNSW `ef_construct` values (comma-separated: one configuration each).
     #[arg(long, value_delimiter = ',', default_value = "100")]
     pub ef_construct: Vec<usize>,
+    /// Qdrant's `full_scan_threshold` in KiB: below this many KiB of
+    /// vectors a search scores every point exactly and never walks the
+    /// graph. Default: the engine's (Qdrant's) 10,000; pass 0 to measure
+    /// the graph on a small dataset.
+    #[arg(long)]
+    pub full_scan_threshold: Option<usize>,
     /// Threads for the build (embedded); 0 = all cores.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -71,12 +77,21 @@ pub struct RunArgs {
     #[arg(long)]
     pub payload_index: bool,
     /// Measure a server instead of the embedded engine:
-    /// `grpc://HOST:PORT` (or `http://`, `https://`).
+    /// `grpc://HOST:PORT`, or `grpcs://HOST:PORT` over TLS (also `http://`,
+    /// `https://`).
     #[arg(long)]
     pub target: Option<String>,
     /// The collection a server run creates (and deletes first if present).
     #[arg(long, default_value = "vicinity-bench")]
     pub collection: String,
+    /// A PEM certificate to trust for a `grpcs://` target (a private CA or
+    /// a self-signed server), besides the system's roots.
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// The name a `grpcs://` target's certificate is checked against, when
+    /// it is not the URL's host.
+    #[arg(long)]
+    pub tls_domain: Option<String>,
     /// An API key for the server.
     #[arg(long, env = "VICINITY_BENCH_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -341,10 +356,25 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
             &a.collection,
             a.api_key.clone(),
             a.batch_size,
+            &TlsOptions {
+                ca: a.tls_ca.clone(),
+                domain: a.tls_domain.clone(),
+            },
         )?),
     };
     target.set_filters(&filters.iter().map(|f| f.1.clone()).collect::<Vec<_>>())?;
 
+    let full_scan_threshold = a
+        .full_scan_threshold
+        .unwrap_or(vicinity::HnswConfig::default().full_scan_threshold);
+    let vector_kib = ds.base.len() * 4 / 1024;
+    if vector_kib < full_scan_threshold {
+        eprintln!(
+            "note: the vectors take {vector_kib} KiB, below full_scan_threshold = \
+             {full_scan_threshold} KiB: every search scores all points exactly and ef \
+             changes nothing; pass --full-scan-threshold 0 to measure the graph"
+        );
+    }
     let mut configs = Vec::new();
     for &m in &a.m {
         for &ef_construct in &a.ef_construct {
@@ -353,6 +383,7 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
                 m,
                 ef_construct,
                 threads: build_threads,
+                full_scan_threshold,
                 payload_index: a.payload_index,
             });
         }
@@ -640,6 +671,8 @@ mod tests {
             "8,16",
             "--ef-construct",
             "32",
+            "--full-scan-threshold",
+            "0",
             "--ef",
             "4,200",
             "--repeats",
@@ -706,6 +739,8 @@ mod tests {
             dir.path().to_str().unwrap(),
             "--target",
             &url,
+            "--full-scan-threshold",
+            "0",
             "--ef",
             "4,200",
             "--repeats",
@@ -727,5 +762,60 @@ mod tests {
         assert_eq!(c.count(), 120);
         assert_eq!(c.info().payload_schema.len(), 2);
         assert!(table(&report).contains("cheap"));
+    }
+
+    #[test]
+    fn bench_run_speaks_tls_with_an_api_key() {
+        let dir = tempfile::tempdir().unwrap();
+        write_vbench(dir.path(), 40, 3, 6);
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, ck.cert.pem()).unwrap();
+        let config = vicinity_grpc::ServerConfig {
+            tls: Some(vicinity_grpc::TlsFiles {
+                cert_pem: ck.cert.pem().into_bytes(),
+                key_pem: ck.signing_key.serialize_pem().into_bytes(),
+            }),
+            keys: vicinity_grpc::ApiKeys {
+                api_key: Some("s3cret".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt
+            .block_on(vicinity_grpc::testing::TestServer::start_with(config))
+            .unwrap();
+        let url = format!("grpcs://{}", server.grpc_addr());
+        let base = [
+            "--dataset",
+            dir.path().to_str().unwrap(),
+            "--target",
+            &url,
+            "--ef",
+            "8",
+            "--repeats",
+            "1",
+            "--tls-ca",
+            ca.to_str().unwrap(),
+            "--tls-domain",
+            "localhost",
+        ];
+        let mut with_key = base.to_vec();
+        with_key.extend(["--api-key", "s3cret"]);
+        let r = measure_all(&args(&with_key)).unwrap();
+        assert_eq!(r.configs[0].series[0].sweep.len(), 1);
+        assert_eq!(
+            server
+                .state
+                .db
+                .collection("vicinity-bench")
+                .unwrap()
+                .count(),
+            40
+        );
+        // Without the key the server refuses, and the error says where.
+        let e = measure_all(&args(&base)).unwrap_err();
+        assert!(format!("{e:#}").contains("collection"), "{e:#}");
     }
 }

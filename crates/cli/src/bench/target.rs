@@ -26,8 +26,12 @@ pub struct BuildConfig {
     pub m: usize,
     /// HNSW `ef_construct` (candidate list width while building).
     pub ef_construct: usize,
-    /// Threads for the build (embedded) .
+    /// Threads for the build (embedded).
     pub threads: usize,
+    /// Below this many KiB of vectors (among a filter's candidates), a
+    /// search scores exactly instead of walking the graph (Qdrant's
+    /// `full_scan_threshold`).
+    pub full_scan_threshold: usize,
     /// Whether the dataset's payload schema is indexed before the upload.
     pub payload_index: bool,
 }
@@ -168,6 +172,7 @@ impl Target for Embedded {
         let hnsw = HnswConfig {
             m: cfg.m,
             ef_construct: cfg.ef_construct,
+            full_scan_threshold: cfg.full_scan_threshold,
             ..HnswConfig::default()
         };
         let c = db.create_collection(
