@@ -239,6 +239,17 @@ pub fn bar(quiet: bool, len: u64, message: impl Into<String>) -> ProgressBar {
     pb
 }
 
+/// A spinner on stderr for a step of unknown length (same rules as [`bar`]).
+pub fn spinner(quiet: bool, message: impl Into<String>) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_message(message.into());
+    pb.enable_steady_tick(Duration::from_millis(100));
+    pb
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -292,7 +303,7 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
         ground_truth: a.ground_truth.clone(),
         distance: a.distance.as_deref().map(parse_distance).transpose()?,
     };
-    let reading = bar(a.quiet, 1, format!("reading {}", a.dataset.display()));
+    let reading = spinner(a.quiet, format!("reading {}", a.dataset.display()));
     let mut ds = Dataset::load(&src)?;
     reading.finish_and_clear();
     if let Some(n) = a.max_queries {
@@ -560,12 +571,16 @@ pub fn table(r: &Report) -> String {
     );
     for c in &r.configs {
         let b = &c.build;
+        let how = if r.target == "embedded" {
+            format!("on {} threads", c.config.threads)
+        } else {
+            "(upload until green)".to_string()
+        };
         let _ = writeln!(
             s,
-            "\n{}: build {:.2} s on {} threads, on disk {}, in memory {}",
+            "\n{}: build {:.2} s {how}, on disk {}, in memory {}",
             c.config.label,
             b.seconds,
-            c.config.threads,
             mib(b.index_bytes_on_disk),
             mib(b.index_bytes_in_memory)
         );

@@ -206,6 +206,7 @@ impl Target for Embedded {
         }
         let seconds = start.elapsed().as_secs_f64();
         let rss_after = measure::rss_bytes();
+        progress.set_message("checkpoint");
         let t = Instant::now();
         c.checkpoint()?;
         let checkpoint_seconds = t.elapsed().as_secs_f64();
