@@ -37,6 +37,11 @@ pub struct RunArgs {
     /// Overrides the dataset's distance: cosine, euclid, dot, manhattan.
     #[arg(long)]
     pub distance: Option<String>,
+    /// Computes the exact ground truth even when the dataset has one, uses
+    /// it, and reports how far the dataset's agrees (recall@k of the
+    /// dataset's against ours; ties can differ).
+    #[arg(long)]
+    pub compute_ground_truth: bool,
     /// Uses only the first N queries.
     #[arg(long)]
     pub max_queries: Option<usize>,
@@ -160,6 +165,9 @@ pub struct DatasetReport {
     pub ground_truth: &'static str,
     /// Seconds the exact ground truth took, when computed.
     pub ground_truth_seconds: Option<f64>,
+    /// With `--compute-ground-truth` on a dataset that has one: recall@k
+    /// of the dataset's ground truth against the computed one.
+    pub ground_truth_agreement: Option<f64>,
 }
 
 /// The machine part of the report.
@@ -311,11 +319,13 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
     }
 
     // Ground truth: the dataset's if it covers k, else exact brute force.
-    let given = ds
+    let covers_k = ds
         .ground_truth
         .as_ref()
         .is_some_and(|gt| gt.iter().all(|r| r.len() >= a.k.min(ds.n_base())));
+    let given = covers_k && !a.compute_ground_truth;
     let mut gt_seconds = None;
+    let mut gt_agreement = None;
     let truth = if given {
         ds.ground_truth.clone().expect("checked")
     } else {
@@ -324,6 +334,9 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
         let gt = measure::ground_truth(ds.distance, ds.dim, &ds.base, &ds.queries, a.k, &pb);
         gt_seconds = Some(t.elapsed().as_secs_f64());
         pb.finish_and_clear();
+        if covers_k && let Some(theirs) = &ds.ground_truth {
+            gt_agreement = Some(measure::mean_recall(theirs, &gt, a.k));
+        }
         gt
     };
 
@@ -467,6 +480,7 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
             n_query: ds.n_query(),
             ground_truth: if given { "dataset" } else { "computed" },
             ground_truth_seconds: gt_seconds,
+            ground_truth_agreement: gt_agreement,
         },
         machine: MachineReport {
             cpus: cores(),
@@ -569,6 +583,13 @@ pub fn table(r: &Report) -> String {
         r.machine.simd,
         r.machine.search_threads
     );
+    if let Some(agree) = d.ground_truth_agreement {
+        let _ = writeln!(
+            s,
+            "the dataset's ground truth agrees with the computed one: recall@{} {agree:.4}",
+            r.k
+        );
+    }
     for c in &r.configs {
         let b = &c.build;
         let how = if r.target == "embedded" {
@@ -739,6 +760,33 @@ mod tests {
         // `cheap` filter (not sel1, which we did not run).
         assert_eq!(svg.matches(r#"class="ours""#).count(), 6);
         assert_eq!(svg.matches(r#"class="peer""#).count(), 2);
+    }
+
+    #[test]
+    fn bench_run_on_hdf5_checks_the_stored_ground_truth() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/tiny-angular.hdf5");
+        let a = args(&[
+            "--dataset",
+            path.to_str().unwrap(),
+            "--compute-ground-truth",
+            "--full-scan-threshold",
+            "0",
+            "--ef",
+            "2,64",
+            "--repeats",
+            "1",
+        ]);
+        let r = serde_json::to_value(measure_all(&a).unwrap()).unwrap();
+        check_sane(&r, &[2, 64], 60);
+        assert_eq!(r["dataset"]["format"], "ann-benchmarks-hdf5");
+        assert_eq!(r["dataset"]["distance"], "Cosine");
+        assert_eq!(r["dataset"]["ground_truth"], "computed");
+        // numpy's neighbours (make_fixtures.py) are ours exactly.
+        assert_eq!(r["dataset"]["ground_truth_agreement"], 1.0);
+        // A plot needs an .svg name.
+        let bad = args(&["--dataset", path.to_str().unwrap(), "--plot", "x.png"]);
+        assert!(measure_all(&bad).is_err());
     }
 
     fn fs_create(p: &std::path::Path) {
