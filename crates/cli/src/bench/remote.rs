@@ -57,6 +57,7 @@ pub struct Remote {
     url: String,
     collection: String,
     batch_size: usize,
+    upload_parallel: usize,
     runtime: tokio::runtime::Runtime,
     points: PointsClient<Svc>,
     collections: CollectionsClient<Svc>,
@@ -70,10 +71,13 @@ impl Remote {
         url: &str,
         collection: &str,
         api_key: Option<String>,
-        batch_size: usize,
+        (batch_size, upload_parallel): (usize, usize),
         tls: &TlsOptions,
     ) -> Result<Remote> {
-        ensure!(batch_size > 0, "--batch-size must be positive");
+        ensure!(
+            batch_size > 0 && upload_parallel > 0,
+            "--batch-size and --upload-parallel must be positive"
+        );
         let http = if let Some(rest) = url.strip_prefix("grpc://") {
             format!("http://{rest}")
         } else if let Some(rest) = url.strip_prefix("grpcs://") {
@@ -116,6 +120,7 @@ impl Remote {
             url: url.to_string(),
             collection: collection.to_string(),
             batch_size,
+            upload_parallel,
             points: PointsClient::with_interceptor(channel.clone(), auth.clone())
                 .max_decoding_message_size(usize::MAX)
                 .max_encoding_message_size(usize::MAX),
@@ -146,6 +151,17 @@ impl Remote {
             ..Default::default()
         }
     }
+}
+
+/// Waits for one upload of `set` and counts its points.
+async fn join_one(
+    set: &mut tokio::task::JoinSet<Result<usize>>,
+    progress: &ProgressBar,
+) -> Result<()> {
+    if let Some(done) = set.join_next().await {
+        progress.inc(done?? as u64);
+    }
+    Ok(())
 }
 
 fn ids_of(reply: pb::SearchResponse) -> Vec<u32> {
@@ -196,6 +212,7 @@ impl Target for Remote {
         let mut collections = self.collections.clone();
         let mut points = self.points.clone();
         let batch_size = self.batch_size;
+        let parallel = self.upload_parallel;
         progress.set_length(ds.n_base() as u64);
         let seconds = self.runtime.block_on(async {
             // A collection of that name from an earlier run goes first.
@@ -240,6 +257,8 @@ impl Target for Remote {
                         .with_context(|| format!("indexing {key}"))?;
                 }
             }
+            // Up to `parallel` batches in flight, as Qdrant's clients upload.
+            let mut in_flight = tokio::task::JoinSet::new();
             for first in (0..ds.n_base()).step_by(batch_size) {
                 let last = (first + batch_size).min(ds.n_base());
                 let batch = (first..last)
@@ -260,16 +279,26 @@ impl Target for Remote {
                         }),
                     })
                     .collect();
-                points
-                    .upsert(pb::UpsertPoints {
-                        collection_name: name.clone(),
-                        wait: Some(true),
-                        points: batch,
-                        ..Default::default()
-                    })
-                    .await
-                    .with_context(|| format!("upserting points {first}..{last}"))?;
-                progress.inc((last - first) as u64);
+                if in_flight.len() >= parallel {
+                    join_one(&mut in_flight, progress).await?;
+                }
+                let mut client = points.clone();
+                let request = pb::UpsertPoints {
+                    collection_name: name.clone(),
+                    wait: Some(true),
+                    points: batch,
+                    ..Default::default()
+                };
+                in_flight.spawn(async move {
+                    client
+                        .upsert(request)
+                        .await
+                        .with_context(|| format!("upserting points {first}..{last}"))?;
+                    anyhow::Ok(last - first)
+                });
+            }
+            while !in_flight.is_empty() {
+                join_one(&mut in_flight, progress).await?;
             }
             // Servers that index in the background report green when done.
             loop {

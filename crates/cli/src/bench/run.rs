@@ -103,6 +103,9 @@ pub struct RunArgs {
     /// Points per upsert request to a server.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
+    /// Upsert requests in flight at once during a server upload.
+    #[arg(long, default_value_t = 2)]
+    pub upload_parallel: usize,
     /// Where the embedded engine builds its index (a temporary folder
     /// inside it, removed afterwards).
     #[arg(long)]
@@ -379,7 +382,7 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
             url,
             &a.collection,
             a.api_key.clone(),
-            a.batch_size,
+            (a.batch_size, a.upload_parallel),
             &TlsOptions {
                 ca: a.tls_ca.clone(),
                 domain: a.tls_domain.clone(),
@@ -817,6 +820,8 @@ mod tests {
             "3",
             "--batch-size",
             "50",
+            "--upload-parallel",
+            "3",
             "--filter",
             "cheap",
             "--payload-index",
