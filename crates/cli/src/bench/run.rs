@@ -344,26 +344,30 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
     };
 
     // Filters: names from the dataset, or JSON.
-    // (name, json, ground truth if the dataset has it for k, selectivity)
     let mut filters = Vec::new();
     for (i, f) in a.filter.iter().enumerate() {
         if f.trim_start().starts_with('{') {
             let json: serde_json::Value =
                 serde_json::from_str(f).with_context(|| format!("--filter {f}"))?;
-            filters.push((format!("filter{}", i + 1), json, None, None));
+            filters.push(FilterRun {
+                name: format!("filter{}", i + 1),
+                json,
+                truth: None,
+                selectivity: None,
+            });
         } else {
             let named = ds.filters.iter().find(|n| n.name == *f).with_context(|| {
                 let names: Vec<&str> = ds.filters.iter().map(|n| n.name.as_str()).collect();
                 format!("no filter {f:?} in the dataset (it has {names:?})")
             })?;
             // Rows shorter than the stored width are filters passing few points.
-            let gt = named.ground_truth.clone().filter(|gt| gt_width(gt) >= a.k);
-            filters.push((
-                named.name.clone(),
-                named.filter.clone(),
-                gt,
-                named.selectivity,
-            ));
+            let truth = named.ground_truth.clone().filter(|gt| gt_width(gt) >= a.k);
+            filters.push(FilterRun {
+                name: named.name.clone(),
+                json: named.filter.clone(),
+                truth: truth.map(|t| (t, "dataset")),
+                selectivity: named.selectivity,
+            });
         }
     }
     if !filters.is_empty() && ds.payloads.is_none() {
@@ -389,7 +393,7 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
             },
         )?),
     };
-    target.set_filters(&filters.iter().map(|f| f.1.clone()).collect::<Vec<_>>())?;
+    target.set_filters(&filters.iter().map(|f| f.json.clone()).collect::<Vec<_>>())?;
 
     let full_scan_threshold = a
         .full_scan_threshold
@@ -421,46 +425,34 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
         let pb = bar(a.quiet, ds.n_base() as u64, format!("build {}", cfg.label));
         let build = target.build(&ds, &cfg, &pb)?;
         pb.finish_and_clear();
-        let mut series = Vec::new();
-        series.push(sweep(
+        let sweeper = Sweeper {
             a,
-            &ds,
-            target.as_ref(),
-            None,
-            &truth,
-            "dataset-or-computed",
+            ds: &ds,
+            target: target.as_ref(),
             search_threads,
-            &cfg.label,
-        )?);
-        series[0].ground_truth = if given { "dataset" } else { "computed" }.into();
-        for (i, (name, json, gt, selectivity)) in filters.iter().enumerate() {
-            let (truth, source) = match gt {
-                Some(gt) => (gt.clone(), "dataset"),
-                None => {
-                    let pb = bar(a.quiet, ds.n_query() as u64, format!("exact {name}"));
-                    let gt = (0..ds.n_query())
-                        .map(|q| {
-                            pb.inc(1);
-                            target.search(ds.query(q), a.k, a.k, Some(i), true)
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    pb.finish_and_clear();
-                    (gt, "exact search")
-                }
-            };
-            let mut s = sweep(
-                a,
-                &ds,
-                target.as_ref(),
-                Some(i),
-                &truth,
-                source,
-                search_threads,
-                &format!("{} {name}", cfg.label),
-            )?;
-            s.filter = Some(name.clone());
-            s.filter_json = Some(json.clone());
-            s.selectivity = *selectivity;
+        };
+        let source = if given { "dataset" } else { "computed" };
+        let mut series = vec![sweeper.series(&cfg.label, None, &truth, source)?];
+        for (i, f) in filters.iter_mut().enumerate() {
+            if f.truth.is_none() {
+                // The exact scan under the filter does not depend on the
+                // graph: computed once, on the first configuration.
+                let pb = bar(a.quiet, ds.n_query() as u64, format!("exact {}", f.name));
+                let gt = (0..ds.n_query())
+                    .map(|q| {
+                        pb.inc(1);
+                        target.search(ds.query(q), a.k, a.k, Some(i), true)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                pb.finish_and_clear();
+                f.truth = Some((gt, "exact search"));
+            }
+            let (truth, source) = f.truth.as_ref().expect("set above");
+            let mut s =
+                sweeper.series(&format!("{} {}", cfg.label, f.name), Some(i), truth, source)?;
+            s.filter = Some(f.name.clone());
+            s.filter_json = Some(f.json.clone());
+            s.selectivity = f.selectivity;
             series.push(s);
         }
         out.push(ConfigReport {
@@ -502,60 +494,83 @@ fn gt_width(gt: &[Vec<u32>]) -> usize {
     gt.iter().map(Vec::len).max().unwrap_or(0)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sweep(
-    a: &RunArgs,
-    ds: &Dataset,
-    target: &dyn Target,
-    filter: Option<usize>,
-    truth: &[Vec<u32>],
-    source: &str,
+/// A filter to sweep under.
+struct FilterRun {
+    name: String,
+    json: serde_json::Value,
+    /// Its exact neighbours and where they came from, once known.
+    truth: Option<(Vec<Vec<u32>>, &'static str)>,
+    selectivity: Option<f64>,
+}
+
+/// What every sweep of a run shares.
+struct Sweeper<'a> {
+    a: &'a RunArgs,
+    ds: &'a Dataset,
+    target: &'a dyn Target,
     search_threads: usize,
-    label: &str,
-) -> Result<Series> {
-    let nq = ds.n_query();
-    let mut points = Vec::new();
-    for &ef in &a.ef {
-        let pb = bar(
-            a.quiet,
-            (nq * (a.repeats + 1)) as u64,
-            format!("{label} ef {ef}"),
-        );
-        let mut found = Vec::with_capacity(nq);
-        let mut latencies = Vec::with_capacity(nq * a.repeats);
-        for pass in 0..a.repeats {
-            for q in 0..nq {
-                let t = Instant::now();
-                let ids = target.search(ds.query(q), a.k, ef, filter, false)?;
-                latencies.push(t.elapsed().as_secs_f64());
-                if pass == 0 {
-                    found.push(ids);
+}
+
+impl Sweeper<'_> {
+    /// Sweeps every ef under filter number `filter` (or none) and measures
+    /// against `truth`.
+    fn series(
+        &self,
+        label: &str,
+        filter: Option<usize>,
+        truth: &[Vec<u32>],
+        source: &str,
+    ) -> Result<Series> {
+        let Sweeper {
+            a,
+            ds,
+            target,
+            search_threads,
+        } = *self;
+        let nq = ds.n_query();
+        let mut points = Vec::new();
+        for &ef in &a.ef {
+            let pb = bar(
+                a.quiet,
+                (nq * (a.repeats + 1)) as u64,
+                format!("{label} ef {ef}"),
+            );
+            let mut found = Vec::with_capacity(nq);
+            let mut latencies = Vec::with_capacity(nq * a.repeats);
+            for pass in 0..a.repeats {
+                for q in 0..nq {
+                    let t = Instant::now();
+                    let ids = target.search(ds.query(q), a.k, ef, filter, false)?;
+                    latencies.push(t.elapsed().as_secs_f64());
+                    if pass == 0 {
+                        found.push(ids);
+                    }
+                    pb.inc(1);
                 }
-                pb.inc(1);
             }
+            let wall = target.search_all(ds, a.k, ef, filter, search_threads, &pb)?;
+            pb.finish_and_clear();
+            let total: f64 = latencies.iter().sum();
+            let us: Vec<f64> = latencies.iter().map(|s| s * 1e6).collect();
+            points.push(SweepPoint {
+                ef,
+                recall: measure::mean_recall(&found, truth, a.k),
+                qps_single: latencies.len() as f64 / total.max(f64::MIN_POSITIVE),
+                qps_all: nq as f64 / wall.max(f64::MIN_POSITIVE),
+                p50_us: measure::percentile(&us, 50.0),
+                p95_us: measure::percentile(&us, 95.0),
+                p99_us: measure::percentile(&us, 99.0),
+                n_queries: nq,
+            });
         }
-        let wall = target.search_all(ds, a.k, ef, filter, search_threads, &pb)?;
-        pb.finish_and_clear();
-        let total: f64 = latencies.iter().sum();
-        let us: Vec<f64> = latencies.iter().map(|s| s * 1e6).collect();
-        points.push(SweepPoint {
-            ef,
-            recall: measure::mean_recall(&found, truth, a.k),
-            qps_single: latencies.len() as f64 / total.max(f64::MIN_POSITIVE),
-            qps_all: nq as f64 / wall.max(f64::MIN_POSITIVE),
-            p50_us: measure::percentile(&us, 50.0),
-            p95_us: measure::percentile(&us, 95.0),
-            p99_us: measure::percentile(&us, 99.0),
-            n_queries: nq,
-        });
+        Ok(Series {
+            filter: None,
+            filter_json: None,
+            selectivity: None,
+            ground_truth: source.into(),
+            sweep: points,
+        })
     }
-    Ok(Series {
-        filter: None,
-        filter_json: None,
-        selectivity: None,
-        ground_truth: source.into(),
-        sweep: points,
-    })
 }
 
 fn mib(b: Option<u64>) -> String {
