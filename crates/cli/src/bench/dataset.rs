@@ -30,6 +30,9 @@ pub struct DatasetSource {
     pub ground_truth: Option<PathBuf>,
     /// Overrides the distance the dataset declares.
     pub distance: Option<Distance>,
+    /// Reads only the first N base vectors (texmex files and HDF5 read no
+    /// further than that; the others are cut after reading).
+    pub max_base: Option<usize>,
 }
 
 /// A filter the dataset names (vbench-1 `meta.json`).
@@ -92,6 +95,16 @@ impl Dataset {
         &self.queries[i * self.dim..(i + 1) * self.dim]
     }
 
+    /// Keeps only the first `n` base vectors (and their payloads).
+    fn truncate_base(&mut self, n: usize) {
+        if n < self.n_base() {
+            self.base.truncate(n * self.dim);
+            if let Some(p) = self.payloads.as_mut() {
+                p.truncate(n);
+            }
+        }
+    }
+
     /// Keeps only the first `n` queries (and their ground truth).
     pub fn truncate_queries(&mut self, n: usize) {
         if n < self.n_query() {
@@ -124,7 +137,7 @@ impl Dataset {
             read_vbench(path, src.distance)?
         } else {
             match ext.as_str() {
-                "hdf5" | "h5" => read_hdf5(path, src.distance)?,
+                "hdf5" | "h5" => read_hdf5(path, src.distance, src.max_base)?,
                 "fvecs" | "bvecs" | "npy" => read_separate(src, &ext)?,
                 _ => bail!(
                     "{}: unknown dataset layout (a vbench-1 folder, .hdf5, .fvecs, .bvecs or .npy)",
@@ -138,6 +151,16 @@ impl Dataset {
                 "--ground-truth is for .fvecs/.bvecs/.npy datasets; this one carries its own"
             );
             ds.ground_truth = Some(read_ids(gt)?);
+        }
+        if let Some(n) = src.max_base {
+            ensure!(n > 0, "--max-base must be positive");
+            ds.truncate_base(n);
+            // Stored neighbours refer to all the base vectors.
+            ds.ground_truth = None;
+            for f in &mut ds.filters {
+                f.ground_truth = None;
+                f.selectivity = None;
+            }
         }
         ds.check()?;
         Ok(ds)
@@ -209,6 +232,7 @@ fn le_u32(b: &[u8], at: usize) -> u32 {
 }
 
 /// A vbench-1 matrix: `u32 rows, u32 cols`, then row-major 4-byte values.
+/// Returns the whole file; the values start at byte 8.
 fn read_bin(path: &Path) -> Result<(usize, usize, Vec<u8>)> {
     let bytes = read(path)?;
     ensure!(
@@ -228,7 +252,7 @@ fn read_bin(path: &Path) -> Result<(usize, usize, Vec<u8>)> {
         path.display(),
         bytes.len()
     );
-    Ok((rows, cols, bytes[8..].to_vec()))
+    Ok((rows, cols, bytes))
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
@@ -273,7 +297,7 @@ fn read_vbench(dir: &Path, distance: Option<Distance>) -> Result<Dataset> {
     let ground_truth = if dir.join("gt.ibin").exists() {
         let (gq, gk, ids) = read_bin(&dir.join("gt.ibin"))?;
         ensure!(gq == nq, "gt.ibin: {gq} rows for {nq} queries");
-        Some(id_rows(&i32s(&ids), gk))
+        Some(id_rows(&i32s(&ids[8..]), gk))
     } else {
         None
     };
@@ -298,7 +322,7 @@ fn read_vbench(dir: &Path, distance: Option<Distance>) -> Result<Dataset> {
                 "{}: {gq} rows for {nq} queries",
                 gt_path.display()
             );
-            Some(id_rows(&i32s(&ids), gk))
+            Some(id_rows(&i32s(&ids[8..]), gk))
         } else {
             None
         };
@@ -316,8 +340,8 @@ fn read_vbench(dir: &Path, distance: Option<Distance>) -> Result<Dataset> {
         format: "vbench-1",
         distance,
         dim,
-        base: f32s(&base),
-        queries: f32s(&queries),
+        base: f32s(&base[8..]),
+        queries: f32s(&queries[8..]),
         ground_truth,
         payloads,
         payload_schema,
@@ -361,7 +385,7 @@ fn hdf5_shape(path: &Path, d: &hdf5_pure::Dataset, name: &str) -> Result<(usize,
     }
 }
 
-fn read_hdf5(path: &Path, distance: Option<Distance>) -> Result<Dataset> {
+fn read_hdf5(path: &Path, distance: Option<Distance>, max_base: Option<usize>) -> Result<Dataset> {
     let file = hdf5_pure::File::open(path).map_err(hdf5_err(path))?;
     let name = stem(path);
     let distance = match distance {
@@ -382,12 +406,24 @@ fn read_hdf5(path: &Path, distance: Option<Distance>) -> Result<Dataset> {
                 .with_context(|| format!("{}: pass --distance", path.display()))?
         }
     };
-    let f32_matrix = |key: &str| -> Result<(usize, usize, Vec<f32>)> {
+    let f32_matrix = |key: &str, max_rows: Option<usize>| -> Result<(usize, usize, Vec<f32>)> {
         let d = file
             .dataset(key)
             .map_err(|e| anyhow::anyhow!("{}: no `{key}` dataset: {e}", path.display()))?;
         let (rows, cols) = hdf5_shape(path, &d, key)?;
-        let data = d.read_f32().map_err(hdf5_err(path))?;
+        let data = match max_rows {
+            Some(n) if n < rows => {
+                let data = d.read_f32_rows(0, n as u64).map_err(hdf5_err(path))?;
+                ensure!(
+                    data.len() == n * cols,
+                    "{}: the first {n} rows of `{key}` hold {} values",
+                    path.display(),
+                    data.len()
+                );
+                return Ok((n, cols, data));
+            }
+            _ => d.read_f32().map_err(hdf5_err(path))?,
+        };
         ensure!(
             data.len() == rows * cols,
             "{}: `{key}` holds {} values, its shape says {rows} x {cols}",
@@ -396,8 +432,8 @@ fn read_hdf5(path: &Path, distance: Option<Distance>) -> Result<Dataset> {
         );
         Ok((rows, cols, data))
     };
-    let (_, dim, base) = f32_matrix("train")?;
-    let (nq, qdim, queries) = f32_matrix("test")?;
+    let (_, dim, base) = f32_matrix("train", max_base)?;
+    let (nq, qdim, queries) = f32_matrix("test", None)?;
     ensure!(
         dim == qdim,
         "{}: train has {dim} dimensions, test {qdim}",
@@ -449,8 +485,8 @@ fn read_separate(src: &DatasetSource, ext: &str) -> Result<Dataset> {
             src.path.display()
         )
     })?;
-    let (dim, base) = read_vectors(&src.path)?;
-    let (qdim, queries) = read_vectors(queries)?;
+    let (dim, base) = read_vectors(&src.path, src.max_base)?;
+    let (qdim, queries) = read_vectors(queries, None)?;
     ensure!(
         dim == qdim,
         "base vectors have {dim} dimensions, queries {qdim}"
@@ -474,13 +510,17 @@ fn read_separate(src: &DatasetSource, ext: &str) -> Result<Dataset> {
 }
 
 /// Vectors from `.fvecs`, `.bvecs` or `.npy`, as `(dim, row-major f32)`.
-pub fn read_vectors(path: &Path) -> Result<(usize, Vec<f32>)> {
+pub fn read_vectors(path: &Path, max_rows: Option<usize>) -> Result<(usize, Vec<f32>)> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    let bytes = read(path)?;
+    let bytes = match (ext.as_str(), max_rows) {
+        ("fvecs", Some(n)) => read_rows(path, 4, n)?,
+        ("bvecs", Some(n)) => read_rows(path, 1, n)?,
+        _ => read(path)?,
+    };
     match ext.as_str() {
         "fvecs" => parse_vecs(&bytes, 4, |c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .with_context(|| path.display().to_string()),
@@ -500,6 +540,23 @@ pub fn read_vectors(path: &Path) -> Result<(usize, Vec<f32>)> {
             path.display()
         ),
     }
+}
+
+/// The first `n` rows of a texmex file whose values are `width` bytes:
+/// a billion-row `.bvecs` need not be read whole.
+fn read_rows(path: &Path, width: usize, n: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut head = [0u8; 4];
+    f.read_exact(&mut head)
+        .with_context(|| format!("{}: no first row", path.display()))?;
+    let row = 4 + u32::from_le_bytes(head) as usize * width;
+    let want = row.saturating_mul(n);
+    let mut bytes = head.to_vec();
+    f.take(want.saturating_sub(4) as u64)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(bytes)
 }
 
 /// Neighbour ids from `.ivecs` or an integer `.npy` (negative pads dropped).
@@ -749,8 +806,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn max_base_reads_a_prefix_and_drops_stored_neighbours() {
+        let full = load("tiny-euclidean.hdf5", |_| ()).unwrap();
+        let cut = |path: &str| {
+            load(path, |s| {
+                s.max_base = Some(7);
+                if !path.ends_with("hdf5") {
+                    s.queries = Some(fixture(&path.replace("base", "queries")));
+                    s.ground_truth = Some(fixture("tiny-gt.ivecs"));
+                    s.distance = Some(Distance::Euclid);
+                }
+            })
+            .unwrap()
+        };
+        for path in ["tiny-euclidean.hdf5", "tiny-base.fvecs", "tiny-base.npy"] {
+            let ds = cut(path);
+            assert_eq!(ds.base, full.base[..7 * full.dim], "{path}");
+            assert_eq!(ds.queries, full.queries, "{path}");
+            assert!(ds.ground_truth.is_none(), "{path}");
+        }
+        let (dim, v) = read_vectors(&fixture("tiny-base.bvecs"), Some(2)).unwrap();
+        assert_eq!((dim, v.len()), (3, 6));
+    }
+
+    #[test]
     fn reads_bvecs_bytes_as_floats() {
-        let (dim, v) = read_vectors(&fixture("tiny-base.bvecs")).unwrap();
+        let (dim, v) = read_vectors(&fixture("tiny-base.bvecs"), None).unwrap();
         assert_eq!(dim, 3);
         let want: Vec<f32> = (0..12).map(|i| (i * 20) as f32).collect();
         assert_eq!(v, want);

@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// Uses only the first N queries.
     #[arg(long)]
     pub max_queries: Option<usize>,
+    /// Uses only the first N base vectors (the ground truth is then
+    /// computed, since the dataset's refers to all of them).
+    #[arg(long)]
+    pub max_base: Option<usize>,
     /// Neighbours per query (recall@k).
     #[arg(long, default_value_t = 10)]
     pub k: usize,
@@ -313,6 +317,7 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
         queries: a.queries.clone(),
         ground_truth: a.ground_truth.clone(),
         distance: a.distance.as_deref().map(parse_distance).transpose()?,
+        max_base: a.max_base,
     };
     let reading = spinner(a.quiet, format!("reading {}", a.dataset.display()));
     let mut ds = Dataset::load(&src)?;
@@ -802,6 +807,14 @@ mod tests {
         assert_eq!(r["dataset"]["ground_truth"], "computed");
         // numpy's neighbours (make_fixtures.py) are ours exactly.
         assert_eq!(r["dataset"]["ground_truth_agreement"], 1.0);
+        // Fewer base vectors: the stored neighbours no longer hold.
+        let mut fewer = a.clone();
+        fewer.max_base = Some(30);
+        fewer.compute_ground_truth = false;
+        let r = serde_json::to_value(measure_all(&fewer).unwrap()).unwrap();
+        check_sane(&r, &[2, 64], 30);
+        assert_eq!(r["dataset"]["ground_truth"], "computed");
+        assert!(r["dataset"]["ground_truth_agreement"].is_null());
         // A plot needs an .svg name.
         let bad = args(&["--dataset", path.to_str().unwrap(), "--plot", "x.png"]);
         assert!(measure_all(&bad).is_err());
