@@ -161,11 +161,16 @@ pub fn render(title: &str, x_label: &str, lines: &[&Line]) -> String {
         left + pw / 2.0,
         escape(title)
     );
-    // Grid and ticks: recall every 0.05 (0.1 if wide), QPS at powers of ten
+    // Grid and ticks: about five to ten recall ticks; QPS at powers of ten
     // with 2x and 5x minor lines.
-    let step = if x1 - x0 > 0.5 { 0.1 } else { 0.05 };
-    let mut x = x0;
-    while x <= x1 + 1e-9 {
+    let span = x1 - x0;
+    let step = [0.01, 0.02, 0.05, 0.1]
+        .into_iter()
+        .find(|st| span / st <= 10.0 + 1e-9)
+        .unwrap_or(0.1);
+    let ticks = (span / step + 1e-6).floor() as usize;
+    for t in 0..=ticks {
+        let x = x0 + t as f64 * step;
         let px = sx(x);
         let _ = writeln!(
             s,
@@ -173,7 +178,6 @@ pub fn render(title: &str, x_label: &str, lines: &[&Line]) -> String {
             top + ph,
             top + ph + 16.0
         );
-        x += step;
     }
     for e in (y0 as i32)..=(y1 as i32) {
         let base = 10f64.powi(e);
@@ -319,5 +323,9 @@ mod tests {
             assert!(svg.contains(tick), "{tick} missing");
         }
         assert!(svg.contains("a &lt;m16&gt;"));
+        // Recall from 0.70 to 1.00 in steps of 0.05, both ends labelled.
+        for tick in [">0.70<", ">0.85<", ">1.00<"] {
+            assert!(svg.contains(tick), "{tick} missing");
+        }
     }
 }
