@@ -10,6 +10,16 @@
 //! `build` loads `payload.jsonl`; with `"payload_index": true` in
 //! `--params` it also indexes the fields of `meta.json`'s `payload_schema`,
 //! and `search --filter NAME` runs that filter through the planner.
+//!
+//! `vicinity bench run` (in [`run`]) is the standalone benchmark: any common
+//! dataset layout, ground truth, ef sweeps, table / JSON / SVG.
+
+mod dataset;
+mod measure;
+mod plot;
+mod remote;
+mod run;
+mod target;
 
 use std::fs;
 use std::io::Write;
@@ -28,6 +38,10 @@ use vicinity::{
 /// `vicinity bench ...`
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Measures recall@k, QPS (one thread and all), latency percentiles,
+    /// build time, bytes on disk and peak memory over an ef sweep, on any
+    /// common dataset layout, embedded or against a server.
+    Run(Box<run::RunArgs>),
     /// Builds an index over a vbench-1 dataset (protocol vbench-cli-1).
     Build(BuildArgs),
     /// Runs the dataset's queries one at a time on one thread, for each ef.
@@ -98,6 +112,7 @@ struct EngineParams {
 /// Runs a bench sub-command.
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::Run(a) => run::run(*a),
         BenchCommand::Build(a) => build(a),
         BenchCommand::Search(a) => search(a),
     }
