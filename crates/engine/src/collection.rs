@@ -536,7 +536,11 @@ impl Collection {
                 let cardinality = plan.bound().unwrap_or_else(|| {
                     estimate_matches(column.graph.len(), check, segment.row_count())
                 });
-                let exact = params.exact || self.below_full_scan(&hnsw, cardinality, dim);
+                // No more candidates than the walk's width: the walk would
+                // score them all anyway (and may miss some it cannot
+                // reach), so scoring them directly is cheaper and exact.
+                let few = plan.bound().is_some_and(|b| b <= ef.max(k));
+                let exact = params.exact || few || self.below_full_scan(&hnsw, cardinality, dim);
                 match (&plan.candidates.rows, exact) {
                     (Some(rows), true) => {
                         exact_search_scored(store, scorer, k, &check, rows.iter().map(PointOffset))
