@@ -177,6 +177,33 @@ fn a_collection_built_in_memory_is_added_as_a_checkpoint() {
     assert_eq!(c.search(&query).unwrap(), hits);
 }
 
+/// A `wait = false` write is fsynced in the background within about a
+/// second, in the library as in the server.
+#[test]
+fn unwaited_writes_are_synced_in_the_background() {
+    let io = SimIo::new();
+    let db = Database::open_with("/db", Arc::new(io.clone()), None).unwrap();
+    let c = db
+        .create_collection("c", CollectionConfig::single(8, Distance::Cosine))
+        .unwrap();
+    let mut rng = Rng::new(seed(14));
+    c.update(UpdateOperation::Upsert(vec![point(1, &mut rng)]), false)
+        .unwrap();
+    let start = Instant::now();
+    while io.unsynced_bytes() > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a wait=false write stayed unsynced"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(c);
+    drop(db);
+    io.power_loss(seed(15));
+    let db = Database::open_with("/db", Arc::new(io), None).unwrap();
+    assert_eq!(db.collection("c").unwrap().count(), 1);
+}
+
 #[test]
 fn a_second_process_is_refused() {
     let dir = tempfile::tempdir().unwrap();

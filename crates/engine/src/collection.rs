@@ -96,7 +96,7 @@ pub struct Collection {
     pub(crate) segment: crate::indexer::SegmentSlot,
     /// The background indexer, started by the first write that needs it.
     indexer: Mutex<Option<crate::indexer::Indexer>>,
-    pub(crate) writer: Mutex<Writer>,
+    pub(crate) writer: crate::indexer::WriterSlot,
     /// `wait = true` writes queued for the next group commit.
     pub(crate) commits: Mutex<Vec<Pending>>,
     /// The folder of a durable collection.
@@ -138,11 +138,11 @@ impl Collection {
             config,
             segment: Arc::new(RwLock::new(Arc::new(segment))),
             indexer: Mutex::new(None),
-            writer: Mutex::new(Writer {
+            writer: Arc::new(Mutex::new(Writer {
                 next_seq: 0,
                 wal: None,
                 logged_bytes: 0,
-            }),
+            })),
             commits: Mutex::new(Vec::new()),
             storage: Mutex::new(None),
             persisted: Mutex::new(None),
@@ -160,16 +160,21 @@ impl Collection {
         &self.config
     }
 
-    /// Hands rows not yet in the graphs to the background indexer (a
-    /// no-op when none wait).
+    /// Wakes the background worker (starting it if needed) when rows wait
+    /// for the graphs or, in a durable collection, the log may wait for
+    /// an fsync.
     pub(crate) fn index_in_background(&self) {
         let segment = self.segment();
-        if segment.indexed() >= segment.row_count() {
+        if segment.indexed() >= segment.row_count() && !self.is_durable() {
             return;
         }
         let mut indexer = self.indexer.lock();
         if indexer.is_none() {
-            match crate::indexer::Indexer::spawn(Arc::clone(&self.segment), self.pool.clone()) {
+            match crate::indexer::Indexer::spawn(
+                Arc::clone(&self.segment),
+                Arc::clone(&self.writer),
+                self.pool.clone(),
+            ) {
                 Ok(i) => *indexer = Some(i),
                 // no thread to be had: index here instead, slower but sound
                 Err(_) => {

@@ -1,16 +1,21 @@
-//! The background indexer: puts appended rows into the HNSW graphs after
-//! the write that appended them has returned, so that no acknowledged write
-//! waits for graph construction. Until a row is indexed, searches score it
-//! exactly (it is searchable at once).
+//! The background worker of a collection:
 //!
-//! One thread per collection, started on the first write that leaves rows
-//! to index and stopped when the collection is dropped. It works in chunks
-//! of [`CHUNK`] rows on the collection's pool, holding the segment's index
+//! - it puts appended rows into the HNSW graphs after the write that
+//!   appended them has returned, so that no acknowledged write waits for
+//!   graph construction (until a row is indexed, searches score it
+//!   exactly: it is searchable at once);
+//! - it fsyncs the log within about a second of a `wait = false` write,
+//!   as the durability contract asks, in the library as in the server.
+//!
+//! One thread per collection, started by the first write that needs it and
+//! stopped when the collection is dropped. It indexes in chunks of
+//! [`CHUNK`] rows on the collection's pool, holding the segment's index
 //! lock for one chunk at a time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex, RwLock};
 use rayon::ThreadPool;
@@ -22,6 +27,12 @@ pub(crate) const CHUNK: usize = 1024;
 
 /// The current segment, shared with the indexer thread.
 pub(crate) type SegmentSlot = Arc<RwLock<Arc<Segment>>>;
+
+/// The collection's writer state (log included), shared with the thread.
+pub(crate) type WriterSlot = Arc<Mutex<crate::collection::Writer>>;
+
+/// How long a `wait = false` write may stay unsynced.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
 
 struct Shared {
     pending: Mutex<bool>,
@@ -37,7 +48,11 @@ pub(crate) struct Indexer {
 
 impl Indexer {
     /// Starts the thread.
-    pub(crate) fn spawn(slot: SegmentSlot, pool: Option<Arc<ThreadPool>>) -> std::io::Result<Self> {
+    pub(crate) fn spawn(
+        slot: SegmentSlot,
+        writer: WriterSlot,
+        pool: Option<Arc<ThreadPool>>,
+    ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             pending: Mutex::new(true),
             wake: Condvar::new(),
@@ -46,7 +61,7 @@ impl Indexer {
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("vicinity-indexer".into())
-            .spawn(move || run(&s, &slot, pool.as_deref()))?;
+            .spawn(move || run(&s, &slot, &writer, pool.as_deref()))?;
         Ok(Indexer {
             shared,
             thread: Some(thread),
@@ -60,14 +75,27 @@ impl Indexer {
     }
 }
 
-fn run(shared: &Shared, slot: &SegmentSlot, pool: Option<&ThreadPool>) {
+fn run(shared: &Shared, slot: &SegmentSlot, writer: &WriterSlot, pool: Option<&ThreadPool>) {
     loop {
         {
             let mut pending = shared.pending.lock();
-            while !*pending && !shared.stop.load(Ordering::Acquire) {
-                shared.wake.wait(&mut pending);
+            if !*pending && !shared.stop.load(Ordering::Acquire) {
+                shared.wake.wait_for(&mut pending, SYNC_EVERY);
             }
             *pending = false;
+        }
+        if shared.stop.load(Ordering::Acquire) {
+            return;
+        }
+        {
+            // what `wait = false` writes left unsynced; an error shows
+            // again at the next sync a caller waits for
+            let mut w = writer.lock();
+            if let Some(wal) = w.wal.as_mut()
+                && wal.is_dirty()
+            {
+                let _ = wal.sync();
+            }
         }
         loop {
             if shared.stop.load(Ordering::Acquire) {

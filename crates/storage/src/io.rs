@@ -301,6 +301,16 @@ impl SimIo {
         self.state.lock().syncs
     }
 
+    /// Bytes written but not synced yet, over all files.
+    pub fn unsynced_bytes(&self) -> u64 {
+        self.state
+            .lock()
+            .files
+            .values()
+            .map(|f| (f.live.len() - f.durable) as u64)
+            .sum()
+    }
+
     /// Makes every sync of an appended file take `delay`, as a disk's
     /// flush does.
     pub fn set_sync_delay(&self, delay: std::time::Duration) {
