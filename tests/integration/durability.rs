@@ -289,14 +289,15 @@ fn damaged_files_are_typed_errors_naming_the_file() {
 
 /// Writes on a simulated disk, then a power loss at a random moment:
 /// everything acknowledged with `wait = true` is there after reopening,
-/// with its exact vector and payload.
+/// with its exact vector and payload. 3,000 crash points by default
+/// (`VICINITY_POWER_CYCLES` sets the count).
 #[test]
 fn power_loss_keeps_every_write_acknowledged_with_wait() {
     let s = seed(2024);
     let cycles = std::env::var("VICINITY_POWER_CYCLES")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(300u64);
+        .unwrap_or(3000u64);
     for cycle in 0..cycles {
         let io = SimIo::new();
         let mut rng = Rng::new(s ^ cycle);
