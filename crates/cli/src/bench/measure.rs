@@ -264,8 +264,10 @@ mod tests {
     #[test]
     fn memory_and_disk_are_read() {
         if cfg!(target_os = "linux") {
-            let peak = peak_rss_bytes().expect("VmHWM on Linux");
+            // RSS first: other tests' threads may allocate in between, and
+            // the high-water mark is never below an RSS read before it
             let now = rss_bytes().expect("VmRSS on Linux");
+            let peak = peak_rss_bytes().expect("VmHWM on Linux");
             assert!(peak >= now && now > 0, "peak {peak}, now {now}");
         }
         let dir = tempfile::tempdir().unwrap();
