@@ -25,10 +25,10 @@ use std::sync::{Arc, Weak};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 use vicinity_index::{AtomicBitSet, HnswGraph, IndexError, VectorStore};
-use vicinity_payload::{FieldIndex, FieldIndexParams, JsonPath, Payload, PointId};
+use vicinity_payload::{FieldIndex, FieldIndexParams, JsonPath, Payload};
 use vicinity_storage::{Io, PointOffset, StorageError};
 
-use crate::persist::{Reader, Storage, corrupt, io_err};
+use crate::persist::{Reader, STATE_MAGIC, Storage, corrupt, io_err, put_id};
 use crate::segment::{PointTable, RowMeta, Segment, VectorColumn};
 use crate::{Collection, Error, Result};
 
@@ -38,7 +38,6 @@ pub const VECTORS_VERSION: u32 = 1;
 /// Bytes before the first row of a vector file: one page, so that rows
 /// map page-aligned.
 pub const VECTORS_HEADER: u64 = 4096;
-const STATE_MAGIC: &[u8; 8] = b"VCN-STAT";
 /// The state format of manifest-2 checkpoints (version 1 is the
 /// self-contained form snapshots use).
 pub const STATE_VERSION_2: u32 = 2;
@@ -303,19 +302,6 @@ impl Collection {
     }
 }
 
-fn put_id(out: &mut Vec<u8>, id: PointId) {
-    match id {
-        PointId::Num(n) => {
-            out.push(0);
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-        PointId::Uuid(u) => {
-            out.push(1);
-            out.extend_from_slice(u.as_bytes());
-        }
-    }
-}
-
 /// The state file: every row's id, version and (if live) payload, the
 /// payload indexes, and per column the rows without a vector.
 fn encode_table(segment: &Segment, next_seq: u64, rows: usize) -> Result<Vec<u8>> {
@@ -370,29 +356,8 @@ fn encode_table(segment: &Segment, next_seq: u64, rows: usize) -> Result<Vec<u8>
 type Table = (u64, PointTable, Vec<RoaringBitmap>, usize);
 
 fn decode_table(path: &Path, data: &[u8], files: &[ColumnFiles]) -> Result<Table> {
-    if data.len() < 40 {
-        return Err(corrupt(path, 0, "too short for a checkpoint"));
-    }
-    let (body, tail) = data.split_at(data.len() - 4);
-    if crc32c::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
-        return Err(corrupt(path, body.len() as u64, "checksum mismatch"));
-    }
-    let mut r = Reader {
-        data: body,
-        at: 0,
-        path,
-    };
-    if r.take(8, "magic")? != STATE_MAGIC {
-        return Err(corrupt(path, 0, "not a Vicinity checkpoint (bad magic)"));
-    }
-    let version = r.u32("version")?;
-    if version != STATE_VERSION_2 {
-        return Err(Error::Storage(StorageError::UnsupportedVersion {
-            path: path.to_path_buf(),
-            found: version,
-            supported: STATE_VERSION_2,
-        }));
-    }
+    let mut r = Reader::state(path, data, 40, STATE_VERSION_2)?;
+    let body = r.data;
     r.u32("reserved")?;
     let next_seq = r.u64("sequence number")?;
     let meta_len = r.u32("meta length")? as usize;
@@ -425,13 +390,7 @@ fn decode_table(path: &Path, data: &[u8], files: &[ColumnFiles]) -> Result<Table
             1 => true,
             f => return Err(corrupt(path, r.at as u64, format!("bad live flag {f}"))),
         };
-        let id = match r.u8("id tag")? {
-            0 => PointId::Num(r.u64("id")?),
-            1 => PointId::Uuid(uuid::Uuid::from_bytes(
-                r.take(16, "uuid")?.try_into().expect("16 bytes"),
-            )),
-            t => return Err(corrupt(path, r.at as u64, format!("bad id tag {t}"))),
-        };
+        let id = r.id()?;
         let version = r.u64("version")?;
         let payload = if live {
             let plen = r.u32("payload length")? as usize;
@@ -488,7 +447,9 @@ fn decode_table(path: &Path, data: &[u8], files: &[ColumnFiles]) -> Result<Table
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CollectionConfig, Database, Distance, PointStruct, SearchRequest, VectorParams};
+    use crate::{
+        CollectionConfig, Database, Distance, PointId, PointStruct, SearchRequest, VectorParams,
+    };
     use serde_json::json;
 
     fn points(range: std::ops::Range<u64>) -> Vec<PointStruct> {

@@ -25,7 +25,8 @@ use crate::segment::{NewRow, RowMeta};
 use crate::update::UpdateOperation;
 use crate::{Collection, CollectionConfig, Error, Result};
 
-const STATE_MAGIC: &[u8; 8] = b"VCN-STAT";
+/// The magic of both state formats.
+pub(crate) const STATE_MAGIC: &[u8; 8] = b"VCN-STAT";
 /// The checkpoint format version this build writes and reads.
 pub const STATE_VERSION: u32 = 1;
 /// The manifest format this build writes: 2 names vector, graph and state
@@ -154,6 +155,72 @@ impl<'a> Reader<'a> {
             self.take(8, what)?.try_into().expect("8 bytes"),
         ))
     }
+    /// A point id written by [`put_id`].
+    pub(crate) fn id(&mut self) -> Result<PointId> {
+        Ok(match self.u8("id tag")? {
+            0 => PointId::Num(self.u64("id")?),
+            1 => PointId::Uuid(uuid::Uuid::from_bytes(
+                self.take(16, "uuid")?.try_into().expect("16 bytes"),
+            )),
+            t => {
+                return Err(corrupt(
+                    self.path,
+                    self.at as u64,
+                    format!("bad id tag {t}"),
+                ));
+            }
+        })
+    }
+
+    /// Checks a state file's trailing CRC-32C (over everything before it),
+    /// magic and format `version`, and returns a reader over the body past
+    /// the version, with the body's length. `min` is the shortest valid
+    /// file.
+    pub(crate) fn state(
+        path: &'a Path,
+        data: &'a [u8],
+        min: usize,
+        version: u32,
+    ) -> Result<Reader<'a>> {
+        if data.len() < min {
+            return Err(corrupt(path, 0, "too short for a checkpoint"));
+        }
+        let (body, tail) = data.split_at(data.len() - 4);
+        if crc32c::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
+            return Err(corrupt(path, body.len() as u64, "checksum mismatch"));
+        }
+        let mut r = Reader {
+            data: body,
+            at: 0,
+            path,
+        };
+        if r.take(8, "magic")? != STATE_MAGIC {
+            return Err(corrupt(path, 0, "not a Vicinity checkpoint (bad magic)"));
+        }
+        let found = r.u32("version")?;
+        if found != version {
+            return Err(Error::Storage(StorageError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found,
+                supported: version,
+            }));
+        }
+        Ok(r)
+    }
+}
+
+/// A point id as a tag byte (0: u64, 1: UUID) and its bytes.
+pub(crate) fn put_id(out: &mut Vec<u8>, id: PointId) {
+    match id {
+        PointId::Num(n) => {
+            out.push(0);
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        PointId::Uuid(u) => {
+            out.push(1);
+            out.extend_from_slice(u.as_bytes());
+        }
+    }
 }
 
 impl Collection {
@@ -179,16 +246,7 @@ impl Collection {
         out.extend_from_slice(&meta);
         out.extend_from_slice(&(table.ids.len() as u64).to_le_bytes());
         for (&id, &row) in &table.ids {
-            match id {
-                PointId::Num(n) => {
-                    out.push(0);
-                    out.extend_from_slice(&n.to_le_bytes());
-                }
-                PointId::Uuid(u) => {
-                    out.push(1);
-                    out.extend_from_slice(u.as_bytes());
-                }
-            }
+            put_id(&mut out, id);
             let meta = &table.rows[row.index()];
             out.extend_from_slice(&meta.version.to_le_bytes());
             let payload =
@@ -215,30 +273,8 @@ impl Collection {
     /// Loads a checkpoint into this (empty) collection; returns the
     /// sequence number the log continues from.
     fn load_state(&self, path: &Path, data: &[u8]) -> Result<u64> {
-        if data.len() < 36 {
-            return Err(corrupt(path, 0, "too short for a checkpoint"));
-        }
-        let (body, tail) = data.split_at(data.len() - 4);
-        let crc = u32::from_le_bytes(tail.try_into().expect("4 bytes"));
-        if crc32c::crc32c(body) != crc {
-            return Err(corrupt(path, body.len() as u64, "checksum mismatch"));
-        }
-        let mut r = Reader {
-            data: body,
-            at: 0,
-            path,
-        };
-        if r.take(8, "magic")? != STATE_MAGIC {
-            return Err(corrupt(path, 0, "not a Vicinity checkpoint (bad magic)"));
-        }
-        let version = r.u32("version")?;
-        if version != STATE_VERSION {
-            return Err(Error::Storage(StorageError::UnsupportedVersion {
-                path: path.to_path_buf(),
-                found: version,
-                supported: STATE_VERSION,
-            }));
-        }
+        let mut r = Reader::state(path, data, 36, STATE_VERSION)?;
+        let body = r.data;
         r.u32("reserved")?;
         let next_seq = r.u64("sequence number")?;
         let meta_len = r.u32("meta length")? as usize;
@@ -258,13 +294,7 @@ impl Collection {
         let mut points: Vec<(RowMeta, Vec<Option<Vec<f32>>>)> =
             Vec::with_capacity(n.min(1 << 20) as usize);
         for _ in 0..n {
-            let id = match r.u8("id tag")? {
-                0 => PointId::Num(r.u64("id")?),
-                1 => PointId::Uuid(uuid::Uuid::from_bytes(
-                    r.take(16, "uuid")?.try_into().expect("16 bytes"),
-                )),
-                t => return Err(corrupt(path, r.at as u64, format!("bad id tag {t}"))),
-            };
+            let id = r.id()?;
             let version = r.u64("version")?;
             let plen = r.u32("payload length")? as usize;
             let payload: Payload = serde_json::from_slice(r.take(plen, "payload")?)
