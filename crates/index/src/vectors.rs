@@ -140,6 +140,21 @@ impl VectorStore {
         self.rows.prefetch(offset);
     }
 
+    /// Hints the CPU to load every cache line of the row at `offset`.
+    #[inline]
+    pub fn prefetch_row(&self, offset: PointOffset) {
+        self.rows.prefetch_row(offset);
+    }
+
+    /// How many rows ahead a scan over scattered rows should prefetch
+    /// whole: enough to keep about 96 cache lines in flight (measured best
+    /// on 384-d rows: 3-4 rows of 24 lines), at least 2 and at most 8.
+    #[inline]
+    pub fn prefetch_depth(&self) -> usize {
+        let lines = (self.dim * 4).div_ceil(64);
+        (96 / lines).clamp(2, 8)
+    }
+
     /// Validates and preprocesses a query vector for this store.
     pub fn prepare_query(&self, query: &[f32]) -> Result<Vec<f32>, IndexError> {
         validate_vector(query, self.dim)?;

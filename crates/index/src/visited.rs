@@ -62,6 +62,8 @@ pub(crate) struct Scratch {
     pub(crate) candidates: BinaryHeap<ScoredOffset>,
     /// The best rows found, worst on top.
     pub(crate) results: BinaryHeap<Reverse<ScoredOffset>>,
+    /// The unvisited neighbours of the row being expanded.
+    pub(crate) batch: Vec<u32>,
 }
 
 thread_local! {

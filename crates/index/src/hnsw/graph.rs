@@ -154,6 +154,15 @@ impl HnswGraph {
         }
     }
 
+    /// Starts loading the links of `node` at `level`, which a walk is about
+    /// to read.
+    #[inline]
+    fn prefetch_links(&self, node: u32, level: usize) {
+        if let Some(slots) = self.link_slots(node, level) {
+            vicinity_storage::prefetch(slots);
+        }
+    }
+
     /// Replaces the links of `node` at `level`; the caller holds its lock.
     fn write_links(&self, node: u32, level: usize, ids: &[u32]) {
         let Some(slots) = self.link_slots(node, level) else {
@@ -356,7 +365,15 @@ impl HnswGraph {
     ) -> ScoredOffset {
         loop {
             let mut moved = false;
-            for slot in self.neighbors(cur.offset.0, level) {
+            let neighbors = self.neighbors(cur.offset.0, level);
+            let depth = store.prefetch_depth();
+            for slot in neighbors.iter().take(depth) {
+                store.prefetch_row(PointOffset(slot.load(Ordering::Relaxed)));
+            }
+            for (j, slot) in neighbors.iter().enumerate() {
+                if let Some(next) = neighbors.get(j + depth) {
+                    store.prefetch_row(PointOffset(next.load(Ordering::Relaxed)));
+                }
                 let nb = PointOffset(slot.load(Ordering::Relaxed));
                 let Some(v) = store.get(nb) else { continue };
                 let similarity = q.score(v);
@@ -371,6 +388,7 @@ impl HnswGraph {
             if !moved {
                 return cur;
             }
+            self.prefetch_links(cur.offset.0, level);
         }
     }
 
@@ -415,20 +433,25 @@ impl HnswGraph {
             {
                 break;
             }
-            let neighbors = self.neighbors(c.offset.0, level);
-            // Start loading the rows to score while the walk goes on.
-            for slot in neighbors {
-                let nb = slot.load(Ordering::Relaxed) as usize;
-                if !s.visited.contains(nb) {
-                    store.prefetch(PointOffset(nb as u32));
+            // Collect the rows to score, then keep the next few of them
+            // loading whole while scoring one: a walk waits on memory, not
+            // arithmetic, and many rows in flight hide most of the wait.
+            s.batch.clear();
+            for slot in self.neighbors(c.offset.0, level) {
+                let nb = slot.load(Ordering::Relaxed);
+                if s.visited.insert(nb as usize) {
+                    s.batch.push(nb);
                 }
             }
-            for slot in neighbors {
-                let nb = slot.load(Ordering::Relaxed);
-                if !s.visited.insert(nb as usize) {
-                    continue;
+            let depth = store.prefetch_depth();
+            for &nb in s.batch.iter().take(depth) {
+                store.prefetch_row(PointOffset(nb));
+            }
+            for j in 0..s.batch.len() {
+                let offset = PointOffset(s.batch[j]);
+                if let Some(&next) = s.batch.get(j + depth) {
+                    store.prefetch_row(PointOffset(next));
                 }
-                let offset = PointOffset(nb);
                 let Some(v) = store.get(offset) else { continue };
                 let similarity = q.score(v);
                 let admit = match s.results.peek() {
@@ -437,6 +460,8 @@ impl HnswGraph {
                 };
                 if admit {
                     let item = ScoredOffset { offset, similarity };
+                    // it may be expanded next: start loading its links
+                    self.prefetch_links(offset.0, level);
                     s.candidates.push(item);
                     if filter.check(offset) {
                         s.results.push(Reverse(item));
