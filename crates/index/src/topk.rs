@@ -19,6 +19,7 @@ impl Eq for ScoredOffset {}
 impl Ord for ScoredOffset {
     /// Greater means better: higher similarity, then the smaller offset, so
     /// that ties resolve the same way on every run.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         self.similarity
             .total_cmp(&other.similarity)
@@ -27,6 +28,7 @@ impl Ord for ScoredOffset {
 }
 
 impl PartialOrd for ScoredOffset {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }

@@ -306,17 +306,20 @@ impl HnswGraph {
         let Some(base) = store.get(PointOffset(node)) else {
             return;
         };
-        let mut candidates: Vec<ScoredOffset> = slots[1..=count]
-            .iter()
-            .map(|s| s.load(Ordering::Relaxed))
-            .chain(std::iter::once(new))
-            .filter_map(|id| {
-                store.get(PointOffset(id)).map(|v| ScoredOffset {
-                    offset: PointOffset(id),
+        let mut candidates = Vec::with_capacity(count + 1);
+        store.for_each_row(
+            count + 1,
+            |j| match j {
+                j if j < count => slots[1 + j].load(Ordering::Relaxed),
+                _ => new,
+            },
+            |offset, v| {
+                candidates.push(ScoredOffset {
+                    offset,
                     similarity: M::similarity(base, v),
                 })
-            })
-            .collect();
+            },
+        );
         candidates.sort_unstable_by(|a, b| b.cmp(a));
         let selected = self.select_neighbors::<M>(store, &candidates, cap);
         self.write_links(node, level, &selected);
@@ -366,25 +369,19 @@ impl HnswGraph {
         loop {
             let mut moved = false;
             let neighbors = self.neighbors(cur.offset.0, level);
-            let depth = store.prefetch_depth();
-            for slot in neighbors.iter().take(depth) {
-                store.prefetch_row(PointOffset(slot.load(Ordering::Relaxed)));
-            }
-            for (j, slot) in neighbors.iter().enumerate() {
-                if let Some(next) = neighbors.get(j + depth) {
-                    store.prefetch_row(PointOffset(next.load(Ordering::Relaxed)));
-                }
-                let nb = PointOffset(slot.load(Ordering::Relaxed));
-                let Some(v) = store.get(nb) else { continue };
-                let similarity = q.score(v);
-                if similarity > cur.similarity {
-                    cur = ScoredOffset {
-                        offset: nb,
-                        similarity,
-                    };
-                    moved = true;
-                }
-            }
+            let mut best = cur;
+            store.for_each_row(
+                neighbors.len(),
+                |j| neighbors[j].load(Ordering::Relaxed),
+                |offset, v| {
+                    let similarity = q.score(v);
+                    if similarity > best.similarity {
+                        best = ScoredOffset { offset, similarity };
+                        moved = true;
+                    }
+                },
+            );
+            cur = best;
             if !moved {
                 return cur;
             }
@@ -443,34 +440,35 @@ impl HnswGraph {
                     s.batch.push(nb);
                 }
             }
-            let depth = store.prefetch_depth();
-            for &nb in s.batch.iter().take(depth) {
-                store.prefetch_row(PointOffset(nb));
-            }
-            for j in 0..s.batch.len() {
-                let offset = PointOffset(s.batch[j]);
-                if let Some(&next) = s.batch.get(j + depth) {
-                    store.prefetch_row(PointOffset(next));
-                }
-                let Some(v) = store.get(offset) else { continue };
-                let similarity = q.score(v);
-                let admit = match s.results.peek() {
-                    Some(worst) if s.results.len() >= ef => similarity > worst.0.similarity,
-                    _ => true,
-                };
-                if admit {
-                    let item = ScoredOffset { offset, similarity };
-                    // it may be expanded next: start loading its links
-                    self.prefetch_links(offset.0, level);
-                    s.candidates.push(item);
-                    if filter.check(offset) {
-                        s.results.push(Reverse(item));
-                        if s.results.len() > ef {
-                            s.results.pop();
+            let Scratch {
+                batch,
+                candidates,
+                results,
+                ..
+            } = &mut *s;
+            store.for_each_row(
+                batch.len(),
+                |j| batch[j],
+                |offset, v| {
+                    let similarity = q.score(v);
+                    let admit = match results.peek() {
+                        Some(worst) if results.len() >= ef => similarity > worst.0.similarity,
+                        _ => true,
+                    };
+                    if admit {
+                        let item = ScoredOffset { offset, similarity };
+                        // it may be expanded next: start loading its links
+                        self.prefetch_links(offset.0, level);
+                        candidates.push(item);
+                        if filter.check(offset) {
+                            results.push(Reverse(item));
+                            if results.len() > ef {
+                                results.pop();
+                            }
                         }
                     }
-                }
-            }
+                },
+            );
         }
         let mut out: Vec<ScoredOffset> = s.results.drain().map(|r| r.0).collect();
         out.sort_unstable_by(|a, b| b.cmp(a));
