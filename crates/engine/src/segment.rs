@@ -17,7 +17,7 @@ use vicinity_index::{AtomicBitSet, HnswGraph, PointFilter, VectorStore};
 
 use roaring::RoaringBitmap;
 use vicinity_payload::filter::text::TokenizerOptions;
-use vicinity_payload::filter::{Candidates, IndexSource};
+use vicinity_payload::filter::{Candidates, FieldCondition, IndexSource};
 use vicinity_payload::{FieldIndex, FieldType, Filter, JsonPath, Payload, PointView};
 use vicinity_storage::PointOffset;
 
@@ -60,6 +60,8 @@ pub(crate) struct RowView<'a> {
     pub(crate) table: &'a PointTable,
     pub(crate) row: PointOffset,
     pub(crate) meta: &'a RowMeta,
+    /// The filter's field conditions that an index can answer, with it.
+    pub(crate) indexed: &'a [(&'a FieldCondition, &'a FieldIndex)],
 }
 
 impl IndexSource for PointTable {
@@ -85,6 +87,10 @@ impl PointView for RowView<'_> {
 
     fn payload(&self) -> &Map<String, Value> {
         self.meta.payload.as_map()
+    }
+    fn indexed(&self, c: &FieldCondition) -> Option<bool> {
+        let (_, index) = self.indexed.iter().find(|(f, _)| std::ptr::eq(*f, c))?;
+        index.check(self.row.0, c)
     }
     fn id(&self) -> Option<PointId> {
         Some(self.meta.id)
@@ -112,13 +118,22 @@ impl PointTable {
 
     /// Whether the live point in `row` passes `filter` (`false` for rows
     /// that are not live).
-    pub(crate) fn passes(&self, segment: &Segment, row: PointOffset, filter: &Filter) -> bool {
+    /// `indexed`: the filter's field conditions that indexes answer (see
+    /// [`plan`](Self::plan)).
+    fn passes_with(
+        &self,
+        segment: &Segment,
+        row: PointOffset,
+        filter: &Filter,
+        indexed: &[(&FieldCondition, &FieldIndex)],
+    ) -> bool {
         self.live(row).is_some_and(|meta| {
             filter.check(&RowView {
                 segment,
                 table: self,
                 row,
                 meta,
+                indexed,
             })
         })
     }
@@ -127,11 +142,17 @@ impl PointTable {
     /// per live row (`false` for others) and, when indexes narrow the
     /// filter, the candidate rows.
     pub(crate) fn plan<'t>(&'t self, segment: &'t Segment, filter: &'t Filter) -> FilterPlan<'t> {
+        let indexed = filter
+            .field_conditions()
+            .into_iter()
+            .filter_map(|c| Some((c, self.index(&c.key)?)))
+            .collect();
         FilterPlan {
             table: self,
             segment,
             filter,
             candidates: filter.candidates(self),
+            indexed,
         }
     }
 
@@ -189,6 +210,9 @@ pub(crate) struct FilterPlan<'t> {
     segment: &'t Segment,
     filter: &'t Filter,
     pub(crate) candidates: Candidates,
+    /// Field conditions on indexed keys, with their index: checked from
+    /// the index where it can answer, rather than from the payload.
+    indexed: Vec<(&'t FieldCondition, &'t FieldIndex)>,
 }
 
 impl FilterPlan<'_> {
@@ -198,12 +222,15 @@ impl FilterPlan<'_> {
         let c = &self.candidates;
         match (&c.rows, c.exact) {
             (Some(rows), true) => rows.contains(row.0) && self.table.live(row).is_some(),
-            (Some(rows), false) => {
-                rows.contains(row.0) && self.table.passes(self.segment, row, self.filter)
-            }
+            (Some(rows), false) => rows.contains(row.0) && self.passes(row),
             (None, true) => self.table.live(row).is_some(),
-            (None, false) => self.table.passes(self.segment, row, self.filter),
+            (None, false) => self.passes(row),
         }
+    }
+
+    fn passes(&self, row: PointOffset) -> bool {
+        self.table
+            .passes_with(self.segment, row, self.filter, &self.indexed)
     }
 
     /// How many rows may pass, when the indexes bound it.

@@ -9,11 +9,16 @@ use std::collections::BinaryHeap;
 
 use crate::ScoredOffset;
 
-/// Marks which rows a search has already seen.
+/// Marks which rows a search has visited, and which it found failing its
+/// filter without visiting them (the two-hop walk), one byte per row: a
+/// small array stays in cache, and one load answers both questions.
 #[derive(Debug, Default)]
 pub(crate) struct VisitedSet {
-    marks: Vec<u16>,
-    generation: u16,
+    /// `generation`: visited; `generation + 1`: failed, not visited;
+    /// anything else: unseen in this walk.
+    marks: Vec<u8>,
+    /// Even, at least 2 once reset.
+    generation: u8,
 }
 
 impl VisitedSet {
@@ -22,32 +27,62 @@ impl VisitedSet {
         if self.marks.len() < capacity {
             self.marks.resize(capacity, 0);
         }
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
+        self.generation = self.generation.wrapping_add(2);
+        if self.generation < 2 {
             self.marks.fill(0);
-            self.generation = 1;
+            self.generation = 2;
         }
     }
 
-    /// Whether `i` is marked.
-    #[inline]
+    /// Whether `i` is visited.
+    #[cfg(test)]
     pub(crate) fn contains(&self, i: usize) -> bool {
         self.marks.get(i).is_some_and(|&m| m == self.generation)
     }
 
-    /// Marks `i`; returns whether it was unmarked. Rows beyond the capacity
-    /// given to `reset` grow the set.
+    /// Whether `i` is visited or known to fail.
     #[inline]
-    pub(crate) fn insert(&mut self, i: usize) -> bool {
+    pub(crate) fn seen(&self, i: usize) -> bool {
+        self.marks
+            .get(i)
+            .is_some_and(|&m| m.wrapping_sub(self.generation) < 2)
+    }
+
+    /// Whether `i` is known to fail and not visited.
+    #[inline]
+    pub(crate) fn failed(&self, i: usize) -> bool {
+        self.marks.get(i).is_some_and(|&m| m == self.generation + 1)
+    }
+
+    #[inline]
+    fn mark(&mut self, i: usize) -> &mut u8 {
         if i >= self.marks.len() {
             self.marks.resize(i + 1, 0);
         }
-        let m = &mut self.marks[i];
-        if *m == self.generation {
+        &mut self.marks[i]
+    }
+
+    /// Marks `i` visited; returns whether it was not. Rows beyond the
+    /// capacity given to `reset` grow the set.
+    #[inline]
+    pub(crate) fn insert(&mut self, i: usize) -> bool {
+        let generation = self.generation;
+        let m = self.mark(i);
+        if *m == generation {
             false
         } else {
-            *m = self.generation;
+            *m = generation;
             true
+        }
+    }
+
+    /// Marks `i` as failing the filter, unless it is visited.
+    #[inline]
+    pub(crate) fn insert_failed(&mut self, i: usize) {
+        let generation = self.generation;
+        let m = self.mark(i);
+        if *m != generation {
+            *m = generation + 1;
         }
     }
 }
@@ -56,14 +91,15 @@ impl VisitedSet {
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     pub(crate) visited: VisitedSet,
-    /// Rows known to fail the filter (two-hop walk), so each is checked once.
-    pub(crate) failed: VisitedSet,
     /// Rows to expand, best first.
     pub(crate) candidates: BinaryHeap<ScoredOffset>,
     /// The best rows found, worst on top.
     pub(crate) results: BinaryHeap<Reverse<ScoredOffset>>,
     /// The unvisited neighbours of the row being expanded.
     pub(crate) batch: Vec<u32>,
+    /// Neighbours failing the filter, whose own neighbours the two-hop
+    /// walk tries.
+    pub(crate) hop: Vec<u32>,
 }
 
 thread_local! {
@@ -90,11 +126,20 @@ mod tests {
         assert!(v.insert(3));
         assert!(!v.insert(3));
         assert!(v.insert(20));
-        for _ in 0..70_000 {
+        v.insert_failed(4);
+        assert!(v.failed(4) && v.seen(4) && !v.contains(4));
+        v.insert_failed(3);
+        assert!(!v.failed(3), "a visited row stays visited");
+        for _ in 0..1_000 {
             v.reset(10);
+            assert!(!v.seen(3) && !v.seen(4) && !v.seen(20));
         }
         assert!(v.insert(3));
         assert!(!v.insert(3));
         assert!(v.insert(20));
+        v.insert_failed(5);
+        assert!(v.failed(5));
+        assert!(v.insert(5), "a failed row can still be visited");
+        assert!(v.contains(5) && !v.failed(5));
     }
 }

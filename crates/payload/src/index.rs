@@ -151,7 +151,18 @@ pub struct FieldIndex {
     data: Data,
     /// Rows with at least one indexed value.
     indexed: RoaringBitmap,
+    /// Integer and float indexes: per row, its number when the key holds
+    /// exactly one value and that value is a number; NaN otherwise. It
+    /// answers a range for one row without reading the payload.
+    numbers: Vec<f64>,
 }
+
+/// A range matching more than this share of an index's rows is not turned
+/// into a row set: the union of its many posting lists (one per distinct
+/// value) costs more than checking each row a search visits against the
+/// value column (measured: a price range passing half of 100,000 points
+/// spent half of each filtered search on the union).
+const MATERIALIZE_SHARE: u64 = 8;
 
 fn post<K: Ord>(map: &mut BTreeMap<K, RoaringBitmap>, k: K, row: u32) {
     map.entry(k).or_default().insert(row);
@@ -239,6 +250,7 @@ impl FieldIndex {
             params,
             data,
             indexed: RoaringBitmap::new(),
+            numbers: Vec::new(),
         }
     }
 
@@ -260,6 +272,17 @@ impl FieldIndex {
     /// Adds (`add = true`) or removes a row's values.
     fn apply(&mut self, row: u32, payload: &Map<String, Value>, add: bool) {
         let values = self.key.values(payload);
+        if matches!(self.data, Data::Integer { .. } | Data::Float(_)) {
+            let single = match values.as_slice() {
+                [v] if add => range_value(v, false).unwrap_or(f64::NAN),
+                _ => f64::NAN,
+            };
+            let i = row as usize;
+            if i >= self.numbers.len() {
+                self.numbers.resize(i + 1, f64::NAN);
+            }
+            self.numbers[i] = single;
+        }
         let mut any = false;
         match &mut self.data {
             Data::Keyword(map) => {
@@ -458,6 +481,9 @@ impl FieldIndex {
                 if !valid_range(&lo, &hi) {
                     return Some((RoaringBitmap::new(), true));
                 }
+                if self.too_many(map.range((lo, hi)).map(|(_, b)| b)) {
+                    return None;
+                }
                 Some((union(map.range((lo, hi)).map(|(_, b)| b)), true))
             }
             Data::Integer { map, floats } if !r.is_datetime() => {
@@ -488,6 +514,9 @@ impl FieldIndex {
                     }
                     StdBound::Unbounded => StdBound::Unbounded,
                 };
+                if valid_range(&lo, &hi) && self.too_many(map.range((lo, hi)).map(|(_, b)| b)) {
+                    return None;
+                }
                 let mut out = if valid_range(&lo, &hi) {
                     union(map.range((lo, hi)).map(|(_, b)| b))
                 } else {
@@ -535,6 +564,53 @@ impl FieldIndex {
         .filter(|&&s| s)
         .count();
         Some((rows.collect(), shapes == 1))
+    }
+
+    /// Whether posting lists hold more than [`MATERIALIZE_SHARE`] of the
+    /// indexed rows (counting stops there).
+    fn too_many<'a>(&self, lists: impl Iterator<Item = &'a RoaringBitmap>) -> bool {
+        let limit = self.indexed.len() / MATERIALIZE_SHARE;
+        let mut seen = 0;
+        for b in lists {
+            seen += b.len();
+            if seen > limit {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Whether row `row` satisfies `c` (a condition on this index's key),
+    /// answered from the index alone, as the payload would answer it; `None`
+    /// when the index cannot tell (the caller reads the payload). Answers a
+    /// single keyword or bool match, and a numeric range on an integer or
+    /// float index for rows holding exactly one number.
+    pub fn check(&self, row: u32, c: &FieldCondition) -> Option<bool> {
+        if c.key != self.key
+            || c.values_count.is_some()
+            || c.is_empty.is_some()
+            || c.is_null.is_some()
+            || c.geo_radius.is_some()
+            || c.geo_bounding_box.is_some()
+            || c.geo_polygon.is_some()
+        {
+            return None;
+        }
+        match (&c.r#match, &c.range, &self.data) {
+            (Some(Match::Value(MatchValue::Keyword(k))), None, Data::Keyword(map))
+                if self.params.field_type == FieldType::Keyword =>
+            {
+                Some(map.get(k).is_some_and(|b| b.contains(row)))
+            }
+            (Some(Match::Value(MatchValue::Bool(v))), None, Data::Bool(maps)) => {
+                Some(maps[*v as usize].contains(row))
+            }
+            (None, Some(r), Data::Integer { .. } | Data::Float(_)) if !r.is_datetime() => {
+                let x = *self.numbers.get(row as usize)?;
+                (!x.is_nan()).then(|| r.contains(x))
+            }
+            _ => None,
+        }
     }
 
     /// Rows that may satisfy `c` (a condition on this index's key), and
@@ -632,4 +708,104 @@ pub fn parse_field_type(s: &str) -> Result<FieldType, PayloadError> {
             "unknown payload index type {s:?}: expected keyword, integer, float, bool, geo, text, datetime or uuid"
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Filter;
+    use crate::filter::Condition;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Values a payload key may hold, numbers chosen to meet range bounds.
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            (-5i64..5).prop_map(|i| json!(i)),
+            (-5.0f64..5.0).prop_map(|x| json!((x * 4.0).round() / 4.0)),
+            prop::sample::select(vec!["a", "b", "c"]).prop_map(|s| json!(s)),
+            any::<bool>().prop_map(|b| json!(b)),
+            Just(Value::Null),
+        ]
+    }
+
+    fn payload() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            value().prop_map(Some),
+            prop::collection::vec(value(), 0..3).prop_map(|v| Some(Value::Array(v))),
+        ]
+    }
+
+    fn condition() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            (-5i64..5, -5i64..5)
+                .prop_map(|(a, b)| json!({"key": "k", "range": {"gte": a, "lt": b}})),
+            (-4.0f64..4.0).prop_map(|x| json!({"key": "k", "range": {"lte": x}})),
+            prop::sample::select(vec!["a", "b", "z"])
+                .prop_map(|s| json!({"key": "k", "match": {"value": s}})),
+            any::<bool>().prop_map(|b| json!({"key": "k", "match": {"value": b}})),
+        ]
+    }
+
+    proptest! {
+        /// What an index answers for a row is what the payload answers.
+        #[test]
+        fn index_checks_agree_with_the_payload(
+            payloads in prop::collection::vec(payload(), 1..12),
+            cond in condition(),
+            kind in prop::sample::select(vec![
+                FieldType::Keyword, FieldType::Integer, FieldType::Float, FieldType::Bool,
+            ]),
+        ) {
+            let key: JsonPath = "k".parse().unwrap();
+            let mut index = FieldIndex::new(key, FieldIndexParams::new(kind));
+            let maps: Vec<Map<String, Value>> = payloads
+                .iter()
+                .map(|v| v.iter().map(|v| ("k".to_string(), v.clone())).collect())
+                .collect();
+            for (row, m) in maps.iter().enumerate() {
+                index.add(row as u32, m);
+            }
+            // a removed row is answered from the payload, never from stale data
+            index.remove(0, &maps[0]);
+            let filter = Filter::from_json(json!({"must": [cond]})).unwrap();
+            let Condition::Field(c) = &filter.must[0] else { unreachable!() };
+            for (row, m) in maps.iter().enumerate().skip(1) {
+                if let Some(pass) = index.check(row as u32, c) {
+                    prop_assert_eq!(pass, c.check(m), "row {} payload {:?}", row, m);
+                }
+            }
+            if matches!(kind, FieldType::Integer | FieldType::Float) {
+                prop_assert_eq!(index.check(0, c), None);
+            }
+        }
+    }
+
+    #[test]
+    fn wide_ranges_are_checked_per_row_not_materialised() {
+        let key: JsonPath = "price".parse().unwrap();
+        let mut index = FieldIndex::new(key, FieldIndexParams::new(FieldType::Float));
+        for row in 0..1_000u32 {
+            let m: Map<String, Value> = [("price".to_string(), json!(f64::from(row) / 10.0))]
+                .into_iter()
+                .collect();
+            index.add(row, &m);
+        }
+        let narrow =
+            Filter::from_json(json!({"must": [{"key": "price", "range": {"lt": 5.0}}]})).unwrap();
+        let wide =
+            Filter::from_json(json!({"must": [{"key": "price", "range": {"lt": 50.0}}]})).unwrap();
+        let field = |f: &Filter| match &f.must[0] {
+            Condition::Field(c) => (**c).clone(),
+            _ => unreachable!(),
+        };
+        let (narrow, wide) = (field(&narrow), field(&wide));
+        let (rows, exact) = index.candidates(&narrow).unwrap();
+        assert_eq!((rows.len(), exact), (50, true));
+        // half the rows: no row set, and every row answered from the column
+        assert!(index.candidates(&wide).is_none());
+        assert_eq!(index.check(499, &wide), Some(true));
+        assert_eq!(index.check(500, &wide), Some(false));
+    }
 }

@@ -491,7 +491,6 @@ impl HnswGraph {
     ) -> Vec<ScoredOffset> {
         let bound = self.bound.load(Ordering::Acquire);
         s.visited.reset(bound);
-        s.failed.reset(bound);
         s.candidates.clear();
         s.results.clear();
         for &entry in entries {
@@ -507,24 +506,6 @@ impl HnswGraph {
                 }
             }
         }
-        let admit = |s: &mut Scratch, offset: PointOffset| {
-            let Some(v) = store.get(offset) else { return };
-            let similarity = q.score(v);
-            let full = s.results.len() >= ef;
-            if full
-                && s.results
-                    .peek()
-                    .is_some_and(|w| similarity <= w.0.similarity)
-            {
-                return;
-            }
-            let item = ScoredOffset { offset, similarity };
-            s.candidates.push(item);
-            s.results.push(Reverse(item));
-            if s.results.len() > ef {
-                s.results.pop();
-            }
-        };
         while let Some(c) = s.candidates.pop() {
             if s.results.len() >= ef
                 && let Some(worst) = s.results.peek()
@@ -532,30 +513,64 @@ impl HnswGraph {
             {
                 break;
             }
+            // The passing neighbours go to the batch to score; the failing
+            // ones' links are loaded, then their passing neighbours join
+            // the batch (the second hop); then the batch is scored with
+            // its rows loading ahead.
+            s.batch.clear();
+            s.hop.clear();
             for slot in self.neighbors(c.offset.0, 0) {
                 let nb = slot.load(Ordering::Relaxed);
+                let failed = s.visited.failed(nb as usize);
                 if !s.visited.insert(nb as usize) {
                     continue;
                 }
-                let offset = PointOffset(nb);
-                if !s.failed.contains(nb as usize) && filter.check(offset) {
-                    admit(s, offset);
-                    continue;
+                if !failed && filter.check(PointOffset(nb)) {
+                    s.batch.push(nb);
+                } else {
+                    self.prefetch_links(nb, 0);
+                    s.hop.push(nb);
                 }
-                s.failed.insert(nb as usize);
-                for slot2 in self.neighbors(nb, 0) {
-                    let nb2 = slot2.load(Ordering::Relaxed) as usize;
-                    if s.visited.contains(nb2) || s.failed.contains(nb2) {
+            }
+            for &nb in &s.hop {
+                for slot in self.neighbors(nb, 0) {
+                    let nb2 = slot.load(Ordering::Relaxed);
+                    if s.visited.seen(nb2 as usize) {
                         continue;
                     }
-                    if filter.check(PointOffset(nb2 as u32)) {
-                        s.visited.insert(nb2);
-                        admit(s, PointOffset(nb2 as u32));
+                    if filter.check(PointOffset(nb2)) {
+                        s.visited.insert(nb2 as usize);
+                        s.batch.push(nb2);
                     } else {
-                        s.failed.insert(nb2);
+                        s.visited.insert_failed(nb2 as usize);
                     }
                 }
             }
+            let Scratch {
+                batch,
+                candidates,
+                results,
+                ..
+            } = &mut *s;
+            store.for_each_row(
+                batch.len(),
+                |j| batch[j],
+                |offset, v| {
+                    let similarity = q.score(v);
+                    if results.len() >= ef
+                        && results.peek().is_some_and(|w| similarity <= w.0.similarity)
+                    {
+                        return;
+                    }
+                    let item = ScoredOffset { offset, similarity };
+                    self.prefetch_links(offset.0, 0);
+                    candidates.push(item);
+                    results.push(Reverse(item));
+                    if results.len() > ef {
+                        results.pop();
+                    }
+                },
+            );
         }
         let mut out: Vec<ScoredOffset> = s.results.drain().map(|r| r.0).collect();
         out.sort_unstable_by(|a, b| b.cmp(a));

@@ -19,6 +19,12 @@ pub trait PointView {
     fn tokenizer(&self, _key: &crate::JsonPath) -> TokenizerOptions {
         TokenizerOptions::word()
     }
+    /// Whether the point satisfies `c`, when an index answers it without
+    /// the payload (see [`FieldIndex::check`](crate::FieldIndex::check));
+    /// `None` to read the payload.
+    fn indexed(&self, _c: &FieldCondition) -> Option<bool> {
+        None
+    }
 }
 
 /// An element of an array, as a nested condition sees it.
@@ -190,6 +196,7 @@ impl Condition {
     /// Whether the point satisfies the condition.
     pub fn check(&self, point: &dyn PointView) -> bool {
         match self {
+            Condition::Field(f) if let Some(pass) = point.indexed(f) => pass,
             Condition::Field(f) => match &f.r#match {
                 Some(Match::Text(_) | Match::TextAny(_) | Match::Phrase(_)) => {
                     f.check_with(point.payload(), &point.tokenizer(&f.key))

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use roaring::RoaringBitmap;
 
-use super::{Condition, Filter};
+use super::{Condition, FieldCondition, Filter};
 use crate::{FieldIndex, JsonPath, PointId};
 
 /// Where a filter finds indexes and id lookups.
@@ -46,7 +46,41 @@ impl Condition {
     }
 }
 
+impl Condition {
+    /// Adds the field conditions this condition tests on the point itself
+    /// (not those inside a nested array's elements).
+    fn field_conditions<'a>(&'a self, out: &mut Vec<&'a FieldCondition>) {
+        match self {
+            Condition::Field(f) => out.push(f),
+            Condition::Filter(f) => f.collect_fields(out),
+            _ => {}
+        }
+    }
+}
+
 impl Filter {
+    /// The field conditions this filter tests on the point itself, at any
+    /// depth of `must`, `should`, `must_not` and `min_should` (not those
+    /// inside `nested`, which test array elements).
+    pub fn field_conditions(&self) -> Vec<&FieldCondition> {
+        let mut out = Vec::new();
+        self.collect_fields(&mut out);
+        out
+    }
+
+    fn collect_fields<'a>(&'a self, out: &mut Vec<&'a FieldCondition>) {
+        let min_should = self.min_should.iter().flat_map(|m| &m.conditions);
+        for c in self
+            .must
+            .iter()
+            .chain(&self.should)
+            .chain(&self.must_not)
+            .chain(min_should)
+        {
+            c.field_conditions(out);
+        }
+    }
+
     /// The rows this filter may match, from the indexes in `src`.
     pub fn candidates(&self, src: &dyn IndexSource) -> Candidates {
         let mut rows = None;
