@@ -147,28 +147,32 @@ impl VectorStore {
     }
 
     /// How many rows ahead a scan over scattered rows should prefetch
-    /// whole: about 128 cache lines in flight, at least 2 rows and at most
-    /// 16. Measured on one core (ef 32-128, m 16): 384-d rows (24 lines)
-    /// ran best 3-5 ahead, 128-d rows (8 lines) 16-24 ahead; 2 ahead lost
-    /// 10-30% on both.
+    /// whole, when `sharers` threads scan at once: about 128 cache lines in
+    /// flight in all (to the nearest row), at least 2 rows and at most 16
+    /// per thread. Measured
+    /// on this project's 2-core machine (m 16): one search thread ran best
+    /// 3-5 rows ahead on 384-d rows (24 lines) and 16-24 ahead on 128-d
+    /// rows (8 lines), 2 ahead lost 10-30%; a 2-thread build of 384-d rows
+    /// ran best 3 ahead (5.3 s against 5.6-5.9 s at 5).
     #[inline]
-    pub fn prefetch_depth(&self) -> usize {
-        let lines = (self.dim * 4).div_ceil(64);
-        (128 / lines).clamp(2, 16)
+    pub fn prefetch_depth(&self, sharers: usize) -> usize {
+        let lines = (self.dim * 4).div_ceil(64) * sharers.max(1);
+        ((128 + lines / 2) / lines).clamp(2, 16)
     }
 
     /// Calls `f` with each of the rows `id(0), ..., id(n - 1)` the store
-    /// has, in order, keeping the next [`prefetch_depth`](Self::prefetch_depth)
-    /// rows loading while `f` scores one: rows scattered over memory are
-    /// then waited for together rather than one after another.
+    /// has, in order, keeping the next `depth` rows loading (see
+    /// [`prefetch_depth`](Self::prefetch_depth)) while `f` scores one: rows
+    /// scattered over memory are then waited for together rather than one
+    /// after another.
     #[inline]
     pub fn for_each_row(
         &self,
+        depth: usize,
         n: usize,
         id: impl Fn(usize) -> u32,
         mut f: impl FnMut(PointOffset, &[f32]),
     ) {
-        let depth = self.prefetch_depth();
         for j in 0..n.min(depth) {
             self.prefetch_row(PointOffset(id(j)));
         }

@@ -95,6 +95,8 @@ pub(crate) struct Scratch {
     pub(crate) candidates: BinaryHeap<ScoredOffset>,
     /// The best rows found, worst on top.
     pub(crate) results: BinaryHeap<Reverse<ScoredOffset>>,
+    /// Rows the walk keeps loading ahead of the one it scores.
+    pub(crate) depth: usize,
     /// The unvisited neighbours of the row being expanded.
     pub(crate) batch: Vec<u32>,
     /// Neighbours failing the filter, whose own neighbours the two-hop

@@ -242,10 +242,13 @@ impl HnswGraph {
             offset: PointOffset(ep_id),
             similarity: scorer.score(ep_vec),
         };
+        // Inserts run on every thread of the pool at once, sharing memory.
+        let depth = store.prefetch_depth(rayon::current_num_threads());
         for l in (level + 1..=ep_level).rev() {
-            cur = self.greedy(store, &scorer, cur, l);
+            cur = self.greedy(store, &scorer, cur, l, depth);
         }
         with_scratch(|s| {
+            s.depth = depth;
             let mut entry = vec![cur];
             for l in (0..=level.min(ep_level)).rev() {
                 let found = self.search_layer(
@@ -264,7 +267,7 @@ impl HnswGraph {
                     self.write_links(id, l, &selected);
                 }
                 for &nb in &selected {
-                    self.connect::<M>(store, nb, id, l);
+                    self.connect::<M>(store, nb, id, l, depth);
                 }
                 if !found.is_empty() {
                     entry = found;
@@ -282,7 +285,14 @@ impl HnswGraph {
 
     /// Adds a link `node -> new` at `level`, shrinking `node`'s list with the
     /// heuristic when it is full.
-    fn connect<M: Metric>(&self, store: &VectorStore, node: u32, new: u32, level: usize) {
+    fn connect<M: Metric>(
+        &self,
+        store: &VectorStore,
+        node: u32,
+        new: u32,
+        level: usize,
+        depth: usize,
+    ) {
         let Some(lock) = self.locks.get(node as usize) else {
             return;
         };
@@ -308,6 +318,7 @@ impl HnswGraph {
         };
         let mut candidates = Vec::with_capacity(count + 1);
         store.for_each_row(
+            depth,
             count + 1,
             |j| match j {
                 j if j < count => slots[1 + j].load(Ordering::Relaxed),
@@ -365,12 +376,14 @@ impl HnswGraph {
         q: &S,
         mut cur: ScoredOffset,
         level: usize,
+        depth: usize,
     ) -> ScoredOffset {
         loop {
             let mut moved = false;
             let neighbors = self.neighbors(cur.offset.0, level);
             let mut best = cur;
             store.for_each_row(
+                depth,
                 neighbors.len(),
                 |j| neighbors[j].load(Ordering::Relaxed),
                 |offset, v| {
@@ -440,6 +453,7 @@ impl HnswGraph {
                     s.batch.push(nb);
                 }
             }
+            let s_depth = s.depth;
             let Scratch {
                 batch,
                 candidates,
@@ -447,6 +461,7 @@ impl HnswGraph {
                 ..
             } = &mut *s;
             store.for_each_row(
+                s_depth,
                 batch.len(),
                 |j| batch[j],
                 |offset, v| {
@@ -546,6 +561,7 @@ impl HnswGraph {
                     }
                 }
             }
+            let s_depth = s.depth;
             let Scratch {
                 batch,
                 candidates,
@@ -553,6 +569,7 @@ impl HnswGraph {
                 ..
             } = &mut *s;
             store.for_each_row(
+                s_depth,
                 batch.len(),
                 |j| batch[j],
                 |offset, v| {
@@ -627,10 +644,12 @@ impl HnswGraph {
                 }),
         );
         let mut out = with_scratch(|s| {
+            s.depth = store.prefetch_depth(1);
             self.search_layer_two_hop(store, scorer, &entries, ef.max(k), filter, s)
         });
         if out.len() < k {
             out = with_scratch(|s| {
+                s.depth = store.prefetch_depth(1);
                 self.search_layer(store, scorer, &[entry], ef.max(k), 0, filter, s, None)
             });
         }
@@ -652,7 +671,7 @@ impl HnswGraph {
             similarity: q.score(v),
         };
         for l in (1..=top).rev() {
-            cur = self.greedy(store, q, cur, l);
+            cur = self.greedy(store, q, cur, l, store.prefetch_depth(1));
         }
         Some(cur)
     }
@@ -689,6 +708,7 @@ impl HnswGraph {
             return Vec::new();
         };
         with_scratch(|s| {
+            s.depth = store.prefetch_depth(1);
             let mut out = self.search_layer(store, scorer, &[cur], ef.max(k), 0, filter, s, None);
             out.truncate(k);
             out
