@@ -274,20 +274,26 @@ fn build(a: BuildArgs) -> Result<()> {
         a.index.join("vicinity-bench.json"),
         serde_json::to_string(&record)?,
     )?;
-    let info = c.info();
+    let points = c.info().points_count;
     // write it as a durable collection: vectors, graph and payloads
     let start = Instant::now();
     let db = Database::open(a.index.join("db"))?;
     db.delete_collection("bench");
     db.add_collection(c)?;
     let save_seconds = start.elapsed().as_secs_f64();
+    drop(db);
+    // the index's memory as `search` will hold it: reopened, exactly sized
+    // (the in-memory build reserves room to grow)
+    let db = Database::open(a.index.join("db"))?;
+    let memory = db.collection("bench")?.info().memory;
+    drop(db);
     println!(
         "{}",
         serde_json::json!({
             "build_seconds": seconds,
             "save_seconds": save_seconds,
-            "index_bytes": info.memory.vectors_in_memory + info.memory.graphs,
-            "points": info.points_count,
+            "index_bytes": memory.vectors_in_memory + memory.graphs,
+            "points": points,
             "simd": vicinity_index::kernels::simd_capability(),
         })
     );

@@ -7,44 +7,66 @@ use std::sync::OnceLock;
 
 const BASE_SHIFT: u32 = 10;
 const BASE_ROWS: usize = 1 << BASE_SHIFT;
-const MAX_CHUNKS: usize = 23;
-
-#[inline]
-fn locate(i: usize) -> (usize, usize) {
-    let j = i + BASE_ROWS;
-    let k = (usize::BITS - 1 - j.leading_zeros()) as usize - BASE_SHIFT as usize;
-    (k, j - (BASE_ROWS << k))
-}
+/// The first chunk, then enough doubling chunks for `u32::MAX` rows.
+const MAX_CHUNKS: usize = 24;
 
 /// Rows of `width` slots each; a row exists once its chunk is allocated and
-/// starts as `T::default()`.
+/// starts as `T::default()`. The first chunk holds `first` rows (a size
+/// known in advance, such as a loaded graph's, costs no slack); chunk
+/// `k >= 1` holds `BASE_ROWS << (k - 1)`.
 pub(crate) struct SlotArray<T> {
     width: usize,
+    first: usize,
     chunks: [OnceLock<Box<[T]>>; MAX_CHUNKS],
 }
 
 impl<T: Default> SlotArray<T> {
     pub(crate) fn new(width: usize) -> Self {
+        Self::with_capacity(width, BASE_ROWS)
+    }
+
+    /// An array whose first chunk holds `rows` rows (at least 1,024).
+    pub(crate) fn with_capacity(width: usize, rows: usize) -> Self {
         assert!(width > 0, "slot rows need a width");
         SlotArray {
             width,
+            first: rows.max(BASE_ROWS),
             chunks: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
+
+    /// The chunk of row `i` and the row's index in it.
+    #[inline]
+    fn locate(&self, i: usize) -> (usize, usize) {
+        if i < self.first {
+            return (0, i);
+        }
+        let j = i - self.first + BASE_ROWS;
+        let k = (usize::BITS - 1 - j.leading_zeros()) as usize - BASE_SHIFT as usize;
+        (k + 1, j - (BASE_ROWS << k))
+    }
+
+    fn chunk_rows(&self, k: usize) -> usize {
+        if k == 0 {
+            self.first
+        } else {
+            BASE_ROWS << (k - 1)
         }
     }
 
     /// Row `i` if its chunk is allocated.
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&[T]> {
-        let (k, r) = locate(i);
+        let (k, r) = self.locate(i);
         let chunk = self.chunks.get(k)?.get()?;
         Some(&chunk[r * self.width..(r + 1) * self.width])
     }
 
     /// Row `i`, allocating its chunk first if needed.
     pub(crate) fn get_or_alloc(&self, i: usize) -> &[T] {
-        let (k, r) = locate(i);
+        let (k, r) = self.locate(i);
         let chunk = self.chunks[k].get_or_init(|| {
-            (0..(BASE_ROWS << k) * self.width)
+            (0..self.chunk_rows(k) * self.width)
                 .map(|_| T::default())
                 .collect()
         });
@@ -55,7 +77,7 @@ impl<T: Default> SlotArray<T> {
     pub(crate) fn allocated_bytes(&self) -> usize {
         (0..MAX_CHUNKS)
             .filter(|&k| self.chunks[k].get().is_some())
-            .map(|k| (BASE_ROWS << k) * self.width * std::mem::size_of::<T>())
+            .map(|k| self.chunk_rows(k) * self.width * std::mem::size_of::<T>())
             .sum()
     }
 }
@@ -76,5 +98,25 @@ mod tests {
         assert_eq!(a.get(5000).unwrap()[2].load(Ordering::Relaxed), 7);
         assert_eq!(a.get(5001).unwrap()[0].load(Ordering::Relaxed), 0);
         assert!(a.allocated_bytes() > 0);
+    }
+
+    #[test]
+    fn a_sized_first_chunk_holds_exactly_its_rows() {
+        let a = SlotArray::<AtomicU32>::with_capacity(2, 5000);
+        a.get_or_alloc(4999)[1].store(9, Ordering::Relaxed);
+        assert_eq!(a.allocated_bytes(), 5000 * 2 * 4);
+        // rows after it go to doubling chunks, contiguous and distinct
+        for i in 5000..5000 + 3 * BASE_ROWS {
+            a.get_or_alloc(i)[0].store(i as u32, Ordering::Relaxed);
+        }
+        for i in 5000..5000 + 3 * BASE_ROWS {
+            assert_eq!(a.get(i).unwrap()[0].load(Ordering::Relaxed), i as u32);
+        }
+        assert_eq!(a.get(4999).unwrap()[1].load(Ordering::Relaxed), 9);
+        assert_eq!(a.locate(5000), (1, 0));
+        assert_eq!(a.locate(5000 + BASE_ROWS), (2, 0));
+        assert_eq!(a.locate(5000 + 3 * BASE_ROWS), (3, 0));
+        let (k, r) = a.locate(u32::MAX as usize);
+        assert!(k < MAX_CHUNKS && r < a.chunk_rows(k));
     }
 }

@@ -1,5 +1,4 @@
 use std::cmp::Reverse;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
@@ -46,9 +45,13 @@ pub struct HnswGraph {
     pub(super) levels: SlotArray<AtomicU8>,
     /// Level-0 links per node: `[count, n_1, ..., n_m0]`.
     pub(super) links0: SlotArray<AtomicU32>,
-    /// Links of levels `1..=L` for nodes whose top level `L` is at least 1,
-    /// level `l` at `(l - 1)·(m + 1)`, each `[count, n_1, ..., n_m]`.
-    pub(super) upper: SlotArray<OnceLock<Box<[AtomicU32]>>>,
+    /// Per node whose top level `L` is at least 1: one plus the first of
+    /// its `L` consecutive rows in `upper`; 0 for the others (most nodes).
+    pub(super) upper_at: SlotArray<AtomicU32>,
+    /// Links of levels `1..=L`, one row `[count, n_1, ..., n_m]` per level,
+    /// handed out in blocks by `upper_rows`.
+    pub(super) upper: SlotArray<AtomicU32>,
+    upper_rows: AtomicUsize,
     /// Taken by inserters to rewrite one node's links; never by searches.
     pub(super) locks: SlotArray<Mutex<()>>,
     /// The entry point and its level, packed; `EMPTY` when the graph is.
@@ -71,13 +74,31 @@ impl std::fmt::Debug for HnswGraph {
 impl HnswGraph {
     /// An empty graph.
     pub fn new(config: HnswConfig) -> Result<Self, IndexError> {
+        Self::with_capacity(config, 0)
+    }
+
+    /// An empty graph with room for nodes `0..rows` allocated up front, in
+    /// one piece (no slack for growth): for a graph whose size is known.
+    pub fn with_capacity(config: HnswConfig, rows: usize) -> Result<Self, IndexError> {
+        Self::sized(config, rows, 0)
+    }
+
+    /// An empty graph with room for nodes `0..rows` and `upper_rows`
+    /// upper-level link rows allocated up front.
+    pub(super) fn sized(
+        config: HnswConfig,
+        rows: usize,
+        upper_rows: usize,
+    ) -> Result<Self, IndexError> {
         config.validate()?;
         Ok(HnswGraph {
             ml: 1.0 / (config.m as f64).ln(),
-            levels: SlotArray::new(1),
-            links0: SlotArray::new(config.m0() + 1),
-            upper: SlotArray::new(1),
-            locks: SlotArray::new(1),
+            levels: SlotArray::with_capacity(1, rows),
+            links0: SlotArray::with_capacity(config.m0() + 1, rows),
+            upper_at: SlotArray::with_capacity(1, rows),
+            upper: SlotArray::with_capacity(config.m + 1, upper_rows),
+            upper_rows: AtomicUsize::new(0),
+            locks: SlotArray::with_capacity(1, rows),
             entry: AtomicU64::new(EMPTY),
             entry_lock: Mutex::new(()),
             nodes: AtomicUsize::new(0),
@@ -110,16 +131,26 @@ impl HnswGraph {
 
     /// Bytes held by the graph's arrays.
     pub fn memory_bytes(&self) -> usize {
-        let upper: usize = (0..self.bound.load(Ordering::Acquire))
-            .filter_map(|i| self.upper.get(i))
-            .filter_map(|u| u[0].get())
-            .map(|b| b.len() * 4)
-            .sum();
         self.levels.allocated_bytes()
             + self.links0.allocated_bytes()
+            + self.upper_at.allocated_bytes()
             + self.upper.allocated_bytes()
             + self.locks.allocated_bytes()
-            + upper
+    }
+
+    /// Gives `node` rows for its links at levels `1..=level` (once: a
+    /// node inserted twice keeps its first block).
+    pub(super) fn alloc_upper(&self, node: u32, level: usize) {
+        let slot = &self.upper_at.get_or_alloc(node as usize)[0];
+        if slot.load(Ordering::Acquire) != 0 {
+            return;
+        }
+        let first = self.upper_rows.fetch_add(level, Ordering::AcqRel);
+        for row in first..first + level {
+            self.upper.get_or_alloc(row);
+        }
+        // a racing insert of the same node may have won: its block stays
+        let _ = slot.compare_exchange(0, first as u32 + 1, Ordering::AcqRel, Ordering::Acquire);
     }
 
     /// The level drawn for `node`: `floor(-ln(U) · m_L)` with `U` uniform in
@@ -136,9 +167,12 @@ impl HnswGraph {
         if level == 0 {
             self.links0.get(node as usize)
         } else {
-            let all = self.upper.get(node as usize)?[0].get()?;
-            let w = self.config.m + 1;
-            all.get((level - 1) * w..level * w)
+            let top = usize::from(self.levels.get(node as usize)?[0].load(Ordering::Acquire));
+            let at = self.upper_at.get(node as usize)?[0].load(Ordering::Acquire) as usize;
+            if at == 0 || level >= top {
+                return None;
+            }
+            self.upper.get(at - 1 + level - 1)
         }
     }
 
@@ -212,8 +246,7 @@ impl HnswGraph {
         self.links0.get_or_alloc(id as usize);
         let lock = &self.locks.get_or_alloc(id as usize)[0];
         if level > 0 {
-            self.upper.get_or_alloc(id as usize)[0]
-                .get_or_init(|| (0..level * (m + 1)).map(|_| AtomicU32::new(0)).collect());
+            self.alloc_upper(id, level);
         }
         if level_slot
             .compare_exchange(0, level as u8 + 1, Ordering::AcqRel, Ordering::Acquire)

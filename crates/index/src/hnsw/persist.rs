@@ -111,7 +111,7 @@ impl HnswGraph {
                 "format version {version}; this build reads {GRAPH_VERSION}"
             )));
         }
-        let graph = HnswGraph::new(config)?;
+        config.validate()?;
         let (m, m0) = (r.u32("m")? as usize, r.u32("m0")? as usize);
         if m != config.m || m0 != config.m0() {
             return Err(IndexError::Config {
@@ -125,6 +125,7 @@ impl HnswGraph {
                 "the graph covers {bound} rows, the vectors only {rows}"
             )));
         }
+
         let entry = r.u64("entry point")?;
         let nodes = r.u32("node count")? as usize;
         let levels = r.take(bound, "levels")?;
@@ -134,6 +135,14 @@ impl HnswGraph {
         if levels.iter().filter(|&&l| l != 0).count() != nodes {
             return Err(damaged("the node count disagrees with the levels"));
         }
+        // The sizes are known: no slack. `bound` is at most the vectors'
+        // rows and levels are checked, so damaged bytes cannot ask for more
+        // memory than the vectors' rows need.
+        let upper_rows = levels
+            .iter()
+            .map(|&t| usize::from(t.saturating_sub(1)))
+            .sum();
+        let graph = HnswGraph::sized(config, bound, upper_rows)?;
         let mut ids = Vec::with_capacity(m0);
         for (node, &l) in levels.iter().enumerate() {
             if l == 0 {
@@ -144,10 +153,7 @@ impl HnswGraph {
             graph.links0.get_or_alloc(node);
             graph.locks.get_or_alloc(node);
             if top > 0 {
-                let cells = (0..top * (m + 1))
-                    .map(|_| std::sync::atomic::AtomicU32::new(0))
-                    .collect();
-                let _ = graph.upper.get_or_alloc(node)[0].set(cells);
+                graph.alloc_upper(node as u32, top);
             }
             for level in 0..=top {
                 let count = r.u32("link count")? as usize;
