@@ -486,41 +486,55 @@ impl HnswGraph {
                     s.batch.push(nb);
                 }
             }
-            let s_depth = s.depth;
-            let Scratch {
-                batch,
-                candidates,
-                results,
-                ..
-            } = &mut *s;
-            store.for_each_row(
-                s_depth,
-                batch.len(),
-                |j| batch[j],
-                |offset, v| {
-                    let similarity = q.score(v);
-                    let admit = match results.peek() {
-                        Some(worst) if results.len() >= ef => similarity > worst.0.similarity,
-                        _ => true,
-                    };
-                    if admit {
-                        let item = ScoredOffset { offset, similarity };
-                        // it may be expanded next: start loading its links
-                        self.prefetch_links(offset.0, level);
-                        candidates.push(item);
-                        if filter.check(offset) {
-                            results.push(Reverse(item));
-                            if results.len() > ef {
-                                results.pop();
-                            }
-                        }
-                    }
-                },
-            );
+            self.score_batch(store, q, ef, level, s, |offset| filter.check(offset));
         }
         let mut out: Vec<ScoredOffset> = s.results.drain().map(|r| r.0).collect();
         out.sort_unstable_by(|a, b| b.cmp(a));
         out
+    }
+
+    /// Scores the rows of `s.batch` (keeping rows loading ahead) and admits
+    /// each that beats the worst of a full result list as a candidate,
+    /// and as a result if it `passes`.
+    fn score_batch<S: Scorer>(
+        &self,
+        store: &VectorStore,
+        q: &S,
+        ef: usize,
+        level: usize,
+        s: &mut Scratch,
+        passes: impl Fn(PointOffset) -> bool,
+    ) {
+        let Scratch {
+            batch,
+            candidates,
+            results,
+            depth,
+            ..
+        } = s;
+        store.for_each_row(
+            *depth,
+            batch.len(),
+            |j| batch[j],
+            |offset, v| {
+                let similarity = q.score(v);
+                if results.len() >= ef
+                    && results.peek().is_some_and(|w| similarity <= w.0.similarity)
+                {
+                    return;
+                }
+                let item = ScoredOffset { offset, similarity };
+                // it may be expanded next: start loading its links
+                self.prefetch_links(offset.0, level);
+                candidates.push(item);
+                if passes(offset) {
+                    results.push(Reverse(item));
+                    if results.len() > ef {
+                        results.pop();
+                    }
+                }
+            },
+        );
     }
 
     /// The level-0 walk for a selective filter (ACORN-1, Patel et al.
@@ -594,33 +608,8 @@ impl HnswGraph {
                     }
                 }
             }
-            let s_depth = s.depth;
-            let Scratch {
-                batch,
-                candidates,
-                results,
-                ..
-            } = &mut *s;
-            store.for_each_row(
-                s_depth,
-                batch.len(),
-                |j| batch[j],
-                |offset, v| {
-                    let similarity = q.score(v);
-                    if results.len() >= ef
-                        && results.peek().is_some_and(|w| similarity <= w.0.similarity)
-                    {
-                        return;
-                    }
-                    let item = ScoredOffset { offset, similarity };
-                    self.prefetch_links(offset.0, 0);
-                    candidates.push(item);
-                    results.push(Reverse(item));
-                    if results.len() > ef {
-                        results.pop();
-                    }
-                },
-            );
+            // every row of the batch passes the filter
+            self.score_batch(store, q, ef, 0, s, |_| true);
         }
         let mut out: Vec<ScoredOffset> = s.results.drain().map(|r| r.0).collect();
         out.sort_unstable_by(|a, b| b.cmp(a));
