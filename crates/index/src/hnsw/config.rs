@@ -5,8 +5,9 @@ use crate::IndexError;
 /// HNSW parameters, with Qdrant's names and defaults.
 ///
 /// Memory per vector of the graph: about `(2·m + 1)·4` bytes at level 0,
-/// plus `(m + 1)·4` bytes per upper level for the `1/m` share of nodes that
-/// have one.
+/// 7 bytes of level, lock and upper-block index, plus `(m + 1)·4` bytes per
+/// upper level for the `1/m` share of nodes that have one (m 16: about 143
+/// bytes per vector).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct HnswConfig {
