@@ -542,13 +542,14 @@ impl Collection {
                 let table = segment.table.read();
                 let plan = table.plan(segment, filter);
                 let check = |row: PointOffset| allowed(row) && plan.check(row);
-                let cardinality = plan.bound().unwrap_or_else(|| {
+                let bound = plan.bound();
+                let cardinality = bound.unwrap_or_else(|| {
                     estimate_matches(column.graph.len(), check, segment.row_count())
                 });
                 // No more candidates than the walk's width: the walk would
                 // score them all anyway (and may miss some it cannot
                 // reach), so scoring them directly is cheaper and exact.
-                let few = plan.bound().is_some_and(|b| b <= ef.max(k));
+                let few = bound.is_some_and(|b| b <= ef.max(k));
                 let exact = params.exact || few || self.below_full_scan(&hnsw, cardinality, dim);
                 match (&plan.candidates.rows, exact) {
                     (Some(rows), true) => {

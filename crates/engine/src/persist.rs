@@ -173,29 +173,51 @@ impl<'a> Reader<'a> {
     }
 
     /// Checks a state file's trailing CRC-32C (over everything before it),
-    /// magic and format `version`, and returns a reader over the body past
-    /// the version, with the body's length. `min` is the shortest valid
-    /// file.
+    /// magic and format `version`, and returns a reader over the body
+    /// (without the CRC), placed past the version. `min` is the shortest
+    /// valid file.
     pub(crate) fn state(
         path: &'a Path,
         data: &'a [u8],
         min: usize,
         version: u32,
     ) -> Result<Reader<'a>> {
+        Self::framed(path, data, min, STATE_MAGIC, version, "checkpoint")
+    }
+
+    /// [`state`](Self::state) for any file framed the same way: `magic`,
+    /// a u32 `version`, the body, a CRC-32C; `kind` names the file in
+    /// errors.
+    fn framed(
+        path: &'a Path,
+        data: &'a [u8],
+        min: usize,
+        magic: &[u8; 8],
+        version: u32,
+        kind: &str,
+    ) -> Result<Reader<'a>> {
         if data.len() < min {
-            return Err(corrupt(path, 0, "too short for a checkpoint"));
+            return Err(corrupt(path, 0, format!("too short for a {kind}")));
         }
         let (body, tail) = data.split_at(data.len() - 4);
         if crc32c::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
-            return Err(corrupt(path, body.len() as u64, "checksum mismatch"));
+            return Err(corrupt(
+                path,
+                body.len() as u64,
+                format!("{kind} checksum mismatch"),
+            ));
         }
         let mut r = Reader {
             data: body,
             at: 0,
             path,
         };
-        if r.take(8, "magic")? != STATE_MAGIC {
-            return Err(corrupt(path, 0, "not a Vicinity checkpoint (bad magic)"));
+        if r.take(8, "magic")? != magic {
+            return Err(corrupt(
+                path,
+                0,
+                format!("not a Vicinity {kind} (bad magic)"),
+            ));
         }
         let found = r.u32("version")?;
         if found != version {
@@ -568,33 +590,8 @@ impl Collection {
         data: &[u8],
         pool: Option<Arc<rayon::ThreadPool>>,
     ) -> Result<(Collection, u64)> {
-        if data.len() < 20 {
-            return Err(corrupt(path, 0, "too short for a snapshot"));
-        }
-        let (body, tail) = data.split_at(data.len() - 4);
-        if crc32c::crc32c(body) != u32::from_le_bytes(tail.try_into().expect("4 bytes")) {
-            return Err(corrupt(
-                path,
-                body.len() as u64,
-                "snapshot checksum mismatch",
-            ));
-        }
-        let mut r = Reader {
-            data: body,
-            at: 0,
-            path,
-        };
-        if r.take(8, "magic")? != SNAPSHOT_MAGIC {
-            return Err(corrupt(path, 0, "not a Vicinity snapshot (bad magic)"));
-        }
-        let version = r.u32("version")?;
-        if version != SNAPSHOT_VERSION {
-            return Err(Error::Storage(StorageError::UnsupportedVersion {
-                path: path.to_path_buf(),
-                found: version,
-                supported: SNAPSHOT_VERSION,
-            }));
-        }
+        let mut r = Reader::framed(path, data, 20, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, "snapshot")?;
+        let body = r.data;
         let clen = r.u32("config length")? as usize;
         let config: CollectionConfig = serde_json::from_slice(r.take(clen, "config")?)
             .map_err(|e| corrupt(path, 16, format!("bad config: {e}")))?;

@@ -133,13 +133,6 @@ impl VectorStore {
         self.rows.get(offset)
     }
 
-    /// Hints the CPU to load the row at `offset`, which is about to be
-    /// scored.
-    #[inline]
-    pub fn prefetch(&self, offset: PointOffset) {
-        self.rows.prefetch(offset);
-    }
-
     /// Hints the CPU to load every cache line of the row at `offset`.
     #[inline]
     pub fn prefetch_row(&self, offset: PointOffset) {

@@ -481,10 +481,11 @@ impl FieldIndex {
                 if !valid_range(&lo, &hi) {
                     return Some((RoaringBitmap::new(), true));
                 }
-                if self.too_many(map.range((lo, hi)).map(|(_, b)| b)) {
+                let lists = || map.range((lo, hi)).map(|(_, b)| b);
+                if self.too_many(lists()) {
                     return None;
                 }
-                Some((union(map.range((lo, hi)).map(|(_, b)| b)), true))
+                Some((union(lists()), true))
             }
             Data::Integer { map, floats } if !r.is_datetime() => {
                 // Integer bounds as f64 -> i64 ranges that hold the same integers.
@@ -514,11 +515,12 @@ impl FieldIndex {
                     }
                     StdBound::Unbounded => StdBound::Unbounded,
                 };
-                if valid_range(&lo, &hi) && self.too_many(map.range((lo, hi)).map(|(_, b)| b)) {
-                    return None;
-                }
                 let mut out = if valid_range(&lo, &hi) {
-                    union(map.range((lo, hi)).map(|(_, b)| b))
+                    let lists = || map.range((lo, hi)).map(|(_, b)| b);
+                    if self.too_many(lists()) {
+                        return None;
+                    }
+                    union(lists())
                 } else {
                     RoaringBitmap::new()
                 };

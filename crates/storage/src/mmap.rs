@@ -377,61 +377,14 @@ impl<T: Pod> AppendRows<T> {
         Some(row)
     }
 
-    /// Asks the CPU to start loading the first cache line of row `offset`
-    /// (a hint for a walk that will score the row next; a no-op for rows
-    /// not published and on other architectures).
-    #[inline]
-    pub fn prefetch(&self, offset: PointOffset) {
-        self.prefetch_lines(offset, 1);
-    }
-
     /// Asks the CPU to start loading the whole of row `offset`, every cache
     /// line of it, so that scoring it next waits for memory once rather
-    /// than line after line.
+    /// than line after line (a no-op for rows not published).
     #[inline]
     pub fn prefetch_row(&self, offset: PointOffset) {
-        self.prefetch_lines(offset, usize::MAX);
-    }
-
-    /// Prefetches the first `lines` cache lines of row `offset` (at most
-    /// the row).
-    #[inline]
-    fn prefetch_lines(&self, offset: PointOffset, lines: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let i = offset.index();
-            if i >= self.len() {
-                return;
-            }
-            let row_bytes = self.width * std::mem::size_of::<T>();
-            let at = if i < self.base_rows {
-                let Some(base) = self.base.as_ref() else {
-                    return;
-                };
-                base.as_bytes()[i * row_bytes..].as_ptr()
-            } else {
-                let (k, r) = locate(i - self.base_rows);
-                let Some(chunk) = self.chunks[k].get() else {
-                    return;
-                };
-                chunk.base.as_ptr().wrapping_add(r * row_bytes).cast_const()
-            };
-            for line in (0..row_bytes).step_by(64).take(lines) {
-                // SAFETY: a prefetch is a hint that never faults and reads
-                // nothing into the program; `at + line` points inside row
-                // `i` (`line < row_bytes`), inside the base or chunk `k`'s
-                // live mapping (row `i < len`, invariants 1, 2 and 5), and
-                // SSE, which the instruction needs, is part of the x86_64
-                // baseline.
-                unsafe {
-                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                        at.wrapping_add(line).cast(),
-                    );
-                }
-            }
+        if let Some(row) = self.get(offset) {
+            prefetch(row);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = (offset, lines);
     }
 
     /// Allocates the chunks that the next `additional` rows need, so that
@@ -532,7 +485,7 @@ mod tests {
         // reference at all: hints, never reads, so never a fault
         col.prefetch_row(PointOffset(0));
         col.prefetch_row(PointOffset(1));
-        col.prefetch(PointOffset(u32::MAX));
+        col.prefetch_row(PointOffset(u32::MAX));
         prefetch(&[0u8; 0][..]);
         prefetch(col.get(PointOffset(0)).unwrap());
         assert_eq!(col.get(PointOffset(0)).unwrap(), &[1.0; 100][..]);

@@ -125,7 +125,6 @@ impl HnswGraph {
                 "the graph covers {bound} rows, the vectors only {rows}"
             )));
         }
-
         let entry = r.u64("entry point")?;
         let nodes = r.u32("node count")? as usize;
         let levels = r.take(bound, "levels")?;
