@@ -217,6 +217,8 @@ fn build_collection(dataset: &Path, record: &IndexRecord) -> Result<(Collection,
     // writes return before their rows are in the graph: the build is done
     // when the indexer is
     c.finish_indexing();
+    // and the rows renumbered for locality, as a user's optimize() does
+    c.optimize()?;
     Ok((c, start.elapsed().as_secs_f64()))
 }
 

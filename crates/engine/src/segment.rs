@@ -442,6 +442,85 @@ impl Segment {
         Ok(())
     }
 
+    /// Whether every row is live and in the graphs: nothing for a
+    /// compaction to drop or for the indexer to add.
+    pub(crate) fn is_compact(&self) -> bool {
+        let _g = self.index_lock.lock();
+        let table = self.table.read();
+        let rows = self.row_count();
+        table.ids.len() == rows && self.indexed() >= rows
+    }
+
+    /// A new segment holding copies of `rows` (live rows of this one), in
+    /// that order, with empty payload indexes of the same kinds filled as
+    /// they go in; nothing is in its graphs yet.
+    pub(crate) fn copy_rows(
+        &self,
+        config: &CollectionConfig,
+        rows: &[PointOffset],
+    ) -> Result<Self> {
+        let fresh = Segment::new(config)?;
+        let table = self.table.read();
+        fresh.table.write().indexes = table
+            .indexes
+            .iter()
+            .map(|(k, i)| {
+                (
+                    k.clone(),
+                    FieldIndex::new(i.key().clone(), i.params().clone()),
+                )
+            })
+            .collect();
+        let new_rows = rows
+            .iter()
+            .map(|&row| NewRow {
+                vectors: self
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(c, col)| {
+                        if self.has_vector(c, row) {
+                            col.store.get(row)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+                preprocessed: true,
+                meta: table.rows[row.index()].clone(),
+            })
+            .collect();
+        fresh.append(new_rows)?;
+        Ok(fresh)
+    }
+
+    /// A copy of this segment, which must be compact
+    /// ([`is_compact`](Self::is_compact)), with its rows renumbered in the
+    /// locality order of its largest graph and every graph relabeled to
+    /// match, not rebuilt.
+    pub(crate) fn reordered(&self, config: &CollectionConfig) -> Result<Self> {
+        let _g = self.index_lock.lock();
+        let rows = self.row_count();
+        let order = match self.columns.iter().max_by_key(|c| c.graph.len()) {
+            Some(c) => c.graph.locality_order(rows),
+            None => (0..rows as u32).collect(),
+        };
+        let mut new_of_old = vec![0u32; rows];
+        for (new, &old) in order.iter().enumerate() {
+            new_of_old[old as usize] = new as u32;
+        }
+        let order: Vec<PointOffset> = order.into_iter().map(PointOffset).collect();
+        let mut fresh = self.copy_rows(config, &order)?;
+        for (to, from) in fresh.columns.iter_mut().zip(&self.columns) {
+            to.graph = from
+                .graph
+                .relabeled(&new_of_old)
+                .map_err(|e| Error::for_vector(&from.name, e))?;
+        }
+        fresh.indexed.store(rows, Ordering::Release);
+        Ok(fresh)
+    }
+
     /// Hides a row from every search and drops it from the field indexes.
     fn retire(&self, table: &mut PointTable, offset: PointOffset) {
         for column in &self.columns {

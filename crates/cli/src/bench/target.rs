@@ -210,6 +210,9 @@ impl Target for Embedded {
         // when the indexer is
         progress.set_message("graph");
         c.finish_indexing();
+        // rows renumbered so that graph neighbours sit together in memory
+        progress.set_message("optimize");
+        c.optimize()?;
         let seconds = start.elapsed().as_secs_f64();
         let rss_after = measure::rss_bytes();
         progress.set_message("checkpoint");

@@ -15,6 +15,7 @@
 mod config;
 mod graph;
 mod persist;
+mod reorder;
 
 pub use config::HnswConfig;
 pub use graph::HnswGraph;

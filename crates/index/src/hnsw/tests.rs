@@ -246,3 +246,135 @@ fn selective_search_keeps_recall_for_restrictive_filters() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_relabeled_graph_walks_the_same_way_under_new_names() {
+    let data = clustered(600, 12, 41);
+    let config = HnswConfig {
+        m: 6,
+        ef_construct: 40,
+        ..HnswConfig::default()
+    };
+    let (store, graph) = build(Distance::Euclid, &data, config);
+    let order = graph.locality_order(store.len());
+    // a permutation of every row, graph nodes first
+    let mut seen = vec![false; store.len()];
+    for &r in &order {
+        assert!(
+            !std::mem::replace(&mut seen[r as usize], true),
+            "row {r} twice"
+        );
+    }
+    assert!(seen.iter().all(|&s| s));
+    assert_ne!(order, (0..store.len() as u32).collect::<Vec<_>>());
+    let mut new_of_old = vec![0u32; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_of_old[old as usize] = new as u32;
+    }
+    let moved = graph.relabeled(&new_of_old).unwrap();
+    assert_eq!(moved.len(), graph.len());
+    let store2 = VectorStore::new(12, Distance::Euclid).unwrap();
+    for &old in &order {
+        store2
+            .push_preprocessed(store.get(PointOffset(old)).unwrap())
+            .unwrap();
+    }
+    for q in clustered(30, 12, 97) {
+        let q = store.prepare_query(&q).unwrap();
+        let before = graph.search(&store, &q, 10, 32, &AllowAll);
+        let after = moved.search(&store2, &q, 10, 32, &AllowAll);
+        let renamed: Vec<_> = before
+            .iter()
+            .map(|s| (new_of_old[s.offset.index()], s.similarity))
+            .collect();
+        let got: Vec<_> = after.iter().map(|s| (s.offset.0, s.similarity)).collect();
+        assert_eq!(got, renamed, "the same walk, the same rows renamed");
+    }
+    // link for link, under the new names; a saved and reloaded copy agrees
+    for old in 0..store.len() as u32 {
+        let new = new_of_old[old as usize];
+        for level in 0..3 {
+            let a: Vec<u32> = graph
+                .neighbors(old, level)
+                .iter()
+                .map(|l| new_of_old[l.load(Ordering::Relaxed) as usize])
+                .collect();
+            let b: Vec<u32> = moved
+                .neighbors(new, level)
+                .iter()
+                .map(|l| l.load(Ordering::Relaxed))
+                .collect();
+            assert_eq!(a, b, "links of {old} at level {level}");
+        }
+    }
+    let reread = HnswGraph::from_bytes(config, &moved.to_bytes(), store2.len()).unwrap();
+    assert_eq!(reread.to_bytes(), moved.to_bytes());
+}
+
+#[test]
+fn locality_order_keeps_neighbours_close() {
+    let data = clustered(2_000, 16, 5);
+    let (store, graph) = build(
+        Distance::Cosine,
+        &data,
+        HnswConfig {
+            m: 8,
+            ef_construct: 50,
+            ..HnswConfig::default()
+        },
+    );
+    let order = graph.locality_order(store.len());
+    let mut new_of_old = vec![0u32; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_of_old[old as usize] = new as u32;
+    }
+    let moved = graph.relabeled(&new_of_old).unwrap();
+    // A walk scores a node's unvisited neighbours together: the blocks of
+    // 16 rows they fall in, per node, on average.
+    let blocks = |g: &HnswGraph| {
+        let mut touched = 0;
+        for node in 0..store.len() as u32 {
+            let mut b: Vec<u32> = g
+                .neighbors(node, 0)
+                .iter()
+                .map(|l| l.load(Ordering::Relaxed) / 16)
+                .collect();
+            b.sort_unstable();
+            b.dedup();
+            touched += b.len();
+        }
+        touched as f64 / store.len() as f64
+    };
+    // the data comes in round-robin over 20 clusters, so insertion order
+    // scatters every neighbourhood over the whole store
+    let (before, after) = (blocks(&graph), blocks(&moved));
+    eprintln!("blocks per neighbourhood: {before:.2} in insertion order, {after:.2} after");
+    assert!(after * 1.25 < before, "{after} against {before}");
+}
+
+#[test]
+fn relabeling_refuses_a_renumbering_that_is_not_one() {
+    let data = clustered(100, 4, 3);
+    let (_, graph) = build(
+        Distance::Dot,
+        &data,
+        HnswConfig {
+            m: 4,
+            ef_construct: 20,
+            ..HnswConfig::default()
+        },
+    );
+    assert!(graph.relabeled(&[0; 50]).is_err(), "too short");
+    assert!(graph.relabeled(&vec![7; 100]).is_err(), "a name used twice");
+    assert!(
+        graph
+            .relabeled(&(1000..1100).collect::<Vec<u32>>())
+            .is_err(),
+        "names past the rows"
+    );
+    let identity: Vec<u32> = (0..100).collect();
+    assert_eq!(
+        graph.relabeled(&identity).unwrap().to_bytes(),
+        graph.to_bytes()
+    );
+}
