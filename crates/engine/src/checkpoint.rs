@@ -283,12 +283,7 @@ impl Collection {
             for r in &absent {
                 set.insert(PointOffset(r));
             }
-            columns.push(VectorColumn {
-                name: name.clone(),
-                store,
-                graph,
-                absent: set,
-            });
+            columns.push(VectorColumn::new(name.clone(), store, graph, set));
         }
         // With one graph to rebuild, `indexed` is 0 for all: re-inserting
         // rows a graph already holds does nothing.

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::{Mutex, RwLock};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
-use vicinity_index::{AtomicBitSet, HnswGraph, PointFilter, VectorStore};
+use vicinity_index::{AtomicBitSet, Bf16Rows, HnswGraph, PointFilter, VectorStore};
 
 use roaring::RoaringBitmap;
 use vicinity_payload::filter::text::TokenizerOptions;
@@ -31,6 +31,75 @@ pub(crate) struct VectorColumn {
     /// Rows with no live vector of this name: retired rows, deleted points
     /// and points without this vector.
     pub(crate) absent: AtomicBitSet,
+    /// While a large backlog is indexed, a `bfloat16` copy of the rows
+    /// that the graph is built over (half the bytes per distance); dropped
+    /// once the indexer catches up. Only the indexer touches it, under
+    /// the segment's index lock.
+    pub(crate) build_copy: Mutex<Option<Bf16Rows>>,
+}
+
+/// The smallest backlog of rows to index that starts a construction copy
+/// ([`Bf16Rows`]): below it, copying the rows costs more than it saves.
+/// The copy also waits for a backlog of an eighth of the rows, so that
+/// copying every row once is paid for by inserting that many.
+const BUILD_COPY_MIN: usize = 8_192;
+
+impl VectorColumn {
+    /// A column of stored vectors, their graph and absent rows.
+    pub(crate) fn new(
+        name: String,
+        store: VectorStore,
+        graph: HnswGraph,
+        absent: AtomicBitSet,
+    ) -> Self {
+        VectorColumn {
+            name,
+            store,
+            graph,
+            absent,
+            build_copy: Mutex::new(None),
+        }
+    }
+
+    /// Inserts `nodes` (rows below `to`) into the graph, over the
+    /// construction copy when the backlog of `backlog` rows warrants one
+    /// (started, or kept up to `to`, here); `done` drops the copy.
+    fn index(
+        &self,
+        nodes: &[PointOffset],
+        to: usize,
+        backlog: usize,
+        done: bool,
+        pool: Option<&rayon::ThreadPool>,
+    ) -> Result<()> {
+        let mut copy = self.build_copy.lock();
+        if copy.is_none()
+            && Bf16Rows::suits(self.store.distance())
+            && backlog >= BUILD_COPY_MIN.max(self.store.len() / 8)
+        {
+            *copy = Some(Bf16Rows::new(&self.store).map_err(|e| Error::for_vector(&self.name, e))?);
+        }
+        let insert = || match copy.as_ref() {
+            Some(rows) => {
+                rows.extend_to(&self.store, to)
+                    .map_err(|e| Error::for_vector(&self.name, e))?;
+                self.graph.insert_many(rows, nodes);
+                Ok(())
+            }
+            None => {
+                self.graph.insert_many(&self.store, nodes);
+                Ok(())
+            }
+        };
+        let out = match pool {
+            Some(p) => p.install(insert),
+            None => insert(),
+        };
+        if done {
+            *copy = None;
+        }
+        out
+    }
 }
 
 /// Per-row metadata.
@@ -295,12 +364,12 @@ impl Segment {
             .vectors
             .iter()
             .map(|(name, params)| {
-                Ok(VectorColumn {
-                    name: name.clone(),
-                    store: VectorStore::new(params.size, params.distance)?,
-                    graph: HnswGraph::new(config.hnsw_for(name))?,
-                    absent: AtomicBitSet::new(),
-                })
+                Ok(VectorColumn::new(
+                    name.clone(),
+                    VectorStore::new(params.size, params.distance)?,
+                    HnswGraph::new(config.hnsw_for(name))?,
+                    AtomicBitSet::new(),
+                ))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Segment {
@@ -350,14 +419,22 @@ impl Segment {
         if from >= to {
             return 0;
         }
+        let rows = self.row_count();
         for column in &self.columns {
             let nodes: Vec<PointOffset> = (from as u32..to as u32)
                 .map(PointOffset)
                 .filter(|&r| !column.absent.contains(r))
                 .collect();
-            match pool {
-                Some(p) => p.install(|| column.graph.insert_many(&column.store, &nodes)),
-                None => column.graph.insert_many(&column.store, &nodes),
+            if column
+                .index(&nodes, to, rows - from, to >= rows, pool)
+                .is_err()
+            {
+                // no memory for the copy: build over the vectors
+                *column.build_copy.lock() = None;
+                match pool {
+                    Some(p) => p.install(|| column.graph.insert_many(&column.store, &nodes)),
+                    None => column.graph.insert_many(&column.store, &nodes),
+                }
             }
         }
         self.indexed.store(to, Ordering::Release);
@@ -587,9 +664,85 @@ impl Segment {
                 r.vectors_in_memory += base;
             }
             r.vectors_in_memory += c.store.reserved_bytes();
+            // a construction copy, while a backlog is indexed
+            r.vectors_in_memory += c
+                .build_copy
+                .lock()
+                .as_ref()
+                .map_or(0, |b| b.reserved_bytes());
             r.graphs += c.graph.memory_bytes();
             r.bitmaps += c.absent.allocated_bytes();
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Distance;
+
+    fn rows(n: usize, dim: usize) -> Vec<Vec<f32>> {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        (0..n)
+            .map(|_| {
+                (0..dim)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn segment_with(distance: Distance, data: &[Vec<f32>]) -> Segment {
+        let segment = Segment::new(&CollectionConfig::single(data[0].len(), distance)).unwrap();
+        let metas: Vec<RowMeta> = (0..data.len())
+            .map(|i| RowMeta {
+                id: PointId::Num(i as u64),
+                version: 1,
+                payload: Payload::new(),
+            })
+            .collect();
+        segment
+            .append(
+                data.iter()
+                    .zip(&metas)
+                    .map(|(v, meta)| NewRow {
+                        vectors: vec![Some(&v[..])],
+                        preprocessed: false,
+                        meta: meta.clone(),
+                    })
+                    .collect(),
+            )
+            .unwrap();
+        segment
+    }
+
+    #[test]
+    fn a_large_backlog_is_built_over_a_bf16_copy_dropped_when_done() {
+        let data = rows(BUILD_COPY_MIN + 500, 8);
+        let segment = segment_with(Distance::Cosine, &data);
+        let column = &segment.columns[0];
+        assert!(segment.index_some(1024, None) > 0);
+        let copied = column.build_copy.lock().as_ref().map(|c| c.len());
+        assert_eq!(copied, Some(1024), "the copy holds the rows indexed so far");
+        let with_copy = segment.memory_report(&CollectionConfig::single(8, Distance::Cosine));
+        while segment.index_some(1024, None) > 0 {}
+        assert!(column.build_copy.lock().is_none(), "dropped once caught up");
+        let without = segment.memory_report(&CollectionConfig::single(8, Distance::Cosine));
+        assert!(with_copy.vectors_in_memory > without.vectors_in_memory);
+        assert_eq!(column.graph.len(), data.len());
+        // a small backlog after that is built over the f32 rows
+        let more = segment_with(Distance::Cosine, &data[..100]);
+        more.index_some(1024, None);
+        assert!(more.columns[0].build_copy.lock().is_none());
+        // and so is any backlog for Euclid
+        let l2 = segment_with(Distance::Euclid, &data);
+        l2.index_some(1024, None);
+        assert!(l2.columns[0].build_copy.lock().is_none());
     }
 }

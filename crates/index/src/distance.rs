@@ -104,6 +104,37 @@ impl Distance {
 pub trait Metric: Copy + Send + Sync + 'static {
     /// The similarity of two preprocessed vectors; higher is closer.
     fn similarity(a: &[f32], b: &[f32]) -> f32;
+
+    /// The same similarity of two rows of `bfloat16` bits (a construction
+    /// copy, see [`Bf16Rows`](crate::Bf16Rows)).
+    fn similarity_bf16(a: &[u16], b: &[u16]) -> f32;
+}
+
+/// What a row holds, element by element: `f32` (the stored vectors), or
+/// [`Bf16`] (the construction copy). Scorers and graph walks are generic
+/// over it, so each compiles to its own loop.
+pub trait Element: Copy + Send + Sync + 'static {
+    /// The similarity of two rows under metric `M`; higher is closer.
+    fn similarity<M: Metric>(a: &[Self], b: &[Self]) -> f32;
+}
+
+impl Element for f32 {
+    #[inline]
+    fn similarity<M: Metric>(a: &[f32], b: &[f32]) -> f32 {
+        M::similarity(a, b)
+    }
+}
+
+/// A `bfloat16` value, as its bits (the upper half of an `f32`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(transparent)]
+pub struct Bf16(pub u16);
+
+impl Element for Bf16 {
+    #[inline]
+    fn similarity<M: Metric>(a: &[Bf16], b: &[Bf16]) -> f32 {
+        M::similarity_bf16(bytemuck::cast_slice(a), bytemuck::cast_slice(b))
+    }
 }
 
 /// Dot product similarity (Cosine on normalised vectors, and Dot).
@@ -121,6 +152,11 @@ impl Metric for DotMetric {
     fn similarity(a: &[f32], b: &[f32]) -> f32 {
         kernels::dot(a, b)
     }
+
+    #[inline]
+    fn similarity_bf16(a: &[u16], b: &[u16]) -> f32 {
+        kernels::dot_bf16(a, b)
+    }
 }
 
 impl Metric for L2Metric {
@@ -128,12 +164,22 @@ impl Metric for L2Metric {
     fn similarity(a: &[f32], b: &[f32]) -> f32 {
         -kernels::l2sq(a, b)
     }
+
+    #[inline]
+    fn similarity_bf16(a: &[u16], b: &[u16]) -> f32 {
+        -kernels::l2sq_bf16(a, b)
+    }
 }
 
 impl Metric for L1Metric {
     #[inline]
     fn similarity(a: &[f32], b: &[f32]) -> f32 {
         -kernels::l1(a, b)
+    }
+
+    #[inline]
+    fn similarity_bf16(a: &[u16], b: &[u16]) -> f32 {
+        -kernels::l1_bf16(a, b)
     }
 }
 

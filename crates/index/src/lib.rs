@@ -36,12 +36,12 @@ mod vectors;
 mod visited;
 
 pub use bitset::AtomicBitSet;
-pub use distance::{Distance, Metric};
+pub use distance::{Bf16, Distance, Element, Metric};
 pub use error::IndexError;
 pub use exact::{exact_search, exact_search_among, exact_search_scored};
 pub use filter::{AllowAll, InBitmap, NotIn, PointFilter};
 pub use hnsw::{HnswConfig, HnswGraph};
 pub use scorer::{Nearest, Scorer};
 pub use topk::{ScoredOffset, TopK};
-pub use vectors::{VectorStore, validate_vector};
+pub use vectors::{Bf16Rows, Rows, VectorStore, validate_vector};
 pub use vicinity_storage::PointOffset;

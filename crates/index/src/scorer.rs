@@ -8,23 +8,24 @@
 use std::marker::PhantomData;
 
 use crate::Metric;
+use crate::distance::Element;
 
-/// Scores a stored (preprocessed) vector; higher is better.
-pub trait Scorer: Sync {
+/// Scores a stored (preprocessed) row of `E`s; higher is better.
+pub trait Scorer<E = f32>: Sync {
     /// The score of `v`.
-    fn score(&self, v: &[f32]) -> f32;
+    fn score(&self, v: &[E]) -> f32;
 }
 
-/// The similarity to one query vector under metric `M`.
+/// The similarity to one query row under metric `M`.
 #[derive(Clone, Copy, Debug)]
-pub struct Nearest<'q, M> {
-    query: &'q [f32],
+pub struct Nearest<'q, M, E = f32> {
+    query: &'q [E],
     _metric: PhantomData<M>,
 }
 
-impl<'q, M: Metric> Nearest<'q, M> {
+impl<'q, M: Metric, E: Element> Nearest<'q, M, E> {
     /// Scores by similarity to `query` (preprocessed).
-    pub fn new(query: &'q [f32]) -> Self {
+    pub fn new(query: &'q [E]) -> Self {
         Nearest {
             query,
             _metric: PhantomData,
@@ -32,10 +33,10 @@ impl<'q, M: Metric> Nearest<'q, M> {
     }
 }
 
-impl<M: Metric> Scorer for Nearest<'_, M> {
+impl<M: Metric, E: Element> Scorer<E> for Nearest<'_, M, E> {
     #[inline]
-    fn score(&self, v: &[f32]) -> f32 {
-        M::similarity(self.query, v)
+    fn score(&self, v: &[E]) -> f32 {
+        E::similarity::<M>(self.query, v)
     }
 }
 

@@ -6,9 +6,11 @@ use rayon::prelude::*;
 use vicinity_storage::PointOffset;
 
 use super::HnswConfig;
+use crate::distance::Element;
 use crate::filter::{AllowAll, PointFilter};
 use crate::scorer::{Nearest, Scorer};
 use crate::slots::SlotArray;
+use crate::vectors::Rows;
 use crate::visited::{Scratch, with_scratch};
 use crate::{IndexError, Metric, ScoredOffset, VectorStore, with_metric};
 
@@ -211,16 +213,18 @@ impl HnswGraph {
 
     /// Inserts row `node` of `store` (already stored there) into the graph.
     /// Inserting a node twice, or a row the store does not have, does
-    /// nothing.
-    pub fn insert(&self, store: &VectorStore, node: PointOffset) {
-        with_metric!(store.distance(), M => self.insert_with::<M>(store, node))
+    /// nothing. `store` may be the vectors or a copy of them for building
+    /// ([`Bf16Rows`](crate::Bf16Rows)): the links are chosen by its
+    /// distances.
+    pub fn insert<R: Rows>(&self, store: &R, node: PointOffset) {
+        with_metric!(store.distance(), M => self.insert_with::<M, R>(store, node))
     }
 
     /// Inserts many rows, in parallel on the current rayon pool (the
     /// caller's `ThreadPool::install` picks the pool and so the threads).
     /// On one thread the rows go in the given order, so the graph is
     /// reproducible.
-    pub fn insert_many(&self, store: &VectorStore, nodes: &[PointOffset]) {
+    pub fn insert_many<R: Rows>(&self, store: &R, nodes: &[PointOffset]) {
         let Some((&first, rest)) = nodes.split_first() else {
             return;
         };
@@ -234,8 +238,8 @@ impl HnswGraph {
         }
     }
 
-    fn insert_with<M: Metric>(&self, store: &VectorStore, node: PointOffset) {
-        let Some(q) = store.get(node) else {
+    fn insert_with<M: Metric, R: Rows>(&self, store: &R, node: PointOffset) {
+        let Some(q) = store.row(node) else {
             debug_assert!(false, "row {node} is not in the store");
             return;
         };
@@ -267,10 +271,10 @@ impl HnswGraph {
             }
         }
         let (ep_id, ep_level) = unpack(ep);
-        let Some(ep_vec) = store.get(PointOffset(ep_id)) else {
+        let Some(ep_vec) = store.row(PointOffset(ep_id)) else {
             return;
         };
-        let scorer = Nearest::<M>::new(q);
+        let scorer = Nearest::<M, R::E>::new(q);
         let mut cur = ScoredOffset {
             offset: PointOffset(ep_id),
             similarity: scorer.score(ep_vec),
@@ -294,13 +298,13 @@ impl HnswGraph {
                     s,
                     Some(id),
                 );
-                let selected = self.select_neighbors::<M>(store, &found, m);
+                let selected = self.select_neighbors::<M, R>(store, &found, m);
                 {
                     let _g = lock.lock();
                     self.write_links(id, l, &selected);
                 }
                 for &nb in &selected {
-                    self.connect::<M>(store, nb, id, l, depth);
+                    self.connect::<M, R>(store, nb, id, l, depth);
                 }
                 if !found.is_empty() {
                     entry = found;
@@ -318,9 +322,9 @@ impl HnswGraph {
 
     /// Adds a link `node -> new` at `level`, shrinking `node`'s list with the
     /// heuristic when it is full.
-    fn connect<M: Metric>(
+    fn connect<M: Metric, R: Rows>(
         &self,
-        store: &VectorStore,
+        store: &R,
         node: u32,
         new: u32,
         level: usize,
@@ -346,7 +350,7 @@ impl HnswGraph {
             slots[0].store(count as u32 + 1, Ordering::Release);
             return;
         }
-        let Some(base) = store.get(PointOffset(node)) else {
+        let Some(base) = store.row(PointOffset(node)) else {
             return;
         };
         let mut candidates = Vec::with_capacity(count + 1);
@@ -360,12 +364,12 @@ impl HnswGraph {
             |offset, v| {
                 candidates.push(ScoredOffset {
                     offset,
-                    similarity: M::similarity(base, v),
+                    similarity: R::E::similarity::<M>(base, v),
                 })
             },
         );
         candidates.sort_unstable_by(|a, b| b.cmp(a));
-        let selected = self.select_neighbors::<M>(store, &candidates, cap);
+        let selected = self.select_neighbors::<M, R>(store, &candidates, cap);
         self.write_links(node, level, &selected);
     }
 
@@ -374,26 +378,26 @@ impl HnswGraph {
     /// candidates best first and keep one only if it is closer to the base
     /// than to every candidate already kept, so that links spread in
     /// different directions. `candidates` are sorted best first.
-    fn select_neighbors<M: Metric>(
+    fn select_neighbors<M: Metric, R: Rows>(
         &self,
-        store: &VectorStore,
+        store: &R,
         candidates: &[ScoredOffset],
         m: usize,
     ) -> Vec<u32> {
         if candidates.len() <= m {
             return candidates.iter().map(|c| c.offset.0).collect();
         }
-        let mut kept: Vec<(u32, &[f32])> = Vec::with_capacity(m);
+        let mut kept: Vec<(u32, &[R::E])> = Vec::with_capacity(m);
         for c in candidates {
             if kept.len() >= m {
                 break;
             }
-            let Some(cv) = store.get(c.offset) else {
+            let Some(cv) = store.row(c.offset) else {
                 continue;
             };
             if kept
                 .iter()
-                .all(|&(_, kv)| M::similarity(cv, kv) <= c.similarity)
+                .all(|&(_, kv)| R::E::similarity::<M>(cv, kv) <= c.similarity)
             {
                 kept.push((c.offset.0, cv));
             }
@@ -403,9 +407,9 @@ impl HnswGraph {
 
     /// Greedy descent at one upper level: move to the closest neighbour
     /// until none is closer.
-    fn greedy<S: Scorer>(
+    fn greedy<R: Rows, S: Scorer<R::E>>(
         &self,
-        store: &VectorStore,
+        store: &R,
         q: &S,
         mut cur: ScoredOffset,
         level: usize,
@@ -440,9 +444,9 @@ impl HnswGraph {
     /// returned; `exclude` is never visited. Returns up to `ef` rows, best
     /// first.
     #[allow(clippy::too_many_arguments)]
-    fn search_layer<S: Scorer, F: PointFilter>(
+    fn search_layer<R: Rows, S: Scorer<R::E>, F: PointFilter>(
         &self,
-        store: &VectorStore,
+        store: &R,
         q: &S,
         entry: &[ScoredOffset],
         ef: usize,
@@ -496,9 +500,9 @@ impl HnswGraph {
     /// Scores the rows of `s.batch` (keeping rows loading ahead) and admits
     /// each that beats the worst of a full result list as a candidate,
     /// and as a result if it `passes`.
-    fn score_batch<S: Scorer>(
+    fn score_batch<R: Rows, S: Scorer<R::E>>(
         &self,
-        store: &VectorStore,
+        store: &R,
         q: &S,
         ef: usize,
         level: usize,

@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use vicinity_storage::PointOffset;
 
 use crate::{
-    AllowAll, AtomicBitSet, Distance, HnswConfig, HnswGraph, NotIn, VectorStore, exact_search,
+    AllowAll, AtomicBitSet, Bf16Rows, Distance, HnswConfig, HnswGraph, NotIn, VectorStore,
+    exact_search,
 };
 
 /// Deterministic pseudo-random numbers for test data.
@@ -165,7 +166,7 @@ fn searches_run_while_a_writer_inserts() {
         .collect();
     for v in data.iter() {
         let row = store.push(v).unwrap();
-        graph.insert(&store, row);
+        graph.insert(&*store, row);
     }
     done.store(true, Ordering::Release);
     for r in readers {
@@ -377,4 +378,39 @@ fn relabeling_refuses_a_renumbering_that_is_not_one() {
         graph.relabeled(&identity).unwrap().to_bytes(),
         graph.to_bytes()
     );
+}
+
+#[test]
+fn a_graph_built_over_a_bf16_copy_searches_the_f32_rows_as_well() {
+    let data = clustered(3_000, 48, 11);
+    let queries = clustered(60, 48, 12);
+    let config = HnswConfig {
+        m: 8,
+        ef_construct: 64,
+        ..HnswConfig::default()
+    };
+    // every distance can be built this way; the engine uses it where the
+    // kernel is fast (Cosine, Dot)
+    for distance in [Distance::Cosine, Distance::Euclid, Distance::Dot] {
+        let (store, plain) = build(distance, &data, config);
+        let copy = Bf16Rows::new(&store).unwrap();
+        copy.extend_to(&store, 1_000).unwrap();
+        assert_eq!(copy.len(), 1_000);
+        copy.extend_to(&store, usize::MAX).unwrap();
+        assert_eq!(copy.len(), store.len());
+        let halved = HnswGraph::new(config).unwrap();
+        let rows: Vec<PointOffset> = (0..store.len() as u32).map(PointOffset).collect();
+        for &r in &rows {
+            halved.insert(&copy, r);
+        }
+        assert_eq!(halved.len(), store.len());
+        let (a, b) = (
+            recall(&store, &plain, &queries, 32),
+            recall(&store, &halved, &queries, 32),
+        );
+        assert!(
+            b >= 0.9 && b >= a - 0.02,
+            "{distance:?}: recall {b} over the copy, {a} over f32"
+        );
+    }
 }
