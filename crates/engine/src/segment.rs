@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use vicinity_index::{AtomicBitSet, Bf16Rows, HnswGraph, PointFilter, VectorStore};
@@ -548,8 +549,9 @@ impl Segment {
                 )
             })
             .collect();
+        // payload clones are most of the work: spread over the pool
         let new_rows = rows
-            .iter()
+            .par_iter()
             .map(|&row| NewRow {
                 vectors: self
                     .columns
