@@ -4,6 +4,9 @@
 //! grows, and reading needs no lock.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64};
+
+use vicinity_storage::ZeroedArray;
 
 const BASE_SHIFT: u32 = 10;
 const BASE_ROWS: usize = 1 << BASE_SHIFT;
@@ -17,10 +20,57 @@ const MAX_CHUNKS: usize = 24;
 pub(crate) struct SlotArray<T> {
     width: usize,
     first: usize,
-    chunks: [OnceLock<Box<[T]>>; MAX_CHUNKS],
+    chunks: [OnceLock<Chunk<T>>; MAX_CHUNKS],
 }
 
-impl<T: Default> SlotArray<T> {
+/// A slot type, and how a chunk of them is allocated.
+pub(crate) trait Slot: Default + Sized {
+    /// `n` slots, each `T::default()`.
+    fn chunk(n: usize) -> Chunk<Self> {
+        Chunk::Boxed((0..n).map(|_| Self::default()).collect())
+    }
+}
+
+/// Atomics start at zero, which a fresh anonymous mapping already is: their
+/// chunks are mappings of their own, on huge pages from 2 MiB (a walk reads
+/// level-0 links at scattered places, as it reads rows; measured 4-5%
+/// faster searches on 100k x 384 than with 4 KiB pages).
+macro_rules! zeroed_slots {
+    ($($t:ty),*) => {$(
+        impl Slot for $t {
+            fn chunk(n: usize) -> Chunk<Self> {
+                match ZeroedArray::new(n) {
+                    Ok(a) => Chunk::Zeroed(a),
+                    // no mapping to be had: the allocator's memory will do
+                    Err(_) => Chunk::Boxed((0..n).map(|_| Self::default()).collect()),
+                }
+            }
+        }
+    )*};
+}
+zeroed_slots!(AtomicU8, AtomicU32, AtomicU64);
+
+impl Slot for parking_lot::Mutex<()> {}
+
+/// The memory of one chunk.
+pub(crate) enum Chunk<T> {
+    Boxed(Box<[T]>),
+    Zeroed(ZeroedArray<T>),
+}
+
+impl<T> std::ops::Deref for Chunk<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        match self {
+            Chunk::Boxed(b) => b,
+            Chunk::Zeroed(z) => z,
+        }
+    }
+}
+
+impl<T: Slot> SlotArray<T> {
     pub(crate) fn new(width: usize) -> Self {
         Self::with_capacity(width, BASE_ROWS)
     }
@@ -65,11 +115,7 @@ impl<T: Default> SlotArray<T> {
     /// Row `i`, allocating its chunk first if needed.
     pub(crate) fn get_or_alloc(&self, i: usize) -> &[T] {
         let (k, r) = self.locate(i);
-        let chunk = self.chunks[k].get_or_init(|| {
-            (0..self.chunk_rows(k) * self.width)
-                .map(|_| T::default())
-                .collect()
-        });
+        let chunk = self.chunks[k].get_or_init(|| T::chunk(self.chunk_rows(k) * self.width));
         &chunk[r * self.width..(r + 1) * self.width]
     }
 

@@ -151,6 +151,79 @@ pub fn prefetch<T: ?Sized>(value: &T) {
     let _ = value;
 }
 
+/// A fixed-length array of `T`, all zeros at first, in an anonymous
+/// mapping of its own (on huge pages from 2 MiB, see `huge_pages`): for
+/// the large arrays of atomics a graph fills in place (its level-0
+/// links), which a walk reads at scattered places as it does the rows.
+pub struct ZeroedArray<T> {
+    _map: Option<MmapMut>,
+    /// The first item: the mapping's start, or dangling when empty.
+    base: NonNull<T>,
+    len: usize,
+}
+
+// SAFETY: `base` points into `_map`, which the array owns and never moves;
+// the array hands out only `&[T]`, so sending or sharing it is sending or
+// sharing `T`s, as for a `Box<[T]>`.
+unsafe impl<T: Send> Send for ZeroedArray<T> {}
+// SAFETY: as for `Send`: shared access is `&T`, which `T: Sync` allows.
+unsafe impl<T: Sync> Sync for ZeroedArray<T> {}
+
+impl<T> std::fmt::Debug for ZeroedArray<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZeroedArray")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl<T: bytemuck::Zeroable> ZeroedArray<T> {
+    /// `len` zero values.
+    pub fn new(len: usize) -> Result<Self, StorageError> {
+        assert!(
+            std::mem::align_of::<T>() <= 4096,
+            "a mapping is only page-aligned"
+        );
+        let bytes = len
+            .checked_mul(std::mem::size_of::<T>())
+            .ok_or(StorageError::Full { max: len as u64 })?;
+        if bytes == 0 {
+            return Ok(ZeroedArray {
+                _map: None,
+                base: NonNull::dangling(),
+                len,
+            });
+        }
+        let mut map = anonymous(bytes)?;
+        huge_pages(&map);
+        let base =
+            NonNull::new(map.as_mut_ptr().cast::<T>()).expect("a mapping is never at address zero");
+        Ok(ZeroedArray {
+            _map: Some(map),
+            base,
+            len,
+        })
+    }
+}
+
+impl<T> std::ops::Deref for ZeroedArray<T> {
+    type Target = [T];
+
+    #[inline]
+    fn deref(&self) -> &[T] {
+        // SAFETY: `base` is the start of a mapping of `len * size_of::<T>()`
+        // bytes (or dangling with no bytes, which a slice allows: a
+        // zero-sized `T` or `len == 0`), zeroed by the kernel and
+        // page-aligned, so aligned for `T` (checked in `new`); an all-zero
+        // `T` is valid (`T: Zeroable`, required to build one). The mapping
+        // is owned by `self` and unmapped only when `self` drops, and no
+        // `&mut` to its bytes is formed after `new`, so `&[T]` for `self`'s
+        // lifetime is sound; writes go only through `T`'s own interior
+        // mutability (atomics, locks), which the writable mapping allows.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.len) }
+    }
+}
+
 /// The `bfloat16` values whose bits are `bits`, as simsimd's kernels take
 /// them (the index crate keeps a `bfloat16` copy of rows for graph
 /// construction in an [`AppendRows<u16>`]).
@@ -524,6 +597,32 @@ mod tests {
         assert_eq!(locate(3 * BASE_ROWS), (2, 0));
         let (k, r) = locate(MAX_ROWS - 1);
         assert!(k < MAX_CHUNKS && r < BASE_ROWS << k);
+    }
+
+    #[test]
+    fn zeroed_arrays_start_at_zero_and_take_atomic_writes() {
+        use std::sync::atomic::{AtomicU32, AtomicU64};
+        let empty = ZeroedArray::<AtomicU32>::new(0).unwrap();
+        assert!(empty.is_empty());
+        // past 2 MiB: the huge-page path
+        let big = ZeroedArray::<AtomicU64>::new(600_000).unwrap();
+        assert_eq!(big.len(), 600_000);
+        assert!(big.iter().all(|a| a.load(Ordering::Relaxed) == 0));
+        std::thread::scope(|s| {
+            for t in 0..2u64 {
+                let big = &big;
+                s.spawn(move || {
+                    for i in (t as usize..600_000).step_by(2) {
+                        big[i].store(i as u64 + 1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert!(
+            big.iter()
+                .enumerate()
+                .all(|(i, a)| a.load(Ordering::Relaxed) == i as u64 + 1)
+        );
     }
 
     #[test]
