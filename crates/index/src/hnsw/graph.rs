@@ -298,7 +298,12 @@ impl HnswGraph {
                     s,
                     Some(id),
                 );
-                let selected = self.select_neighbors::<M, R>(store, &found, m);
+                // Level 0 takes up to m0 links from the start, as Qdrant
+                // and FAISS do (hnswlib takes m and lets reverse links fill
+                // the rest): better recall at the same ef for no more work
+                // per hop than the list already allows.
+                let width = if l == 0 { self.config.m0() } else { m };
+                let selected = self.select_neighbors::<M, R>(store, &found, width);
                 {
                     let _g = lock.lock();
                     self.write_links(id, l, &selected);

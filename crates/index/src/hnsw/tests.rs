@@ -414,3 +414,28 @@ fn a_graph_built_over_a_bf16_copy_searches_the_f32_rows_as_well() {
         );
     }
 }
+
+#[test]
+fn a_new_row_takes_up_to_m0_links_at_level_0_and_m_above() {
+    let mut rng = Rng(11);
+    let data: Vec<Vec<f32>> = (0..400)
+        .map(|_| (0..64).map(|_| rng.unit()).collect())
+        .collect();
+    let cfg = HnswConfig {
+        m: 4,
+        ..HnswConfig::default()
+    };
+    let (_, g) = build(Distance::Euclid, &data, cfg);
+    // The last row's own lists were written once, by its insertion: no
+    // later row linked back to it.
+    let last = data.len() as u32 - 1;
+    let degree = |level| g.neighbors(last, level).len();
+    assert!(
+        degree(0) > cfg.m && degree(0) <= cfg.m0(),
+        "level 0 of the last row has {} links",
+        degree(0)
+    );
+    for level in 1..=g.random_level(last) {
+        assert!(degree(level) <= cfg.m);
+    }
+}
