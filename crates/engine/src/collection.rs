@@ -103,6 +103,10 @@ pub struct Collection {
     pub(crate) storage: Mutex<Option<crate::persist::Storage>>,
     /// The files the last checkpoint wrote, which the next one extends.
     pub(crate) persisted: Mutex<Option<crate::checkpoint::Persisted>>,
+    /// Held while rows are renumbered for locality, by
+    /// [`optimize`](Collection::optimize) or by the indexer, so that one
+    /// renumbering runs at a time. Taken before the writer lock.
+    pub(crate) reorder: Arc<Mutex<()>>,
     pool: Option<Arc<ThreadPool>>,
 }
 
@@ -146,6 +150,7 @@ impl Collection {
             commits: Mutex::new(Vec::new()),
             storage: Mutex::new(None),
             persisted: Mutex::new(None),
+            reorder: Arc::new(Mutex::new(())),
             pool,
         })
     }
@@ -173,6 +178,7 @@ impl Collection {
             match crate::indexer::Indexer::spawn(
                 Arc::clone(&self.segment),
                 Arc::clone(&self.writer),
+                crate::indexer::AutoOrder::new(&self.config, Arc::clone(&self.reorder)),
                 self.pool.clone(),
             ) {
                 Ok(i) => *indexer = Some(i),
@@ -634,11 +640,19 @@ impl Collection {
     /// ([`HnswGraph::locality_order`](vicinity_index::HnswGraph::locality_order)),
     /// which makes searches wait less on memory. A collection with nothing
     /// retired or waiting for the indexer keeps its graphs and is only
-    /// renumbered. Results do not change; reads go on meanwhile; writes
-    /// wait.
+    /// renumbered, and one already in that order (the indexer renumbers a
+    /// large segment on its own once it has indexed it: see
+    /// [`indexer`](crate::indexer)) is left as it is. Results do not
+    /// change; reads go on meanwhile; writes wait.
     pub fn optimize(&self) -> Result<()> {
+        let _one = self.reorder.lock();
         let w = self.writer.lock();
         let old = self.segment();
+        // rows only waiting for the indexer need no rebuild: index them
+        while old.index_some(crate::indexer::CHUNK, self.pool.as_deref()) > 0 {}
+        if old.is_ordered() {
+            return Ok(());
+        }
         let compacted = if old.is_compact() {
             None
         } else {

@@ -343,6 +343,9 @@ pub(crate) struct Segment {
     /// Held while rows go into the graphs, and by a checkpoint reading
     /// them, so that it sees whole insertions only.
     pub(crate) index_lock: Mutex<()>,
+    /// Rows in locality order: the row count when [`reordered`](Self::reordered)
+    /// made this segment, 0 for any other.
+    ordered_rows: AtomicUsize,
 }
 
 /// Rows a search of one column may return: published and holding a live
@@ -379,6 +382,7 @@ impl Segment {
             published: AtomicUsize::new(0),
             indexed: AtomicUsize::new(0),
             index_lock: Mutex::new(()),
+            ordered_rows: AtomicUsize::new(0),
         })
     }
 
@@ -397,6 +401,7 @@ impl Segment {
             published: AtomicUsize::new(rows),
             indexed: AtomicUsize::new(indexed.min(rows)),
             index_lock: Mutex::new(()),
+            ordered_rows: AtomicUsize::new(0),
         }
     }
 
@@ -529,6 +534,18 @@ impl Segment {
         table.ids.len() == rows && self.indexed() >= rows
     }
 
+    /// Whether every row is in locality order and nothing has come since
+    /// (see [`reordered`](Self::reordered)).
+    pub(crate) fn is_ordered(&self) -> bool {
+        let rows = self.row_count();
+        rows > 0 && self.ordered_rows.load(Ordering::Acquire) == rows && self.is_compact()
+    }
+
+    /// The row count when this segment was put in locality order (0: never).
+    pub(crate) fn ordered_rows(&self) -> usize {
+        self.ordered_rows.load(Ordering::Acquire)
+    }
+
     /// A new segment holding copies of `rows` (live rows of this one), in
     /// that order, with empty payload indexes of the same kinds filled as
     /// they go in; nothing is in its graphs yet.
@@ -597,6 +614,7 @@ impl Segment {
                 .map_err(|e| Error::for_vector(&from.name, e))?;
         }
         fresh.indexed.store(rows, Ordering::Release);
+        fresh.ordered_rows.store(rows, Ordering::Release);
         Ok(fresh)
     }
 
