@@ -178,7 +178,11 @@ impl Collection {
             match crate::indexer::Indexer::spawn(
                 Arc::clone(&self.segment),
                 Arc::clone(&self.writer),
-                crate::indexer::AutoOrder::new(&self.config, Arc::clone(&self.reorder)),
+                crate::indexer::AutoOrder::new(
+                    &self.config,
+                    Arc::clone(&self.reorder),
+                    segment.indexed(),
+                ),
                 self.pool.clone(),
             ) {
                 Ok(i) => *indexer = Some(i),

@@ -145,12 +145,15 @@ pub(crate) struct AutoOrder {
 }
 
 impl AutoOrder {
-    pub(crate) fn new(config: &CollectionConfig, lock: Arc<Mutex<()>>) -> Self {
+    /// `settled` rows were indexed before the indexer started (a reopened
+    /// collection's, in the order they were saved in): no renumbering
+    /// before there are twice as many.
+    pub(crate) fn new(config: &CollectionConfig, lock: Arc<Mutex<()>>, settled: usize) -> Self {
         AutoOrder {
             in_memory: config.vectors.values().all(|v| v.on_disk != Some(true)),
             config: config.clone(),
             lock,
-            retry_at: 0,
+            retry_at: 2 * settled,
         }
     }
 
@@ -393,14 +396,50 @@ mod tests {
     #[test]
     fn on_disk_vectors_and_small_segments_are_left_alone() {
         let mut config = CollectionConfig::single(DIM, Distance::Euclid);
-        let order = AutoOrder::new(&config, Arc::new(Mutex::new(())));
+        let order = AutoOrder::new(&config, Arc::new(Mutex::new(())), 0);
         assert!(order.in_memory);
         let segment = Segment::new(&config).unwrap();
         assert!(!order.due(&segment), "an empty segment");
         for v in config.vectors.values_mut() {
             v.on_disk = Some(true);
         }
-        assert!(!AutoOrder::new(&config, Arc::new(Mutex::new(()))).in_memory);
+        assert!(!AutoOrder::new(&config, Arc::new(Mutex::new(())), 0).in_memory);
+    }
+
+    #[test]
+    fn a_reopened_collection_is_not_renumbered_before_it_doubles() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = AUTO_ORDER_MIN as u64 + 500;
+        {
+            let db = crate::Database::open(dir.path()).unwrap();
+            let c = db
+                .create_collection("c", collection().config().clone())
+                .unwrap();
+            c.upsert(points(0..n)).unwrap();
+            c.finish_indexing();
+            db.checkpoint_all().unwrap();
+        }
+        let db = crate::Database::open(dir.path()).unwrap();
+        let c = db.collection("c").unwrap();
+        let loaded = c.segment();
+        let order = AutoOrder::new(c.config(), Arc::new(Mutex::new(())), loaded.indexed());
+        assert!(!order.due(&loaded));
+        // the indexer (started by the open or by a write) leaves the order
+        // be, before a write and after a few rows more
+        let unchanged = || {
+            for _ in 0..25 {
+                std::thread::sleep(Duration::from_millis(20));
+                drop(c.reorder.lock());
+                assert!(Arc::ptr_eq(&loaded, &c.segment()));
+            }
+        };
+        unchanged();
+        c.upsert(points(n..n + 100)).unwrap();
+        c.finish_indexing();
+        unchanged();
+        // where optimize() still renumbers what was saved unordered
+        c.optimize().unwrap();
+        assert!(c.segment().is_ordered());
     }
 
     #[test]
@@ -411,7 +450,7 @@ mod tests {
         let n = AUTO_ORDER_MIN as u64 + 500;
         c.upsert(points(0..n)).unwrap();
         c.finish_indexing();
-        let mut order = AutoOrder::new(c.config(), Arc::new(Mutex::new(())));
+        let mut order = AutoOrder::new(c.config(), Arc::new(Mutex::new(())), 0);
         let before = c.segment();
         let job = order.prepare(&c.segment, &c.writer, None).unwrap();
         let payload = Payload::try_from(json!({"tag": "late"})).unwrap();
