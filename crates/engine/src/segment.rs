@@ -760,9 +760,14 @@ mod tests {
         let more = segment_with(Distance::Cosine, &data[..100]);
         more.index_some(1024, None);
         assert!(more.columns[0].build_copy.lock().is_none());
-        // and so is any backlog for Euclid
+        // Euclid's copy carries the rows' norms; Manhattan has none
         let l2 = segment_with(Distance::Euclid, &data);
         l2.index_some(1024, None);
-        assert!(l2.columns[0].build_copy.lock().is_none());
+        assert!(l2.columns[0].build_copy.lock().is_some());
+        while l2.index_some(1024, None) > 0 {}
+        assert_eq!(l2.columns[0].graph.len(), data.len());
+        let l1 = segment_with(Distance::Manhattan, &data);
+        l1.index_some(1024, None);
+        assert!(l1.columns[0].build_copy.lock().is_none());
     }
 }

@@ -165,9 +165,11 @@ impl Metric for L2Metric {
         -kernels::l2sq(a, b)
     }
 
+    /// The rows carry their squared norms (see
+    /// [`Bf16Rows`](crate::Bf16Rows)).
     #[inline]
     fn similarity_bf16(a: &[u16], b: &[u16]) -> f32 {
-        -kernels::l2sq_bf16(a, b)
+        -kernels::l2sq_bf16_normed(a, b)
     }
 }
 

@@ -82,10 +82,11 @@ pub fn dot_bf16(a: &[u16], b: &[u16]) -> f32 {
 }
 
 /// The squared Euclidean distance of two `bfloat16` rows (bits), in a
-/// plain `f32` loop: simsimd's `bfloat16` kernel rounds each difference to
-/// `bfloat16` again before squaring (measured: 0.3% off on 689-d rows),
-/// too coarse to rank near neighbours, so L2 graphs are built over the
-/// `f32` rows (see [`Bf16Rows::suits`](crate::Bf16Rows::suits)).
+/// plain `f32` loop (exact on the rounded values, but one element at a
+/// time: simsimd's `bfloat16` L2 kernel rounds each difference to
+/// `bfloat16` again before squaring, 0.3% off on 689-d rows, too coarse
+/// to rank near neighbours). The construction copy uses
+/// [`l2sq_bf16_normed`] instead.
 #[inline]
 pub fn l2sq_bf16(a: &[u16], b: &[u16]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
@@ -93,6 +94,29 @@ pub fn l2sq_bf16(a: &[u16], b: &[u16]) -> f32 {
         .zip(b)
         .map(|(&p, &q)| (from_bf16(p) - from_bf16(q)).powi(2))
         .sum()
+}
+
+/// The squared Euclidean distance of two rows laid out as
+/// [`push_norm_tail`] leaves them (`bfloat16` bits, then the `f32` bits of
+/// the row's squared norm in two halves): `|a|² + |b|² - 2 a·b`, with the
+/// dot product from simsimd's `bfloat16` kernel (products summed in
+/// `f32`). Same value as [`l2sq_bf16`] up to `f32` rounding of the sum,
+/// at the speed of a dot product.
+#[inline]
+pub fn l2sq_bf16_normed(a: &[u16], b: &[u16]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len() - 2;
+    let norm = |r: &[u16]| f32::from_bits(u32::from(r[n]) | (u32::from(r[n + 1]) << 16));
+    (norm(a) + norm(b) - 2.0 * dot_bf16(&a[..n], &b[..n])).max(0.0)
+}
+
+/// Appends to a `bfloat16` row (bits) the `f32` bits of its squared norm
+/// (low half, then high half), as [`l2sq_bf16_normed`] reads it.
+pub fn push_norm_tail(row: &mut Vec<u16>) {
+    let norm: f64 = row.iter().map(|&x| f64::from(from_bf16(x)).powi(2)).sum();
+    let bits = (norm as f32).to_bits();
+    row.push(bits as u16);
+    row.push((bits >> 16) as u16);
 }
 
 /// The Manhattan distance of two `bfloat16` rows (bits) (a plain loop:
@@ -265,6 +289,15 @@ mod tests {
             assert_close(dot_bf16(&ha, &hb), scalar::dot(&ra, &rb), abs_dot, "dot_bf16", dim);
             let l2 = f64::from(scalar::l2sq(&ra, &rb));
             assert_close(l2sq_bf16(&ha, &hb), scalar::l2sq(&ra, &rb), l2, "l2sq_bf16", dim);
+            // the norm form loses to cancellation what the norms outweigh
+            // the distance by: within f32 rounding of |a|² + |b|²
+            let (mut ta, mut tb) = (ha.clone(), hb.clone());
+            push_norm_tail(&mut ta);
+            push_norm_tail(&mut tb);
+            let norms: f64 = ra.iter().chain(&rb).map(|&x| f64::from(x).powi(2)).sum();
+            assert_close(l2sq_bf16_normed(&ta, &tb), scalar::l2sq(&ra, &rb), norms, "l2sq_bf16_normed", dim);
+            let self_norms = 2.0 * ra.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>();
+            assert_close(l2sq_bf16_normed(&ta, &ta), 0.0, self_norms, "l2sq_bf16_normed(a, a)", dim);
             let l1v = f64::from(scalar::l1(&ra, &rb));
             assert_close(l1_bf16(&ha, &hb), scalar::l1(&ra, &rb), l1v, "l1_bf16", dim);
             // and the rounding moves a dot product by well under 1% of its

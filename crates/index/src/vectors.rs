@@ -265,7 +265,10 @@ impl Rows for VectorStore {
 /// mantissa; summed over a row in `f32`, the similarity moves by about
 /// `2^-9 / sqrt(dim)` of the vectors' norms, far below the gaps that
 /// decide which neighbours a node keeps. Searches never read it: they
-/// score the `f32` rows.
+/// score the `f32` rows. Euclid rows carry two more elements, the `f32`
+/// bits of the row's squared norm, so that a distance is one `bfloat16`
+/// dot product (`|a|² + |b|² - 2 a·b`, see
+/// [`kernels::l2sq_bf16_normed`]).
 #[derive(Debug)]
 pub struct Bf16Rows {
     dim: usize,
@@ -276,20 +279,29 @@ pub struct Bf16Rows {
 impl Bf16Rows {
     /// An empty copy for rows of `store`.
     pub fn new(store: &VectorStore) -> Result<Self, IndexError> {
+        let width = store.dim() + Self::tail(store.distance());
         Ok(Bf16Rows {
             dim: store.dim(),
             distance: store.distance(),
-            rows: AppendRows::new(store.dim())?,
+            rows: AppendRows::new(width)?,
         })
     }
 
+    /// Elements after a row's own: its squared norm, for Euclid.
+    fn tail(distance: Distance) -> usize {
+        if distance == Distance::Euclid { 2 } else { 0 }
+    }
+
     /// Whether a copy stands in for `distance`'s `f32` rows while a graph
-    /// is built: Cosine and Dot, whose `bfloat16` dot product (simsimd,
-    /// products summed in `f32`) is exact on the rounded values. Euclid
-    /// and Manhattan have no kernel that precise and fast, and build over
-    /// the `f32` rows.
+    /// is built: Cosine, Dot and Euclid, whose similarities come from a
+    /// `bfloat16` dot product (simsimd, products summed in `f32`), exact on
+    /// the rounded values. Manhattan has no kernel that fast and builds
+    /// over the `f32` rows.
     pub fn suits(distance: Distance) -> bool {
-        matches!(distance, Distance::Cosine | Distance::Dot)
+        matches!(
+            distance,
+            Distance::Cosine | Distance::Dot | Distance::Euclid
+        )
     }
 
     /// Rows copied.
@@ -311,15 +323,18 @@ impl Bf16Rows {
             return Ok(());
         }
         self.rows.reserve(to - from)?;
-        let mut row = vec![Bf16(0); self.dim];
+        let tail = Self::tail(self.distance);
+        let mut row: Vec<u16> = Vec::with_capacity(self.dim + tail);
         for r in from..to {
             let v = store
                 .get(PointOffset(r as u32))
                 .expect("rows below the store's length are there");
-            for (b, &x) in row.iter_mut().zip(v) {
-                *b = Bf16(kernels::to_bf16(x));
+            row.clear();
+            row.extend(v.iter().map(|&x| kernels::to_bf16(x)));
+            if tail > 0 {
+                kernels::push_norm_tail(&mut row);
             }
-            self.rows.push(&row)?;
+            self.rows.push(bytemuck::cast_slice(&row))?;
         }
         Ok(())
     }
@@ -345,7 +360,7 @@ impl Rows for Bf16Rows {
 
     #[inline]
     fn prefetch_depth(&self, sharers: usize) -> usize {
-        let lines = (self.dim * 2).div_ceil(64) * sharers.max(1);
+        let lines = ((self.dim + Self::tail(self.distance)) * 2).div_ceil(64) * sharers.max(1);
         ((128 + lines / 2) / lines).clamp(2, 16)
     }
 

@@ -390,8 +390,13 @@ fn a_graph_built_over_a_bf16_copy_searches_the_f32_rows_as_well() {
         ..HnswConfig::default()
     };
     // every distance can be built this way; the engine uses it where the
-    // kernel is fast (Cosine, Dot)
-    for distance in [Distance::Cosine, Distance::Euclid, Distance::Dot] {
+    // kernel is fast (Cosine, Dot, and Euclid through the rows' norms)
+    for distance in [
+        Distance::Cosine,
+        Distance::Euclid,
+        Distance::Dot,
+        Distance::Manhattan,
+    ] {
         let (store, plain) = build(distance, &data, config);
         let copy = Bf16Rows::new(&store).unwrap();
         copy.extend_to(&store, 1_000).unwrap();
