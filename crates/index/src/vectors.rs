@@ -1,5 +1,6 @@
 //! Dense `f32` vectors of one dimension, stored flat and contiguous.
 
+use rayon::prelude::*;
 use vicinity_storage::{AppendRows, PointOffset};
 
 use crate::distance::{Bf16, Element};
@@ -124,8 +125,20 @@ impl VectorStore {
 
     /// Makes room for `additional` more rows, so that the next pushes of
     /// valid vectors cannot fail.
+    ///
+    /// The pages of a large reservation are faulted in on every thread of
+    /// the current rayon pool: zeroing fresh memory was a tenth of a
+    /// 100k x 384 build (the renumbering copy) on one thread of two.
     pub fn reserve(&self, additional: usize) -> Result<(), IndexError> {
-        Ok(self.rows.reserve(additional)?)
+        self.rows.reserve(additional)?;
+        const SPREAD_FROM: usize = 8 << 20;
+        let parts = rayon::current_num_threads();
+        if parts > 1 && additional * self.dim * 4 >= SPREAD_FROM {
+            (0..parts)
+                .into_par_iter()
+                .for_each(|p| self.rows.populate(additional, parts, p));
+        }
+        Ok(())
     }
 
     /// The stored (preprocessed) vector at `offset`.

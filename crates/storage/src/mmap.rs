@@ -531,6 +531,39 @@ impl<T: Pod> AppendRows<T> {
         Ok(())
     }
 
+    /// Faults in, ahead of the writes, share `part` of `parts` of the pages
+    /// that the next `additional` rows will fill (chunks already mapped by
+    /// [`reserve`](Self::reserve)), so that several threads can share the
+    /// cost of the kernel zeroing fresh pages: on a virtual machine that
+    /// is most of the cost of copying rows into new memory. A hint: rows,
+    /// readers and writers see no change, and a failure is ignored.
+    pub fn populate(&self, additional: usize, parts: usize, part: usize) {
+        let row_bytes = self.width * std::mem::size_of::<T>();
+        let len = self.len.load(Ordering::Acquire);
+        let (start, end) = (len - self.base_rows, len - self.base_rows + additional);
+        let share = (end - start).div_ceil(parts.max(1));
+        let (from, to) = (
+            (start + part * share).min(end),
+            (start + (part + 1) * share).min(end),
+        );
+        let mut i = from;
+        while i < to {
+            let (k, r) = locate(i);
+            let in_chunk = ((BASE_ROWS << k) - r).min(to - i);
+            #[cfg(target_os = "linux")]
+            if let Some(chunk) = self.chunks[k].get() {
+                let _ = chunk._map.advise_range(
+                    Advice::PopulateWrite,
+                    r * row_bytes,
+                    in_chunk * row_bytes,
+                );
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = (r, row_bytes);
+            i += in_chunk;
+        }
+    }
+
     /// Chunk `k`, mapped on first use; called with the writer mutex held.
     fn chunk(&self, k: usize) -> Result<&Chunk, StorageError> {
         if let Some(chunk) = self.chunks[k].get() {
@@ -637,6 +670,42 @@ mod tests {
         prefetch(&[0u8; 0][..]);
         prefetch(col.get(PointOffset(0)).unwrap());
         assert_eq!(col.get(PointOffset(0)).unwrap(), &[1.0; 100][..]);
+    }
+
+    #[test]
+    fn populating_reserved_rows_commits_their_pages_and_changes_nothing_else() {
+        fn rss_bytes() -> usize {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+                .map_or(0, |kb| kb * 1024)
+        }
+        let col = AppendRows::<f32>::new(256).unwrap();
+        col.push(&[7.0; 256]).unwrap();
+        let n = 64 * BASE_ROWS; // 64 MiB of rows
+        col.reserve(n).unwrap();
+        let before = rss_bytes();
+        for part in 0..3 {
+            col.populate(n, 3, part);
+        }
+        // more rows than were reserved: the unmapped rest is skipped
+        col.populate(4 * n, 1, 0);
+        if cfg!(target_os = "linux") && before > 0 {
+            let grown = rss_bytes().saturating_sub(before);
+            assert!(grown >= n * 256 * 4 / 2, "{grown} bytes committed");
+        }
+        assert_eq!(col.len(), 1);
+        assert_eq!(col.get(PointOffset(0)).unwrap(), &[7.0; 256][..]);
+        assert!(col.get(PointOffset(1)).is_none());
+        for i in 1..n {
+            col.push(&[i as f32; 256]).unwrap();
+        }
+        assert_eq!(
+            col.get(PointOffset(n as u32 - 1)).unwrap()[255],
+            (n - 1) as f32
+        );
     }
 
     #[test]
