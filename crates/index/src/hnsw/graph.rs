@@ -298,12 +298,14 @@ impl HnswGraph {
                     s,
                     Some(id),
                 );
-                // Level 0 takes up to m0 links from the start, as Qdrant
-                // and FAISS do (hnswlib takes m and lets reverse links fill
-                // the rest): better recall at the same ef for no more work
-                // per hop than the list already allows.
-                let width = if l == 0 { self.config.m0() } else { m };
-                let selected = self.select_neighbors::<M, R>(store, &found, width);
+                // `m` links at every level, as hnswlib: reverse links fill
+                // level 0 up to m0. Taking m0 at once (as Qdrant and FAISS
+                // do) raised recall at a given ef a little (QPS at recall
+                // 0.95 +5% on clustered-384-cos, +8% on gauss-128-l2) but
+                // doubled the build of 50k random 384-d vectors (6.3 ->
+                // 12.4 s): where the heuristic keeps every candidate each
+                // of the m0 reverse links re-prunes a full list.
+                let selected = self.select_neighbors::<M, R>(store, &found, m);
                 {
                     let _g = lock.lock();
                     self.write_links(id, l, &selected);
