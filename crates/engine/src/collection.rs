@@ -210,8 +210,7 @@ impl Collection {
     /// inserted far from row order. Not to be called from inside a job of
     /// the collection's own rayon pool.
     pub fn finish_indexing(&self) {
-        let segment = self.segment();
-        while segment.index_some(crate::indexer::CHUNK, self.pool.as_deref()) > 0 {}
+        self.segment().index_all(self.pool.as_deref());
     }
 
     /// Rows written but not yet in the HNSW graphs.
@@ -642,9 +641,9 @@ impl Collection {
     /// from the live vectors (in parallel), then renumbers the rows so that
     /// graph neighbours sit together in memory
     /// ([`HnswGraph::locality_order`](vicinity_index::HnswGraph::locality_order)),
-    /// which makes searches wait less on memory. A collection with nothing
-    /// retired or waiting for the indexer keeps its graphs and is only
-    /// renumbered, and one already in that order (the indexer renumbers a
+    /// which makes searches wait less on memory. Rows waiting for the
+    /// indexer are indexed first; a collection with nothing retired then
+    /// keeps its graphs and is only renumbered, and one already in that order (the indexer renumbers a
     /// large segment on its own once it has indexed it: see
     /// [`indexer`](crate::indexer)) is left as it is. Results do not
     /// change; reads go on meanwhile; writes wait.
@@ -653,7 +652,7 @@ impl Collection {
         let w = self.writer.lock();
         let old = self.segment();
         // rows only waiting for the indexer need no rebuild: index them
-        while old.index_some(crate::indexer::CHUNK, self.pool.as_deref()) > 0 {}
+        old.index_all(self.pool.as_deref());
         if old.is_ordered() {
             return Ok(());
         }
@@ -666,7 +665,7 @@ impl Collection {
                 drop(table);
                 self.run(|| old.copy_rows(&self.config, &rows))?
             };
-            while fresh.index_some(crate::indexer::CHUNK, self.pool.as_deref()) > 0 {}
+            fresh.index_all(self.pool.as_deref());
             Some(fresh)
         };
         let base = compacted.as_ref().unwrap_or(&old);

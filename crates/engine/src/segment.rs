@@ -410,6 +410,12 @@ impl Segment {
         self.indexed.load(Ordering::Acquire)
     }
 
+    /// Inserts every row not in the graphs yet, in the indexer's chunks
+    /// (see [`Collection::finish_indexing`](crate::Collection::finish_indexing)).
+    pub(crate) fn index_all(&self, pool: Option<&rayon::ThreadPool>) {
+        while self.index_some(crate::indexer::CHUNK, pool) > 0 {}
+    }
+
     /// Inserts up to `max` rows that are not in the graphs yet (those with
     /// a vector; in parallel on `pool`, or rayon's global pool) and returns
     /// how many rows it covered: 0 when none was waiting.
