@@ -81,27 +81,14 @@ pub fn dot_bf16(a: &[u16], b: &[u16]) -> f32 {
     }
 }
 
-/// The squared Euclidean distance of two `bfloat16` rows (bits), in a
-/// plain `f32` loop (exact on the rounded values, but one element at a
-/// time: simsimd's `bfloat16` L2 kernel rounds each difference to
-/// `bfloat16` again before squaring, 0.3% off on 689-d rows, too coarse
-/// to rank near neighbours). The construction copy uses
-/// [`l2sq_bf16_normed`] instead.
-#[inline]
-pub fn l2sq_bf16(a: &[u16], b: &[u16]) -> f32 {
-    debug_assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(&p, &q)| (from_bf16(p) - from_bf16(q)).powi(2))
-        .sum()
-}
-
 /// The squared Euclidean distance of two rows laid out as
 /// [`push_norm_tail`] leaves them (`bfloat16` bits, then the `f32` bits of
 /// the row's squared norm in two halves): `|a|² + |b|² - 2 a·b`, with the
 /// dot product from simsimd's `bfloat16` kernel (products summed in
-/// `f32`). Same value as [`l2sq_bf16`] up to `f32` rounding of the sum,
-/// at the speed of a dot product.
+/// `f32`), so exact on the rounded values up to `f32` rounding of the sum,
+/// at the speed of a dot product. (simsimd's own `bfloat16` L2 kernel
+/// rounds each difference to `bfloat16` again before squaring, 0.3% off
+/// on 689-d rows, too coarse to rank near neighbours.)
 #[inline]
 pub fn l2sq_bf16_normed(a: &[u16], b: &[u16]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
@@ -287,8 +274,6 @@ mod tests {
             // against the f32 kernels on the rounded values
             let abs_dot: f64 = ra.iter().zip(&rb).map(|(x, y)| f64::from(x * y).abs()).sum();
             assert_close(dot_bf16(&ha, &hb), scalar::dot(&ra, &rb), abs_dot, "dot_bf16", dim);
-            let l2 = f64::from(scalar::l2sq(&ra, &rb));
-            assert_close(l2sq_bf16(&ha, &hb), scalar::l2sq(&ra, &rb), l2, "l2sq_bf16", dim);
             // the norm form loses to cancellation what the norms outweigh
             // the distance by: within f32 rounding of |a|² + |b|²
             let (mut ta, mut tb) = (ha.clone(), hb.clone());
