@@ -3,6 +3,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use vicinity_storage::PointOffset;
 
+use crate::distance::Element;
+
 use crate::{
     AllowAll, AtomicBitSet, Bf16Rows, Distance, HnswConfig, HnswGraph, NotIn, VectorStore,
     exact_search,
@@ -445,4 +447,130 @@ fn a_new_row_takes_m_links_and_reverse_links_fill_level_0_up_to_m0() {
         widest > cfg.m && widest <= cfg.m0(),
         "widest level-0 list {widest}"
     );
+}
+
+/// The heuristic over `links` plus `new`, run in full: the reference the
+/// one-pass [`HnswGraph::admit`] must match.
+fn full_heuristic<M: crate::Metric>(
+    store: &VectorStore,
+    base: &[f32],
+    links: &[u32],
+    new: u32,
+    cap: usize,
+) -> Vec<u32> {
+    let mut all: Vec<crate::ScoredOffset> = links
+        .iter()
+        .chain([&new])
+        .map(|&id| crate::ScoredOffset {
+            offset: PointOffset(id),
+            similarity: f32::similarity::<M>(base, store.get(PointOffset(id)).unwrap()),
+        })
+        .collect();
+    all.sort_unstable_by(|a, b| b.cmp(a));
+    HnswGraph::select_neighbors::<M, VectorStore>(store, &all, cap)
+}
+
+fn admit_matches_the_full_heuristic<M: crate::Metric>(distance: Distance, dim: usize) {
+    let mut rng = Rng(dim as u64 * 7 + 1);
+    let n = 300u32;
+    let store = VectorStore::new(dim, distance).unwrap();
+    for _ in 0..n {
+        let v: Vec<f32> = (0..dim).map(|_| rng.unit()).collect();
+        store.push(&v).unwrap();
+    }
+    let row = |id: u32| store.get(PointOffset(id)).unwrap();
+    let (mut kept_as_is, mut admitted, mut admitted_and_pruned) = (0, 0, 0);
+    for trial in 0..400 {
+        let base = (rng.next_u64() % u64::from(n)) as u32;
+        // a settled list: the heuristic's output over random candidates
+        let mut pool: Vec<u32> = (0..40)
+            .map(|_| (rng.next_u64() % u64::from(n)) as u32)
+            .filter(|&id| id != base)
+            .collect();
+        pool.sort_unstable();
+        pool.dedup();
+        let new = pool.pop().unwrap();
+        let settled = full_heuristic::<M>(&store, row(base), &pool[1..], pool[0], 16);
+        // the list is full: its cap is its length
+        let cap = settled.len();
+        let mut candidates: Vec<crate::ScoredOffset> = settled
+            .iter()
+            .chain([&new])
+            .map(|&id| crate::ScoredOffset {
+                offset: PointOffset(id),
+                similarity: f32::similarity::<M>(row(base), row(id)),
+            })
+            .collect();
+        let got = HnswGraph::admit::<M, VectorStore>(&store, &candidates, cap);
+        let want = full_heuristic::<M>(&store, row(base), &settled, new, cap);
+        match &got {
+            None => kept_as_is += 1,
+            Some(ids) if ids.len() < cap => admitted_and_pruned += 1,
+            Some(_) => admitted += 1,
+        }
+        assert_eq!(got.unwrap_or(settled), want, "trial {trial}");
+        candidates.clear();
+    }
+    // every branch of the one pass was taken
+    assert!(
+        kept_as_is > 0 && admitted > 0 && admitted_and_pruned > 0,
+        "{kept_as_is} kept, {admitted} admitted, {admitted_and_pruned} admitted and pruned"
+    );
+}
+
+#[test]
+fn one_pass_admission_to_a_settled_list_is_the_heuristic_result() {
+    admit_matches_the_full_heuristic::<crate::distance::L2Metric>(Distance::Euclid, 8);
+    admit_matches_the_full_heuristic::<crate::distance::L2Metric>(Distance::Euclid, 64);
+    admit_matches_the_full_heuristic::<crate::distance::DotMetric>(Distance::Cosine, 16);
+    admit_matches_the_full_heuristic::<crate::distance::L1Metric>(Distance::Manhattan, 12);
+}
+
+#[test]
+fn settled_lists_of_a_parallel_build_are_heuristic_output() {
+    use crate::distance::L2Metric;
+    let mut rng = Rng(5);
+    let data: Vec<Vec<f32>> = (0..3000)
+        .map(|_| (0..48).map(|_| rng.unit()).collect())
+        .collect();
+    let store = VectorStore::new(48, Distance::Euclid).unwrap();
+    let rows: Vec<_> = data.iter().map(|v| store.push(v).unwrap()).collect();
+    let graph = HnswGraph::new(HnswConfig {
+        m: 8,
+        ..HnswConfig::default()
+    })
+    .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| graph.insert_many(&store, &rows));
+    let row = |id: u32| store.get(PointOffset(id)).unwrap();
+    let mut settled = 0;
+    for node in 0..data.len() as u32 {
+        for level in 0..=graph.random_level(node) {
+            if !graph.is_settled(node, level) {
+                continue;
+            }
+            settled += 1;
+            let links: Vec<u32> = graph
+                .neighbors(node, level)
+                .iter()
+                .map(|s| s.load(Ordering::Relaxed))
+                .collect();
+            let sim = |id| f32::similarity::<L2Metric>(row(node), row(id));
+            for (i, &a) in links.iter().enumerate() {
+                if i > 0 {
+                    assert!(sim(links[i - 1]) >= sim(a), "node {node}: unsorted");
+                }
+                for &b in &links[..i] {
+                    assert!(
+                        f32::similarity::<L2Metric>(row(a), row(b)) <= sim(a),
+                        "node {node} level {level}: {a} is closer to {b} than to the node"
+                    );
+                }
+            }
+        }
+    }
+    assert!(settled > data.len() / 3, "{settled} settled lists");
 }
