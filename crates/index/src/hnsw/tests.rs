@@ -423,7 +423,7 @@ fn a_graph_built_over_a_bf16_copy_searches_the_f32_rows_as_well() {
 }
 
 #[test]
-fn a_new_row_takes_m_links_and_reverse_links_fill_level_0_up_to_m0() {
+fn a_new_row_takes_m0_links_at_level_0_and_m_above() {
     let mut rng = Rng(11);
     let data: Vec<Vec<f32>> = (0..400)
         .map(|_| (0..64).map(|_| rng.unit()).collect())
@@ -434,19 +434,21 @@ fn a_new_row_takes_m_links_and_reverse_links_fill_level_0_up_to_m0() {
     };
     let (_, g) = build(Distance::Euclid, &data, cfg);
     // The last row's own lists were written once, by its insertion: no
-    // later row linked back to it.
+    // later row linked back to it. On random 64-d data the heuristic keeps
+    // most candidates, so the lists are as long as allowed.
     let last = data.len() as u32 - 1;
     let degree = |node, level| g.neighbors(node, level).len();
-    for level in 0..=g.random_level(last) {
+    for level in 1..=g.random_level(last) {
         assert!(degree(last, level) <= cfg.m, "level {level}");
     }
-    assert!(degree(last, 0) > 0);
-    // earlier rows gained links from later ones, never past m0
-    let widest = (0..last).map(|n| degree(n, 0)).max().unwrap();
     assert!(
-        widest > cfg.m && widest <= cfg.m0(),
-        "widest level-0 list {widest}"
+        degree(last, 0) > cfg.m && degree(last, 0) <= cfg.m0(),
+        "level-0 list of the last row: {}",
+        degree(last, 0)
     );
+    // no list ever grows past its cap
+    let widest = (0..last).map(|n| degree(n, 0)).max().unwrap();
+    assert_eq!(widest, cfg.m0());
 }
 
 /// The heuristic over `links` plus `new`, run in full: the reference the
