@@ -495,7 +495,7 @@ fn admit_matches_the_full_heuristic<M: crate::Metric>(distance: Distance, dim: u
         let settled = full_heuristic::<M>(&store, row(base), &pool[1..], pool[0], 16);
         // the list is full: its cap is its length
         let cap = settled.len();
-        let mut candidates: Vec<crate::ScoredOffset> = settled
+        let candidates: Vec<crate::ScoredOffset> = settled
             .iter()
             .chain([&new])
             .map(|&id| crate::ScoredOffset {
@@ -511,7 +511,6 @@ fn admit_matches_the_full_heuristic<M: crate::Metric>(distance: Distance, dim: u
             Some(_) => admitted += 1,
         }
         assert_eq!(got.unwrap_or(settled), want, "trial {trial}");
-        candidates.clear();
     }
     // every branch of the one pass was taken
     assert!(
