@@ -413,7 +413,9 @@ impl HnswGraph {
                 })
             },
         );
-        if word & SETTLED != 0 {
+        // the one pass needs every link scored and the newcomer last: were
+        // a row missing from the store, the full heuristic takes over
+        if word & SETTLED != 0 && candidates.len() == count + 1 {
             if let Some(ids) = Self::admit::<M, R>(store, &candidates, cap) {
                 self.write_links(node, level, &ids, true);
             }
