@@ -154,17 +154,11 @@ impl VectorStore {
     }
 
     /// How many rows ahead a scan over scattered rows should prefetch
-    /// whole, when `sharers` threads scan at once: about 128 cache lines in
-    /// flight in all (to the nearest row), at least 2 rows and at most 16
-    /// per thread. Measured
-    /// on this project's 2-core machine (m 16): one search thread ran best
-    /// 3-5 rows ahead on 384-d rows (24 lines) and 16-24 ahead on 128-d
-    /// rows (8 lines), 2 ahead lost 10-30%; a 2-thread build of 384-d rows
-    /// ran best 3 ahead (5.3 s against 5.6-5.9 s at 5).
+    /// whole, when `sharers` threads scan at once: about 96 cache lines in
+    /// flight in all, 2 to 16 rows per thread.
     #[inline]
     pub fn prefetch_depth(&self, sharers: usize) -> usize {
-        let lines = (self.dim * 4).div_ceil(64) * sharers.max(1);
-        ((128 + lines / 2) / lines).clamp(2, 16)
+        rows_ahead(self.dim * 4, sharers)
     }
 
     /// Calls `f` with each of the rows `id(0), ..., id(n - 1)` the store
@@ -208,6 +202,25 @@ impl VectorStore {
     pub fn reserved_bytes(&self) -> usize {
         self.rows.reserved_bytes()
     }
+}
+
+/// How many rows of `row_bytes` each a scan over scattered rows should
+/// keep loading ahead of the one it scores, when `sharers` threads scan
+/// at once: about 96 cache lines in flight in all (to the nearest row),
+/// at least 2 rows and at most 16 per thread. Far more than the core's
+/// line-fill buffers, so that the next rows are on their way while the
+/// walk decides; too many and the prefetches themselves stall. Measured
+/// on this project's 2-core Intel VM (m 16, four interleaved rounds each):
+/// against 128 lines, one search thread on 128-d rows (12 ahead instead of
+/// 16) ran 2.8% faster, 24 ahead lost 5%, 8 ahead gained 1.7% more on
+/// 128-d but lost about as much on 384-d rows (3 ahead against 4); the
+/// 2-thread build of gauss-128-l2 over its bfloat16 copy ran 2.6% faster
+/// (10 rows ahead against 13), and 384-d searches (4 ahead against 5) and
+/// builds (4 against 5) held. The earlier machine, an AMD EPYC, ran best
+/// at 3-5 ahead on 384-d and 16-24 on 128-d.
+fn rows_ahead(row_bytes: usize, sharers: usize) -> usize {
+    let lines = row_bytes.div_ceil(64) * sharers.max(1);
+    ((96 + lines / 2) / lines).clamp(2, 16)
 }
 
 /// Rows a graph is built or walked over: the stored `f32` vectors, or a
@@ -373,8 +386,7 @@ impl Rows for Bf16Rows {
 
     #[inline]
     fn prefetch_depth(&self, sharers: usize) -> usize {
-        let lines = ((self.dim + Self::tail(self.distance)) * 2).div_ceil(64) * sharers.max(1);
-        ((128 + lines / 2) / lines).clamp(2, 16)
+        rows_ahead((self.dim + Self::tail(self.distance)) * 2, sharers)
     }
 
     #[inline]

@@ -1,6 +1,6 @@
 //! The Hierarchical Navigable Small World graph (Malkov & Yashunin, 2016).
 //!
-//! A layered proximity graph over the rows of a [`VectorStore`]: node `i` of
+//! A layered proximity graph over the rows of a [`VectorStore`](crate::VectorStore): node `i` of
 //! the graph is row `i` of the store. Level 0 holds every inserted node with
 //! up to `m0 = 2·m` links; each upper level holds a geometrically shrinking
 //! subset with up to `m` links. Search descends greedily from the entry
