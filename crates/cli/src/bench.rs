@@ -11,7 +11,7 @@
 //! `--params` it also indexes the fields of `meta.json`'s `payload_schema`,
 //! and `search --filter NAME` runs that filter through the planner.
 //!
-//! `vicinity bench run` (in [`run`]) is the standalone benchmark: any common
+//! `vicinity bench run` (in [`run`](mod@run)) is the standalone benchmark: any common
 //! dataset layout, ground truth, ef sweeps, table / JSON / SVG.
 
 mod dataset;
@@ -83,7 +83,7 @@ pub struct SearchArgs {
     /// Timed passes over the queries per ef.
     #[arg(long, default_value_t = 3)]
     repeats: usize,
-    /// Output prefix: writes PREFIX.ef<EF>.ids.ibin and .lat.fbin.
+    /// Output prefix: writes `PREFIX.ef<EF>.ids.ibin` and `.lat.fbin`.
     #[arg(long)]
     out: PathBuf,
     /// A filter of the dataset's meta.json, by name.

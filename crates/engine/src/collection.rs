@@ -644,8 +644,8 @@ impl Collection {
     /// which makes searches wait less on memory. Rows waiting for the
     /// indexer are indexed first; a collection with nothing retired then
     /// keeps its graphs and is only renumbered, and one already in that order (the indexer renumbers a
-    /// large segment on its own once it has indexed it: see
-    /// [`indexer`](crate::indexer)) is left as it is. Results do not
+    /// large segment on its own once it has indexed it, see the crate's
+    /// `indexer` module) is left as it is. Results do not
     /// change; reads go on meanwhile; writes wait.
     pub fn optimize(&self) -> Result<()> {
         let _one = self.reorder.lock();

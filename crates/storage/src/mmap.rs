@@ -4,7 +4,7 @@
 //!
 //! The invariants every `unsafe` block below relies on:
 //!
-//! 1. A chunk's mapping is created once, owned by its [`Chunk`] and never
+//! 1. A chunk's mapping is created once, owned by its `Chunk` and never
 //!    remapped, resized or unmapped while the column lives, so a pointer
 //!    into it stays valid for the column's lifetime and rows never move.
 //! 2. Rows are written once. The single writer (serialised by the column's
