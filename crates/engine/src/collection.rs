@@ -643,10 +643,10 @@ impl Collection {
     /// ([`HnswGraph::locality_order`](vicinity_index::HnswGraph::locality_order)),
     /// which makes searches wait less on memory. Rows waiting for the
     /// indexer are indexed first; a collection with nothing retired then
-    /// keeps its graphs and is only renumbered, and one already in that order (the indexer renumbers a
-    /// large segment on its own once it has indexed it, see the crate's
-    /// `indexer` module) is left as it is. Results do not
-    /// change; reads go on meanwhile; writes wait.
+    /// keeps its graphs and is only renumbered, and one already in that
+    /// order (the indexer renumbers a large segment on its own once it has
+    /// indexed it, see the crate's `indexer` module) is left as it is.
+    /// Results do not change; reads go on meanwhile; writes wait.
     pub fn optimize(&self) -> Result<()> {
         let _one = self.reorder.lock();
         let w = self.writer.lock();

@@ -1,9 +1,10 @@
 //! The Hierarchical Navigable Small World graph (Malkov & Yashunin, 2016).
 //!
-//! A layered proximity graph over the rows of a [`VectorStore`](crate::VectorStore): node `i` of
-//! the graph is row `i` of the store. Level 0 holds every inserted node with
-//! up to `m0 = 2·m` links; each upper level holds a geometrically shrinking
-//! subset with up to `m` links. Search descends greedily from the entry
+//! A layered proximity graph over the rows of a
+//! [`VectorStore`](crate::VectorStore): node `i` of the graph is row `i` of
+//! the store. Level 0 holds every inserted node with up to `m0 = 2·m`
+//! links; each upper level holds a geometrically shrinking subset with up
+//! to `m` links. Search descends greedily from the entry
 //! point and then runs a best-first walk of width `ef` at level 0.
 //!
 //! Concurrency: links are atomics and searches read them without any lock.

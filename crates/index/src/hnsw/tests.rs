@@ -4,7 +4,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use vicinity_storage::PointOffset;
 
 use crate::distance::Element;
-
 use crate::{
     AllowAll, AtomicBitSet, Bf16Rows, Distance, HnswConfig, HnswGraph, NotIn, VectorStore,
     exact_search,
@@ -451,6 +450,23 @@ fn a_new_row_takes_m0_links_at_level_0_and_m_above() {
     assert_eq!(widest, cfg.m0());
 }
 
+/// `links` then `new`, in that order, each scored against `base`.
+fn scored<M: crate::Metric>(
+    store: &VectorStore,
+    base: &[f32],
+    links: &[u32],
+    new: u32,
+) -> Vec<crate::ScoredOffset> {
+    links
+        .iter()
+        .chain([&new])
+        .map(|&id| crate::ScoredOffset {
+            offset: PointOffset(id),
+            similarity: f32::similarity::<M>(base, store.get(PointOffset(id)).unwrap()),
+        })
+        .collect()
+}
+
 /// The heuristic over `links` plus `new`, run in full: the reference the
 /// one-pass [`HnswGraph::admit`] must match.
 fn full_heuristic<M: crate::Metric>(
@@ -460,14 +476,7 @@ fn full_heuristic<M: crate::Metric>(
     new: u32,
     cap: usize,
 ) -> Vec<u32> {
-    let mut all: Vec<crate::ScoredOffset> = links
-        .iter()
-        .chain([&new])
-        .map(|&id| crate::ScoredOffset {
-            offset: PointOffset(id),
-            similarity: f32::similarity::<M>(base, store.get(PointOffset(id)).unwrap()),
-        })
-        .collect();
+    let mut all = scored::<M>(store, base, links, new);
     all.sort_unstable_by(|a, b| b.cmp(a));
     HnswGraph::select_neighbors::<M, VectorStore>(store, &all, cap)
 }
@@ -495,14 +504,7 @@ fn admit_matches_the_full_heuristic<M: crate::Metric>(distance: Distance, dim: u
         let settled = full_heuristic::<M>(&store, row(base), &pool[1..], pool[0], 16);
         // the list is full: its cap is its length
         let cap = settled.len();
-        let candidates: Vec<crate::ScoredOffset> = settled
-            .iter()
-            .chain([&new])
-            .map(|&id| crate::ScoredOffset {
-                offset: PointOffset(id),
-                similarity: f32::similarity::<M>(row(base), row(id)),
-            })
-            .collect();
+        let candidates = scored::<M>(&store, row(base), &settled, new);
         let got = HnswGraph::admit::<M, VectorStore>(&store, &candidates, cap);
         let want = full_heuristic::<M>(&store, row(base), &settled, new, cap);
         match &got {
