@@ -15,8 +15,8 @@
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 use vicinity::{CollectionConfig, Database, Distance, HnswConfig};
-use vicinity_grpc::convert::{collection, filter, id, points, query, value, vector};
-use vicinity_grpc::pb;
+use vicinity_server::grpc::convert::{collection, filter, id, points, query, value, vector};
+use vicinity_server::pb;
 
 fn write(c: &vicinity::Collection, op: Result<points::WriteOp, tonic::Status>) {
     if let Ok(op) = op {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use vicinity::Database;
-use vicinity_grpc::{ApiKeys, ServerConfig, State, TlsFiles};
+use vicinity_server::{ApiKeys, ServerConfig, State, TlsFiles};
 
 /// Options of `vicinity serve`.
 #[derive(Args, Debug)]
@@ -83,7 +83,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let server = vicinity_grpc::start(config, state.clone()).await?;
+        let server = vicinity_server::start(config, state.clone()).await?;
         // wait=false writes are fsynced within a second; long logs are
         // checkpointed
         let flusher = {

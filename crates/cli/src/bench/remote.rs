@@ -1,6 +1,6 @@
 //! `bench run --target grpc://HOST:PORT`: the same measurements against a
 //! server speaking Qdrant's gRPC protocol (ours, Qdrant, Qdrant Cloud),
-//! through the generated client of `vicinity-grpc`.
+//! through the generated client of `vicinity-server`.
 //!
 //! The build uploads the dataset (create the collection, index the payload
 //! schema, upsert in batches with `wait`), then waits until the collection
@@ -19,10 +19,10 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use vicinity::{Distance, FieldType};
-use vicinity_grpc::convert::value::payload_to_proto;
-use vicinity_grpc::pb;
-use vicinity_grpc::pb::collections_client::CollectionsClient;
-use vicinity_grpc::pb::points_client::PointsClient;
+use vicinity_server::grpc::convert::value::payload_to_proto;
+use vicinity_server::pb;
+use vicinity_server::pb::collections_client::CollectionsClient;
+use vicinity_server::pb::points_client::PointsClient;
 
 use super::dataset::Dataset;
 use super::target::{BuildConfig, BuildReport, Target};
@@ -540,7 +540,7 @@ mod tests {
         ];
         for case in cases {
             let proto = filter_to_proto(&case).unwrap();
-            let back = vicinity_grpc::convert::filter::filter_from_proto(proto).unwrap();
+            let back = vicinity_server::grpc::convert::filter::filter_from_proto(proto).unwrap();
             let want = vicinity::Filter::from_json(case.clone()).unwrap();
             assert_eq!(back, want, "{case}");
         }

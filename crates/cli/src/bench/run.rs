@@ -830,7 +830,7 @@ mod tests {
         write_vbench(dir.path(), 120, 6, 6);
         let rt = tokio::runtime::Runtime::new().unwrap();
         let server = rt
-            .block_on(vicinity_grpc::testing::TestServer::start())
+            .block_on(vicinity_server::testing::TestServer::start())
             .unwrap();
         let url = format!("grpc://{}", server.grpc_addr());
         let a = args(&[
@@ -872,12 +872,12 @@ mod tests {
         let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
         let ca = dir.path().join("ca.pem");
         std::fs::write(&ca, ck.cert.pem()).unwrap();
-        let config = vicinity_grpc::ServerConfig {
-            tls: Some(vicinity_grpc::TlsFiles {
+        let config = vicinity_server::ServerConfig {
+            tls: Some(vicinity_server::TlsFiles {
                 cert_pem: ck.cert.pem().into_bytes(),
                 key_pem: ck.signing_key.serialize_pem().into_bytes(),
             }),
-            keys: vicinity_grpc::ApiKeys {
+            keys: vicinity_server::ApiKeys {
                 api_key: Some("s3cret".into()),
                 ..Default::default()
             },
@@ -885,7 +885,7 @@ mod tests {
         };
         let rt = tokio::runtime::Runtime::new().unwrap();
         let server = rt
-            .block_on(vicinity_grpc::testing::TestServer::start_with(config))
+            .block_on(vicinity_server::testing::TestServer::start_with(config))
             .unwrap();
         let url = format!("grpcs://{}", server.grpc_addr());
         let base = [

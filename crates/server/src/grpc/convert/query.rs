@@ -8,11 +8,11 @@ use vicinity::{
     WithSelectors,
 };
 
-use crate::convert::filter::filter_from_proto;
-use crate::convert::id::{id_from_proto, id_to_proto};
-use crate::convert::points::{order_by_from_proto, record_to_proto, scored_to_proto};
-use crate::convert::selector::{path, payload_selector, vector_selector};
-use crate::convert::vector::dense_from_proto;
+use crate::grpc::convert::filter::filter_from_proto;
+use crate::grpc::convert::id::{id_from_proto, id_to_proto};
+use crate::grpc::convert::points::{order_by_from_proto, record_to_proto, scored_to_proto};
+use crate::grpc::convert::selector::{path, payload_selector, vector_selector};
+use crate::grpc::convert::vector::dense_from_proto;
 use crate::pb;
 use crate::status::{invalid, unsupported, validation};
 

@@ -4,8 +4,8 @@
 //! (the shape the engine's filter deserializes).
 
 use serde_json::{Map, Value};
-use vicinity_grpc::convert::filter::filter_to_json;
-use vicinity_grpc::pb::{self, condition::ConditionOneOf, r#match::MatchValue};
+use vicinity_server::grpc::convert::filter::filter_to_json;
+use vicinity_server::pb::{self, condition::ConditionOneOf, r#match::MatchValue};
 
 /// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ`; other spellings
 /// (offsets, fractions, dates alone) are left to the engine's own tests.

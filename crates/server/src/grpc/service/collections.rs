@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use crate::convert::collection::{create_from_proto, info_to_proto, merge_optimizers};
+use crate::grpc::convert::collection::{create_from_proto, info_to_proto, merge_optimizers};
 use crate::pb::{self, alias_operations::Action};
-use crate::service::{blocking, secs};
+use crate::grpc::service::{blocking, secs};
 use crate::state::State;
 use crate::status::{from_engine, invalid, unsupported};
 

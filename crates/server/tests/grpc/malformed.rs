@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use tonic::Code;
-use vicinity_grpc::pb::{
+use vicinity_server::pb::{
     self, condition::ConditionOneOf, point_id::PointIdOptions,
     points_selector::PointsSelectorOneOf, value::Kind, vector::Vector as V,
     vectors::VectorsOptions,
@@ -793,7 +793,7 @@ async fn malformed_requests_are_refused_and_change_nothing() {
     assert!(n >= 30, "only {n} cases");
 
     // still serving, and nothing changed
-    let mut q = vicinity_grpc::pb::qdrant_client::QdrantClient::connect(s.grpc_url())
+    let mut q = vicinity_server::pb::qdrant_client::QdrantClient::connect(s.grpc_url())
         .await
         .unwrap();
     assert!(q.health_check(pb::HealthCheckRequest {}).await.is_ok());

@@ -71,11 +71,11 @@ fn num(id: &Option<PointId>) -> u64 {
 async fn cold_start_until_first_health_check() {
     let t = Instant::now();
     let s = server().await;
-    let mut c = vicinity_grpc::pb::qdrant_client::QdrantClient::connect(s.grpc_url())
+    let mut c = vicinity_server::pb::qdrant_client::QdrantClient::connect(s.grpc_url())
         .await
         .unwrap();
     let reply = c
-        .health_check(vicinity_grpc::pb::HealthCheckRequest {})
+        .health_check(vicinity_server::pb::HealthCheckRequest {})
         .await
         .unwrap()
         .into_inner();
@@ -101,9 +101,9 @@ async fn health_and_version() {
         .connect()
         .await
         .unwrap();
-    let mut health = vicinity_grpc::health_pb::health_client::HealthClient::new(channel);
+    let mut health = vicinity_server::health_pb::health_client::HealthClient::new(channel);
     let r = health
-        .check(vicinity_grpc::health_pb::HealthCheckRequest {
+        .check(vicinity_server::health_pb::HealthCheckRequest {
             service: String::new(),
         })
         .await
@@ -111,7 +111,7 @@ async fn health_and_version() {
         .into_inner();
     assert_eq!(r.status, 1);
     let e = health
-        .check(vicinity_grpc::health_pb::HealthCheckRequest {
+        .check(vicinity_server::health_pb::HealthCheckRequest {
             service: "nope".into(),
         })
         .await
@@ -222,7 +222,7 @@ async fn snapshots_on_a_durable_server() {
     let dir = tempfile::tempdir().unwrap();
     let db = vicinity::Database::open(dir.path()).unwrap();
     let server =
-        vicinity_grpc::testing::TestServer::start_on(vicinity_grpc::State::with_database(db))
+        vicinity_server::testing::TestServer::start_on(vicinity_server::State::with_database(db))
             .await
             .unwrap();
     let c = ::qdrant_client::Qdrant::from_url(&server.grpc_url())

@@ -57,7 +57,7 @@ fn matrix_points() -> Vec<(u64, Vec<f32>)> {
         .collect()
 }
 
-async fn matrix_setup() -> (vicinity_grpc::testing::TestServer, Qdrant) {
+async fn matrix_setup() -> (vicinity_server::testing::TestServer, Qdrant) {
     let s = server().await;
     let c = client(&s);
     c.create_collection(
@@ -240,7 +240,7 @@ fn products() -> Vec<(u64, [f32; 2], serde_json::Value)> {
     ]
 }
 
-async fn lookup_setup() -> (vicinity_grpc::testing::TestServer, Qdrant) {
+async fn lookup_setup() -> (vicinity_server::testing::TestServer, Qdrant) {
     let s = server().await;
     let c = client(&s);
     c.create_collection(
@@ -432,7 +432,7 @@ fn taste(id: u64) -> [f32; 2] {
     }
 }
 
-async fn lookup_from_setup() -> (vicinity_grpc::testing::TestServer, Qdrant) {
+async fn lookup_from_setup() -> (vicinity_server::testing::TestServer, Qdrant) {
     let s = server().await;
     let c = client(&s);
     c.create_collection(

@@ -2,9 +2,9 @@
 
 use qdrant_client::{Qdrant, QdrantError};
 use tonic::transport::Channel;
-use vicinity_grpc::pb::collections_client::CollectionsClient;
-use vicinity_grpc::pb::points_client::PointsClient;
-use vicinity_grpc::testing::TestServer;
+use vicinity_server::pb::collections_client::CollectionsClient;
+use vicinity_server::pb::points_client::PointsClient;
+use vicinity_server::testing::TestServer;
 
 /// A plain server without keys.
 pub async fn server() -> TestServer {

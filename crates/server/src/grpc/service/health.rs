@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use crate::health_pb::{self, health_check_response::ServingStatus};
 use crate::pb;
-use crate::service::{QDRANT_VERSION, TITLE};
+use crate::{QDRANT_VERSION, TITLE};
 
 /// `qdrant.Qdrant`: the health check clients use to learn the version.
 #[derive(Clone, Copy, Debug, Default)]

@@ -10,8 +10,8 @@ use rustls_pki_types::pem::PemObject;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
-use vicinity_grpc::testing::TestServer;
-use vicinity_grpc::{ApiKeys, ServerConfig, TlsFiles};
+use vicinity_server::testing::TestServer;
+use vicinity_server::{ApiKeys, ServerConfig, TlsFiles};
 
 use crate::support::code;
 
@@ -119,8 +119,8 @@ async fn api_keys_on_grpc() {
         .connect()
         .await
         .unwrap();
-    let mut raw = vicinity_grpc::pb::collections_client::CollectionsClient::new(channel);
-    let mut req = tonic::Request::new(vicinity_grpc::pb::ListCollectionsRequest {});
+    let mut raw = vicinity_server::pb::collections_client::CollectionsClient::new(channel);
+    let mut req = tonic::Request::new(vicinity_server::pb::ListCollectionsRequest {});
     req.metadata_mut()
         .insert("authorization", "Bearer secret".parse().unwrap());
     assert_eq!(
@@ -192,9 +192,9 @@ async fn tls_on_both_ports() {
         .connect()
         .await
         .unwrap();
-    let mut q = vicinity_grpc::pb::qdrant_client::QdrantClient::new(channel);
+    let mut q = vicinity_server::pb::qdrant_client::QdrantClient::new(channel);
     let reply = q
-        .health_check(vicinity_grpc::pb::HealthCheckRequest {})
+        .health_check(vicinity_server::pb::HealthCheckRequest {})
         .await
         .unwrap()
         .into_inner();
@@ -206,9 +206,9 @@ async fn tls_on_both_ports() {
         .connect()
         .await;
     if let Ok(plain) = plain {
-        let mut q = vicinity_grpc::pb::qdrant_client::QdrantClient::new(plain);
+        let mut q = vicinity_server::pb::qdrant_client::QdrantClient::new(plain);
         assert!(
-            q.health_check(vicinity_grpc::pb::HealthCheckRequest {})
+            q.health_check(vicinity_server::pb::HealthCheckRequest {})
                 .await
                 .is_err()
         );

@@ -18,7 +18,7 @@ use crate::pb::collections_server::CollectionsServer;
 use crate::pb::points_server::PointsServer;
 use crate::pb::qdrant_server::QdrantServer;
 use crate::pb::snapshots_server::SnapshotsServer;
-use crate::service::{
+use crate::grpc::service::{
     CollectionsService, HealthService, PointsService, QdrantService, SnapshotsService,
 };
 use crate::state::State;
@@ -184,7 +184,7 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
             .map_err(ServerError::from)
     });
 
-    let app = crate::http::router(keys);
+    let app = crate::rest::router(keys);
     let mut http_stop = stopped;
     let http_stopped = async move {
         let _ = http_stop.wait_for(|s| *s).await;

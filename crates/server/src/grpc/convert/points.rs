@@ -7,11 +7,11 @@ use vicinity::{
     WithSelectors,
 };
 
-use crate::convert::filter::{filter_from_proto, refuse_filter};
-use crate::convert::id::{id_to_proto, ids_from_proto, required_id};
-use crate::convert::selector::{path, paths, payload_selector, vector_selector};
-use crate::convert::value::{payload_from_proto, payload_to_proto};
-use crate::convert::vector::{vectors_from_proto, vectors_to_proto};
+use crate::grpc::convert::filter::{filter_from_proto, refuse_filter};
+use crate::grpc::convert::id::{id_to_proto, ids_from_proto, required_id};
+use crate::grpc::convert::selector::{path, paths, payload_selector, vector_selector};
+use crate::grpc::convert::value::{payload_from_proto, payload_to_proto};
+use crate::grpc::convert::vector::{vectors_from_proto, vectors_to_proto};
 use crate::pb::{self, points_selector::PointsSelectorOneOf, points_update_operation as op};
 use crate::status::{invalid, unsupported, validation};
 
@@ -372,7 +372,7 @@ impl QueryPlan {
 
 /// `Query`: the universal query.
 pub fn query(r: pb::QueryPoints) -> Result<QueryPlan, Status> {
-    crate::convert::query::query(r).map(QueryPlan::Query)
+    crate::grpc::convert::query::query(r).map(QueryPlan::Query)
 }
 
 /// A stored point on the wire.

@@ -15,11 +15,6 @@ pub use points::PointsService;
 pub use snapshots::SnapshotsService;
 use tonic::Status;
 
-/// The server's name, as Qdrant reports it.
-pub const TITLE: &str = "qdrant - vector search engine";
-/// The Qdrant version whose protocol and semantics Vicinity serves; clients
-/// check it against their own (within one minor version).
-pub const QDRANT_VERSION: &str = "1.20.0";
 
 /// Runs engine work on tokio's blocking pool.
 pub(crate) async fn blocking<T: Send + 'static>(

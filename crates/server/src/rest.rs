@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::auth::{ApiKeys, Denied};
-use crate::service::{QDRANT_VERSION, TITLE};
+use crate::{QDRANT_VERSION, TITLE};
 
 /// Paths anyone may read, with or without a key (as Qdrant's whitelist).
 const OPEN_PATHS: [&str; 4] = ["/", "/healthz", "/livez", "/readyz"];

@@ -100,7 +100,7 @@ fn check(what: &str, hits: &[ScoredPoint], expected: &HashMap<u64, f32>, limit: 
     }
 }
 
-async fn setup() -> (vicinity_grpc::testing::TestServer, Qdrant) {
+async fn setup() -> (vicinity_server::testing::TestServer, Qdrant) {
     let s = server().await;
     let c = client(&s);
     c.create_collection(

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 use tonic::Status;
 
-use crate::convert::id::{id_from_proto, id_to_proto};
+use crate::grpc::convert::id::{id_from_proto, id_to_proto};
 use crate::pb::{self, condition::ConditionOneOf, r#match::MatchValue, point_id::PointIdOptions};
 use crate::status::{invalid, unsupported};
 

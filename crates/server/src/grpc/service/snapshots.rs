@@ -7,7 +7,7 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use crate::pb;
-use crate::service::{blocking, secs};
+use crate::grpc::service::{blocking, secs};
 use crate::state::State;
 use crate::status::from_engine;
 

@@ -8,8 +8,8 @@
 //! errors map to status codes in one match ([`status::code_of`]).
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), vicinity_grpc::ServerError> {
-//! use vicinity_grpc::{ServerConfig, State, start};
+//! # async fn run() -> Result<(), vicinity_server::ServerError> {
+//! use vicinity_server::{ServerConfig, State, start};
 //!
 //! let server = start(ServerConfig::default(), State::new()).await?;
 //! println!("gRPC on {}, HTTP on {}", server.grpc_addr, server.http_addr);
@@ -20,10 +20,9 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
-pub mod convert;
-pub mod http;
+pub mod grpc;
+pub mod rest;
 pub mod server;
-pub mod service;
 pub mod state;
 pub mod status;
 pub mod testing;
@@ -32,6 +31,12 @@ mod tls;
 pub use auth::ApiKeys;
 pub use server::{RunningServer, ServerConfig, ServerError, TlsFiles, start};
 pub use state::State;
+
+/// The server's name, as Qdrant reports it.
+pub const TITLE: &str = "qdrant - vector search engine";
+/// The Qdrant version whose protocol and semantics Vicinity serves; clients
+/// check it against their own (within one minor version).
+pub const QDRANT_VERSION: &str = "1.20.0";
 
 /// Generated Qdrant protocol types and service traits (package `qdrant`).
 #[allow(

@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use crate::convert::points::{self as conv, WriteOp, record_to_proto, scored_to_proto};
-use crate::convert::query as qconv;
+use crate::grpc::convert::points::{self as conv, WriteOp, record_to_proto, scored_to_proto};
+use crate::grpc::convert::query as qconv;
 use crate::pb;
-use crate::service::{blocking, secs};
+use crate::grpc::service::{blocking, secs};
 use crate::state::State;
 use crate::status::from_engine;
 
@@ -260,7 +260,7 @@ impl pb::points_server::Points for PointsService {
         let page =
             blocking(move || state.collection(&name)?.scroll(&req).map_err(from_engine)).await?;
         Ok(Response::new(pb::ScrollResponse {
-            next_page_offset: page.next_page_offset.map(crate::convert::id::id_to_proto),
+            next_page_offset: page.next_page_offset.map(crate::grpc::convert::id::id_to_proto),
             result: page.points.into_iter().map(record_to_proto).collect(),
             time: secs(t),
             usage: None,
@@ -517,10 +517,10 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::FacetResponse>, Status> {
         let t = Instant::now();
         let r = request.into_inner();
-        let mut req = vicinity::FacetRequest::new(crate::convert::selector::path(&r.key)?);
+        let mut req = vicinity::FacetRequest::new(crate::grpc::convert::selector::path(&r.key)?);
         req.filter = r
             .filter
-            .map(crate::convert::filter::filter_from_proto)
+            .map(crate::grpc::convert::filter::filter_from_proto)
             .transpose()?;
         if let Some(limit) = r.limit {
             req.limit =
