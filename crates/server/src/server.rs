@@ -13,14 +13,14 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::{Identity, ServerTlsConfig};
 
 use crate::auth::{ApiKeys, GrpcAuthLayer};
+use crate::grpc::service::{
+    CollectionsService, HealthService, PointsService, QdrantService, SnapshotsService,
+};
 use crate::health_pb::health_server::HealthServer;
 use crate::pb::collections_server::CollectionsServer;
 use crate::pb::points_server::PointsServer;
 use crate::pb::qdrant_server::QdrantServer;
 use crate::pb::snapshots_server::SnapshotsServer;
-use crate::grpc::service::{
-    CollectionsService, HealthService, PointsService, QdrantService, SnapshotsService,
-};
 use crate::state::State;
 
 /// A certificate chain and its private key, PEM encoded.

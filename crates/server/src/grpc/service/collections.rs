@@ -6,8 +6,8 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use crate::grpc::convert::collection::{create_from_proto, info_to_proto, merge_optimizers};
-use crate::pb::{self, alias_operations::Action};
 use crate::grpc::service::{blocking, secs};
+use crate::pb::{self, alias_operations::Action};
 use crate::state::State;
 use crate::status::{from_engine, invalid, unsupported};
 

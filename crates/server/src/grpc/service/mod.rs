@@ -15,7 +15,6 @@ pub use points::PointsService;
 pub use snapshots::SnapshotsService;
 use tonic::Status;
 
-
 /// Runs engine work on tokio's blocking pool.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Status> + Send + 'static,

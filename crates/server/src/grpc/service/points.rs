@@ -7,8 +7,8 @@ use tonic::{Request, Response, Status};
 
 use crate::grpc::convert::points::{self as conv, WriteOp, record_to_proto, scored_to_proto};
 use crate::grpc::convert::query as qconv;
-use crate::pb;
 use crate::grpc::service::{blocking, secs};
+use crate::pb;
 use crate::state::State;
 use crate::status::from_engine;
 
@@ -260,7 +260,9 @@ impl pb::points_server::Points for PointsService {
         let page =
             blocking(move || state.collection(&name)?.scroll(&req).map_err(from_engine)).await?;
         Ok(Response::new(pb::ScrollResponse {
-            next_page_offset: page.next_page_offset.map(crate::grpc::convert::id::id_to_proto),
+            next_page_offset: page
+                .next_page_offset
+                .map(crate::grpc::convert::id::id_to_proto),
             result: page.points.into_iter().map(record_to_proto).collect(),
             time: secs(t),
             usage: None,

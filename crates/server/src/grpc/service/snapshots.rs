@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use crate::pb;
 use crate::grpc::service::{blocking, secs};
+use crate::pb;
 use crate::state::State;
 use crate::status::from_engine;
 
