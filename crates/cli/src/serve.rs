@@ -1,5 +1,5 @@
-//! `vicinity serve`: Qdrant's gRPC protocol on the gRPC port, `GET /` and
-//! probes on the HTTP port, until SIGINT or SIGTERM.
+//! `vicinity serve`: Qdrant's gRPC protocol on the gRPC port and its REST
+//! API on the HTTP port, until SIGINT or SIGTERM.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -25,7 +25,7 @@ pub struct ServeArgs {
     /// The gRPC port (Qdrant's default).
     #[arg(long, default_value_t = 6334)]
     grpc_port: u16,
-    /// The HTTP port (Qdrant's REST default; serves `GET /` and probes).
+    /// The HTTP port (Qdrant's REST API default).
     #[arg(long, default_value_t = 6333)]
     http_port: u16,
     /// Require this key (header `api-key` or `authorization: Bearer`) on
@@ -41,6 +41,9 @@ pub struct ServeArgs {
     /// TLS private key (PEM); needs --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The largest REST request body, in MiB (Qdrant's default: 32).
+    #[arg(long, value_name = "MIB", default_value_t = 32)]
+    max_request_size_mb: usize,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -77,6 +80,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             read_only_api_key: args.read_only_api_key,
         },
         tls,
+        rest: vicinity_server::rest::RestConfig {
+            body_limit: args.max_request_size_mb.saturating_mul(1024 * 1024),
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -669,6 +669,20 @@ impl crate::Database {
         Ok(out)
     }
 
+    /// The bytes of a snapshot (to download it); an unknown one is
+    /// `NotFound`.
+    pub fn read_snapshot(&self, collection: &str, name: &str) -> Result<Vec<u8>> {
+        let c = self.collection(collection)?;
+        let (io, dir) = self.snapshot_dir(c.name())?;
+        let path = dir.join(name);
+        if name.contains('/') || name.contains("..") || !io.exists(&path) {
+            return Err(Error::SnapshotNotFound {
+                name: name.to_string(),
+            });
+        }
+        io.read(&path).map_err(|e| io_err(&path, e))
+    }
+
     /// Deletes a snapshot; an unknown one is `NotFound`.
     pub fn delete_snapshot(&self, collection: &str, name: &str) -> Result<()> {
         let c = self.collection(collection)?;

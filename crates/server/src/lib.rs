@@ -21,6 +21,8 @@
 
 pub mod auth;
 pub mod grpc;
+pub mod metrics;
+pub mod ops;
 pub mod rest;
 pub mod server;
 pub mod state;

@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub keys: ApiKeys,
     /// TLS for both ports; none means plain text.
     pub tls: Option<TlsFiles>,
+    /// The REST port's settings (the body limit).
+    pub rest: crate::rest::RestConfig,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +57,7 @@ impl Default for ServerConfig {
             http_port: 6333,
             keys: ApiKeys::default(),
             tls: None,
+            rest: crate::rest::RestConfig::default(),
         }
     }
 }
@@ -164,6 +167,7 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
         };
     }
     let router = builder
+        .layer(crate::metrics::GrpcMetricsLayer::new(state.clone()))
         .layer(GrpcAuthLayer::new(keys.clone()))
         .add_service(wire!(QdrantServer::new(QdrantService)))
         .add_service(wire!(CollectionsServer::new(CollectionsService::new(
@@ -184,7 +188,7 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
             .map_err(ServerError::from)
     });
 
-    let app = crate::rest::router(keys);
+    let app = crate::rest::app(keys, state.clone(), &config.rest);
     let mut http_stop = stopped;
     let http_stopped = async move {
         let _ = http_stop.wait_for(|s| *s).await;

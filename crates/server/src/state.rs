@@ -75,18 +75,23 @@ impl Default for CollectionMeta {
 }
 
 /// The state the services share.
-#[derive(Default)]
 pub struct State {
     /// The collections.
     pub db: Database,
     /// Echoed settings, by collection name (not alias).
     pub meta: RwLock<HashMap<String, CollectionMeta>>,
+    /// Request counts and latencies, both protocols.
+    pub metrics: crate::metrics::Metrics,
+    /// This server's id in telemetry (random per start).
+    pub id: String,
+    /// When the state was made (RFC 3339), reported as the start time.
+    pub started_at: String,
 }
 
 impl State {
     /// A state over an empty in-memory database.
     pub fn new() -> Arc<Self> {
-        Arc::new(State::default())
+        Self::with_database(Database::new())
     }
 
     /// A state over a database (durable, say: `Database::open(dir)`).
@@ -94,6 +99,9 @@ impl State {
         Arc::new(State {
             db,
             meta: RwLock::default(),
+            metrics: crate::metrics::Metrics::default(),
+            id: uuid::Uuid::new_v4().to_string(),
+            started_at: now_rfc3339(),
         })
     }
 
@@ -106,5 +114,48 @@ impl State {
     /// around the server).
     pub fn meta_of(&self, name: &str) -> CollectionMeta {
         self.meta.read().get(name).cloned().unwrap_or_default()
+    }
+}
+
+/// Now, as RFC 3339 UTC (`2026-12-05T21:27:25.123Z`).
+pub(crate) fn now_rfc3339() -> String {
+    let d = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(d.as_secs() as i64, d.subsec_millis())
+}
+
+/// Seconds since the epoch (and milliseconds) as RFC 3339 UTC.
+pub(crate) fn rfc3339(secs: i64, millis: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // civil-from-days (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(super::rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(super::rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(
+            super::rfc3339(1_796_505_445, 123),
+            "2026-12-05T21:17:25.123Z"
+        );
     }
 }

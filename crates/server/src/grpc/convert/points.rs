@@ -2,9 +2,8 @@
 
 use tonic::Status;
 use vicinity::{
-    Collection, Database, JsonPath, Payload, PointId, PointStruct, PointsSelector, Record,
-    ScoredPoint, ScrollRequest, SearchRequest, UpdateOperation, UpdateResult, Vectors,
-    WithSelectors,
+    PointId, PointStruct, PointsSelector, Record, ScoredPoint, ScrollRequest, SearchRequest,
+    UpdateOperation, UpdateResult, WithSelectors,
 };
 
 use crate::grpc::convert::filter::{filter_from_proto, refuse_filter};
@@ -12,69 +11,9 @@ use crate::grpc::convert::id::{id_to_proto, ids_from_proto, required_id};
 use crate::grpc::convert::selector::{path, paths, payload_selector, vector_selector};
 use crate::grpc::convert::value::{payload_from_proto, payload_to_proto};
 use crate::grpc::convert::vector::{vectors_from_proto, vectors_to_proto};
+use crate::ops::{QueryPlan, WriteOp};
 use crate::pb::{self, points_selector::PointsSelectorOneOf, points_update_operation as op};
 use crate::status::{invalid, unsupported, validation};
-
-/// One write, converted and validated, ready for one engine call.
-#[derive(Debug)]
-pub enum WriteOp {
-    /// Insert or replace whole points.
-    Upsert(Vec<PointStruct>),
-    /// Delete points.
-    Delete(PointsSelector),
-    /// Merge keys into payloads (at `key`, if given).
-    SetPayload(PointsSelector, Payload, Option<JsonPath>),
-    /// Replace payloads.
-    OverwritePayload(PointsSelector, Payload),
-    /// Remove payload keys.
-    DeletePayload(PointsSelector, Vec<JsonPath>),
-    /// Empty payloads.
-    ClearPayload(PointsSelector),
-    /// Replace some vectors of existing points.
-    UpdateVectors(Vec<(PointId, Vectors)>),
-    /// Remove named vectors from points.
-    DeleteVectors(PointsSelector, Vec<String>),
-    /// An engine write as it is (payload index creation and removal).
-    Engine(UpdateOperation),
-}
-
-impl WriteOp {
-    /// Runs the write on a collection; `wait` asks a durable collection to
-    /// fsync its log before answering.
-    pub fn apply(self, c: &Collection, wait: bool) -> vicinity::Result<UpdateResult> {
-        let op = match self {
-            WriteOp::Upsert(points) => UpdateOperation::Upsert(points),
-            WriteOp::Delete(s) => UpdateOperation::Delete(s),
-            WriteOp::SetPayload(points, payload, key) => UpdateOperation::SetPayload {
-                points,
-                payload,
-                key,
-            },
-            WriteOp::OverwritePayload(points, payload) => {
-                UpdateOperation::OverwritePayload { points, payload }
-            }
-            WriteOp::DeletePayload(points, keys) => UpdateOperation::DeletePayload { points, keys },
-            WriteOp::ClearPayload(s) => UpdateOperation::ClearPayload(s),
-            WriteOp::UpdateVectors(points) => UpdateOperation::UpdateVectors(points),
-            WriteOp::Engine(op) => op,
-            WriteOp::DeleteVectors(s, names) => {
-                let ids = match s {
-                    PointsSelector::Ids(ids) => ids,
-                    PointsSelector::Filter(f) => {
-                        let req = ScrollRequest {
-                            limit: usize::MAX / 2,
-                            filter: Some(f),
-                            ..ScrollRequest::default()
-                        };
-                        c.scroll(&req)?.points.into_iter().map(|r| r.id).collect()
-                    }
-                };
-                UpdateOperation::DeleteVectors { ids, names }
-            }
-        };
-        c.update(op, wait)
-    }
-}
 
 /// A points selector: ids, or a filter.
 pub fn selected_ids(s: Option<pb::PointsSelector>) -> Result<PointsSelector, Status> {
@@ -347,27 +286,6 @@ pub fn search(r: pb::SearchPoints) -> Result<SearchRequest, Status> {
     req.with.vectors = vector_selector(r.with_vectors);
     apply_params(&mut req, r.params)?;
     Ok(req)
-}
-
-/// A read the engine can run: a plain search, or a universal query (which
-/// also serves recommend and discover).
-#[derive(Debug)]
-pub enum QueryPlan {
-    /// Nearest to a vector.
-    Vector(SearchRequest),
-    /// A universal query.
-    Query(vicinity::QueryRequest),
-}
-
-impl QueryPlan {
-    /// Runs the read on collection `c` of `db` (a universal query may look
-    /// examples up in another collection).
-    pub fn run(self, db: &Database, c: &Collection) -> vicinity::Result<Vec<ScoredPoint>> {
-        match self {
-            QueryPlan::Vector(req) => c.search(&req),
-            QueryPlan::Query(req) => db.query(c.name(), &req),
-        }
-    }
 }
 
 /// `Query`: the universal query.

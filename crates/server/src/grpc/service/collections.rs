@@ -7,6 +7,7 @@ use tonic::{Request, Response, Status};
 
 use crate::grpc::convert::collection::{create_from_proto, info_to_proto, merge_optimizers};
 use crate::grpc::service::{blocking, secs};
+use crate::ops::{AliasAction, change_aliases};
 use crate::pb::{self, alias_operations::Action};
 use crate::state::State;
 use crate::status::{from_engine, invalid, unsupported};
@@ -43,53 +44,6 @@ fn aliases_reply(t: Instant, aliases: Vec<(String, String)>) -> Response<pb::Lis
             .collect(),
         time: secs(t),
     })
-}
-
-/// Plays a batch of alias actions on a copy of the aliases first, so that a
-/// batch with a bad action is refused whole. (The engine applies one action
-/// at a time; deleting an unknown alias is not an error, as in Qdrant; a
-/// concurrent alias change between this check and the real run
-/// can still fail the batch half-way.)
-fn dry_run(db: &vicinity::Database, actions: &[Action]) -> Result<(), Status> {
-    use vicinity::Error;
-    let collections: std::collections::BTreeSet<String> =
-        db.list_collections().into_iter().collect();
-    let mut aliases: std::collections::BTreeMap<String, String> =
-        db.list_aliases().into_iter().collect();
-    let free = |name: &str| -> Result<(), Status> {
-        vicinity::validate_collection_name(name).map_err(from_engine)?;
-        if collections.contains(name) {
-            return Err(from_engine(Error::CollectionExists { name: name.into() }));
-        }
-        Ok(())
-    };
-    for action in actions {
-        match action {
-            Action::CreateAlias(a) => {
-                if !collections.contains(&a.collection_name) {
-                    return Err(from_engine(Error::CollectionNotFound {
-                        name: a.collection_name.clone(),
-                    }));
-                }
-                free(&a.alias_name)?;
-                aliases.insert(a.alias_name.clone(), a.collection_name.clone());
-            }
-            Action::RenameAlias(a) => {
-                free(&a.new_alias_name)?;
-                let real = aliases.remove(&a.old_alias_name).ok_or_else(|| {
-                    Status::not_found(format!(
-                        "Not found: Alias `{}` doesn't exist!",
-                        a.old_alias_name
-                    ))
-                })?;
-                aliases.insert(a.new_alias_name.clone(), real);
-            }
-            Action::DeleteAlias(a) => {
-                aliases.remove(&a.alias_name);
-            }
-        }
-    }
-    Ok(())
 }
 
 #[tonic::async_trait]
@@ -213,18 +167,22 @@ impl pb::collections_server::Collections for CollectionsService {
             .into_inner()
             .actions
             .into_iter()
-            .map(|a| a.action.ok_or_else(|| invalid("alias action is empty")))
+            .map(|a| match a.action {
+                Some(Action::CreateAlias(a)) => Ok(AliasAction::Create {
+                    collection: a.collection_name,
+                    alias: a.alias_name,
+                }),
+                Some(Action::RenameAlias(a)) => Ok(AliasAction::Rename {
+                    old: a.old_alias_name,
+                    new: a.new_alias_name,
+                }),
+                Some(Action::DeleteAlias(a)) => Ok(AliasAction::Delete {
+                    alias: a.alias_name,
+                }),
+                None => Err(invalid("alias action is empty")),
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let db = &self.state.db;
-        dry_run(db, &actions)?;
-        for action in actions {
-            match action {
-                Action::CreateAlias(a) => db.create_alias(&a.collection_name, &a.alias_name),
-                Action::RenameAlias(a) => db.rename_alias(&a.old_alias_name, &a.new_alias_name),
-                Action::DeleteAlias(a) => db.delete_alias(&a.alias_name).map(|_| ()),
-            }
-            .map_err(from_engine)?;
-        }
+        change_aliases(&self.state.db, actions)?;
         Ok(done(t, true))
     }
 

@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use crate::grpc::convert::points::{self as conv, WriteOp, record_to_proto, scored_to_proto};
+use crate::grpc::convert::points::{self as conv, record_to_proto, scored_to_proto};
 use crate::grpc::convert::query as qconv;
 use crate::grpc::service::{blocking, secs};
+use crate::ops::{QueryPlan, WriteOp};
 use crate::pb;
 use crate::state::State;
 use crate::status::from_engine;
@@ -51,7 +52,7 @@ impl PointsService {
     async fn search_batch_of(
         &self,
         name: String,
-        plans: Vec<conv::QueryPlan>,
+        plans: Vec<QueryPlan>,
     ) -> Result<Vec<pb::BatchResult>, Status> {
         let state = self.state.clone();
         blocking(move || {
@@ -302,7 +303,7 @@ impl pb::points_server::Points for PointsService {
         let t = Instant::now();
         let mut r = request.into_inner();
         let name = std::mem::take(&mut r.collection_name);
-        let plan = conv::QueryPlan::Vector(conv::search(r)?);
+        let plan = QueryPlan::Vector(conv::search(r)?);
         let mut batch = self.search_batch_of(name, vec![plan]).await?;
         Ok(Response::new(pb::SearchResponse {
             result: batch.pop().map(|b| b.result).unwrap_or_default(),
@@ -320,7 +321,7 @@ impl pb::points_server::Points for PointsService {
         let plans = r
             .search_points
             .into_iter()
-            .map(|s| conv::search(s).map(conv::QueryPlan::Vector))
+            .map(|s| conv::search(s).map(QueryPlan::Vector))
             .collect::<Result<Vec<_>, _>>()?;
         let result = self.search_batch_of(r.collection_name, plans).await?;
         Ok(Response::new(pb::SearchBatchResponse {
@@ -420,7 +421,7 @@ impl pb::points_server::Points for PointsService {
         let t = Instant::now();
         let mut r = request.into_inner();
         let name = std::mem::take(&mut r.collection_name);
-        let plan = conv::QueryPlan::Query(qconv::recommend(r)?);
+        let plan = QueryPlan::Query(qconv::recommend(r)?);
         let mut batch = self.search_batch_of(name, vec![plan]).await?;
         Ok(Response::new(pb::RecommendResponse {
             result: batch.pop().map(|b| b.result).unwrap_or_default(),
@@ -438,7 +439,7 @@ impl pb::points_server::Points for PointsService {
         let plans = r
             .recommend_points
             .into_iter()
-            .map(|q| qconv::recommend(q).map(conv::QueryPlan::Query))
+            .map(|q| qconv::recommend(q).map(QueryPlan::Query))
             .collect::<Result<Vec<_>, _>>()?;
         let result = self.search_batch_of(r.collection_name, plans).await?;
         Ok(Response::new(pb::RecommendBatchResponse {
@@ -455,7 +456,7 @@ impl pb::points_server::Points for PointsService {
         let t = Instant::now();
         let mut r = request.into_inner();
         let name = std::mem::take(&mut r.collection_name);
-        let plan = conv::QueryPlan::Query(qconv::discover(r)?);
+        let plan = QueryPlan::Query(qconv::discover(r)?);
         let mut batch = self.search_batch_of(name, vec![plan]).await?;
         Ok(Response::new(pb::DiscoverResponse {
             result: batch.pop().map(|b| b.result).unwrap_or_default(),
@@ -473,7 +474,7 @@ impl pb::points_server::Points for PointsService {
         let plans = r
             .discover_points
             .into_iter()
-            .map(|q| qconv::discover(q).map(conv::QueryPlan::Query))
+            .map(|q| qconv::discover(q).map(QueryPlan::Query))
             .collect::<Result<Vec<_>, _>>()?;
         let result = self.search_batch_of(r.collection_name, plans).await?;
         Ok(Response::new(pb::DiscoverBatchResponse {
