@@ -1,5 +1,7 @@
-"""The official Python client (qdrant-client 1.20.0, prefer_grpc=True)
-against `vicinity serve --memory`, started on free ports for the session.
+"""The official Python client (qdrant-client 1.20.0) against `vicinity
+serve --memory`, started on free ports for the session. Every test that
+takes `client` runs twice: over gRPC (prefer_grpc=True) and over REST
+(the client's default), with the same assertions.
 
 Run through tests/python/run.sh (or tests/run-all.sh), which makes the venv
 and says which binary to use ($VICINITY_BIN).
@@ -50,13 +52,31 @@ def server():
     assert "shutting down" in out
 
 
-@pytest.fixture()
-def client(server):
+@pytest.fixture(params=["grpc", "rest"])
+def client(server, request):
     c = QdrantClient(
-        host="127.0.0.1", port=server["http"], grpc_port=server["grpc"], prefer_grpc=True
+        host="127.0.0.1",
+        port=server["http"],
+        grpc_port=server["grpc"],
+        prefer_grpc=request.param == "grpc",
     )
     yield c
     c.close()
+
+
+def _refused(client, call):
+    """Runs a call that must fail; returns (code, message) in the
+    protocol's terms: the gRPC status name, or the HTTP status."""
+    import grpc
+    from qdrant_client.http.exceptions import UnexpectedResponse
+
+    try:
+        call()
+    except grpc.RpcError as e:
+        return e.code().name, e.details()
+    except UnexpectedResponse as e:
+        return e.status_code, e.content.decode()
+    raise AssertionError("the call succeeded")
 
 
 def test_connect_prints_no_warning(server):
@@ -196,19 +216,18 @@ def test_points(client):
 
 
 def test_errors_keep_their_codes(client):
-    import grpc
-
-    with pytest.raises(grpc.RpcError) as e:
-        client.get_collection("py_nope")
-    assert e.value.code() == grpc.StatusCode.NOT_FOUND
-    assert "doesn't exist" in e.value.details()
+    code, msg = _refused(client, lambda: client.get_collection("py_nope"))
+    assert code in ("NOT_FOUND", 404), code
+    assert "doesn't exist" in msg
     client.create_collection(
         "py_err", vectors_config=models.VectorParams(size=2, distance=models.Distance.EUCLID)
     )
-    with pytest.raises(grpc.RpcError) as e:
-        client.upsert("py_err", points=[models.PointStruct(id=1, vector=[1.0, 2.0, 3.0])])
-    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "dimension" in e.value.details()
+    code, msg = _refused(
+        client,
+        lambda: client.upsert("py_err", points=[models.PointStruct(id=1, vector=[1.0, 2.0, 3.0])]),
+    )
+    assert code in ("INVALID_ARGUMENT", 400), code
+    assert "dimension" in msg
     client.delete_collection("py_err")
 
 
@@ -487,11 +506,14 @@ def test_query_groups_with_lookup(client, qcoll):
     assert not one.lookup.payload
     assert one.lookup.vector == pytest.approx([0.0, 0.6, 0.8], abs=1e-6)
 
-    with pytest.raises(Exception) as e:
-        client.query_points_groups(
+    code, msg = _refused(
+        client,
+        lambda: client.query_points_groups(
             qcoll, group_by="g", query=q, with_lookup="py_no_such_collection"
-        )
-    assert "NOT_FOUND" in str(e.value)
+        ),
+    )
+    assert code in ("NOT_FOUND", 404), code
+    assert "py_no_such_collection" in msg
 
 
 def test_lookup_from_another_collection(client, qcoll):
@@ -585,6 +607,7 @@ def test_search_matrix_pairs_and_offsets(client):
     # defaults: 10 samples of 3 neighbours
     assert len(client.search_matrix_pairs(name).pairs) == 30
 
-    with pytest.raises(Exception) as e:
-        client.search_matrix_pairs(name, sample=1)
-    assert "INVALID_ARGUMENT" in str(e.value)
+    code, msg = _refused(client, lambda: client.search_matrix_pairs(name, sample=1))
+    # Qdrant: a validation error, 422 over REST
+    assert code in ("INVALID_ARGUMENT", 422), code
+    assert "sample" in msg

@@ -826,10 +826,11 @@ impl ContextPairJson {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum ContextJson {
+    /// Pairs (first: serde would also read a two-element list as one
+    /// pair's fields).
+    Many(Vec<ContextPairJson>),
     /// One pair.
     One(ContextPairJson),
-    /// Pairs.
-    Many(Vec<ContextPairJson>),
 }
 
 impl ContextJson {
@@ -1050,10 +1051,11 @@ fn lookup_from(l: Option<LookupFromJson>) -> Option<LookupFrom> {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum Prefetches {
+    /// Several (first: serde would also read a list as one struct's
+    /// fields in order).
+    Many(Vec<PrefetchJson>),
     /// One.
     One(Box<PrefetchJson>),
-    /// Several.
-    Many(Vec<PrefetchJson>),
 }
 
 fn prefetches(p: Option<Prefetches>) -> Result<Vec<Prefetch>> {
@@ -1244,9 +1246,6 @@ pub struct GroupsJson {
     /// Hits per group.
     #[serde(default)]
     pub group_size: Option<usize>,
-    /// How many groups.
-    #[serde(default)]
-    pub limit: Option<usize>,
     /// Where to look each group's id up.
     #[serde(default)]
     pub with_lookup: Option<WithLookupJson>,
@@ -1254,9 +1253,12 @@ pub struct GroupsJson {
 
 impl GroupsJson {
     /// A groups request around a query, with the endpoint's defaults.
+    /// `limit` (how many groups) sits in the body beside the query's
+    /// fields, so the caller takes it from the flattened query part.
     pub fn wrap(
         self,
         query: QueryRequest,
+        limit: Option<usize>,
         default_limit: usize,
         default_size: usize,
     ) -> Result<vicinity::QueryGroupsRequest> {
@@ -1270,7 +1272,7 @@ impl GroupsJson {
                 "value 0 invalid, must be 1 or more",
             ));
         }
-        let limit = self.limit.unwrap_or(default_limit);
+        let limit = limit.unwrap_or(default_limit);
         if limit == 0 {
             return Err(RestError::validation(
                 "limit",
@@ -2418,10 +2420,11 @@ mod tests {
 
     #[test]
     fn query_groups_flatten() {
-        let b: QueryGroupsBody =
+        let mut b: QueryGroupsBody =
             parse(json!({"query": [1.0], "group_by": "brand", "limit": 2, "group_size": 1}));
+        let limit = b.query.limit.take();
         let q = b.query.into_request().unwrap();
-        let g = b.groups.wrap(q, 10, 3).unwrap();
+        let g = b.groups.wrap(q, limit, 10, 3).unwrap();
         assert_eq!((g.limit, g.group_size), (2, 1));
     }
 

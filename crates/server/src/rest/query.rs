@@ -88,10 +88,11 @@ pub(super) async fn query_groups(
     Shared(state): S,
     Path(name): Path<String>,
     Params(_): Params<ReadParams>,
-    Body(body): Body<QueryGroupsBody>,
+    Body(mut body): Body<QueryGroupsBody>,
 ) -> RestResult {
+    let limit = body.query.limit.take();
     let q = body.query.into_request()?;
-    let req = body.groups.wrap(q, GROUPS_LIMIT, GROUP_SIZE)?;
+    let req = body.groups.wrap(q, limit, GROUPS_LIMIT, GROUP_SIZE)?;
     run_groups(state, name, req).await
 }
 
@@ -128,8 +129,9 @@ pub(super) async fn search_groups(
     Params(_): Params<ReadParams>,
     Body(body): Body<SearchGroupsBody>,
 ) -> RestResult {
+    let limit = body.search.limit;
     let q = body.search.into_request(true)?;
-    let req = body.groups.wrap(q, GROUPS_LIMIT, GROUP_SIZE)?;
+    let req = body.groups.wrap(q, limit, GROUPS_LIMIT, GROUP_SIZE)?;
     run_groups(state, name, req).await
 }
 
@@ -166,8 +168,9 @@ pub(super) async fn recommend_groups(
     Params(_): Params<ReadParams>,
     Body(body): Body<RecommendGroupsBody>,
 ) -> RestResult {
+    let limit = body.recommend.limit;
     let q = body.recommend.into_request(true)?;
-    let req = body.groups.wrap(q, GROUPS_LIMIT, GROUP_SIZE)?;
+    let req = body.groups.wrap(q, limit, GROUPS_LIMIT, GROUP_SIZE)?;
     run_groups(state, name, req).await
 }
 
