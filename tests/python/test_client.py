@@ -611,3 +611,25 @@ def test_search_matrix_pairs_and_offsets(client):
     # Qdrant: a validation error, 422 over REST
     assert code in ("INVALID_ARGUMENT", 422), code
     assert "sample" in msg
+
+
+def _shared_dir():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.environ.get("VICINITY_SHARED") or os.path.join(here, "..", "..", "..", "shared")
+
+
+@pytest.mark.parametrize("cases", ["qdrant-local", "qdrant-probes"])
+@pytest.mark.parametrize("protocol", ["grpc", "rest"])
+def test_conformance_cases(server, protocol, cases):
+    # The shared conformance runner, through the official client, as
+    # `check.py CASES --port N [--rest]`: every case must agree.
+    conformance = os.path.join(_shared_dir(), "conformance")
+    assert os.path.isdir(conformance), f"no conformance cases at {conformance}: set VICINITY_SHARED"
+    args = [sys.executable, os.path.join(conformance, "check.py"), os.path.join(conformance, cases)]
+    if protocol == "rest":
+        args += ["--rest", "--port", str(server["http"])]
+    else:
+        args += ["--port", str(server["grpc"])]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "(100.0%)" in r.stdout.strip().splitlines()[-1], r.stdout
