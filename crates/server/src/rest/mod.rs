@@ -392,13 +392,13 @@ fn trim_slash(mut req: Request) -> Request {
     req
 }
 
+/// The REST application as `axum::serve` takes it.
+pub type App =
+    axum::routing::IntoMakeService<tower::util::MapRequest<Router, fn(Request) -> Request>>;
+
 /// The application served on the REST port: routes, API keys, CORS,
 /// body limit, path normalization and request metrics.
-pub fn app(
-    keys: Arc<ApiKeys>,
-    state: Arc<State>,
-    config: &RestConfig,
-) -> axum::routing::IntoMakeService<tower::util::MapRequest<Router, fn(Request) -> Request>> {
+pub fn app(keys: Arc<ApiKeys>, state: Arc<State>, config: &RestConfig) -> App {
     use axum::ServiceExt;
     let metrics_state = state.clone();
     let router = routes()
