@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Drives `vicinity serve --memory` with the official Python client
-# (qdrant-client 1.20.0, prefer_grpc=True). Makes a venv under
+# (qdrant-client 1.20.0, over gRPC and REST) and LangChain's integration
+# (langchain-qdrant). Makes a venv under
 # target/pyvenv, installs the client and pytest, and runs
-# tests/python/test_client.py, which starts and stops the server itself.
+# the tests in tests/python, whose conftest starts and stops the server.
 # The server binary: $VICINITY_BIN (e.g. target/release/vicinity), else
 # target/debug/vicinity, brought up to date here (with the same package
 # selection as `cargo test --workspace`, so nothing else is rebuilt).
@@ -13,7 +14,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 installed() {
-  "$venv/bin/python" -c 'import importlib.metadata as m, pytest; print(m.version("qdrant-client"))' 2>/dev/null
+  "$venv/bin/python" -c 'import importlib.metadata as m, pytest, langchain_qdrant; print(m.version("qdrant-client"))' 2>/dev/null
 }
 if [ "$(installed)" != "1.20.0" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt

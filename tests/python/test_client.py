@@ -21,37 +21,6 @@ import pytest
 from qdrant_client import QdrantClient, models
 
 
-@pytest.fixture(scope="session")
-def server():
-    binary = os.environ.get("VICINITY_BIN", "target/debug/vicinity")
-    proc = subprocess.Popen(
-        [binary, "serve", "--memory", "--grpc-port", "0", "--http-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    ports = {}
-    lines = []
-    while len(ports) < 2:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"server exited early: {''.join(lines)}")
-        lines.append(line)
-        m = re.search(r"(gRPC|HTTP) on http://[^:]+:(\d+)", line)
-        if m:
-            ports[m.group(1)] = int(m.group(2))
-    yield {"grpc": ports["gRPC"], "http": ports["HTTP"]}
-    # Let the clients' version checks (daemon threads over REST) finish
-    # before the server goes: a check cut short warns.
-    for t in threading.enumerate():
-        if "_check_compatibility" in t.name:
-            t.join(timeout=10)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=10)
-    assert proc.returncode == 0, out
-    assert "shutting down" in out
-
-
 @pytest.fixture(params=["grpc", "rest"])
 def client(server, request):
     c = QdrantClient(
@@ -86,9 +55,13 @@ def test_connect_prints_no_warning(server):
         f"""
         import time
         from qdrant_client import QdrantClient
-        c = QdrantClient(host="127.0.0.1", port={server['http']}, grpc_port={server['grpc']}, prefer_grpc=True)
+        for grpc in (True, False):
+            c = QdrantClient(host="127.0.0.1", port={server['http']}, grpc_port={server['grpc']}, prefer_grpc=grpc)
+            print(c.get_collections())
+            print(c.info())
+        # the tutorials' first line
+        c = QdrantClient(url="http://127.0.0.1:{server['http']}")
         print(c.get_collections())
-        print(c.info())
         time.sleep(2)
         """
     )
