@@ -239,14 +239,13 @@ pub struct Params<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     type Rejection = RestError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, RestError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| Params(q.0))
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, RestError> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(Params)
             .map_err(|e| {
                 RestError::new(
                     StatusCode::BAD_REQUEST,
-                    format!("Deserialize error in query parameters: {}", e.body_text()),
+                    format!("Query deserialize error: {e}"),
                 )
             })
     }

@@ -55,6 +55,40 @@ pub struct SparseVector {
     pub values: Vec<f32>,
 }
 
+/// An inference request in place of a vector (a document, an image or
+/// an object for a model): recognised, not served yet. `model` is
+/// required, as in Qdrant, which also keeps a map of named vectors whose
+/// names are `image` or `text` from reading as one.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum InferenceJson {
+    /// `{"text": ..., "model": ...}`.
+    Document {
+        /// The text.
+        text: String,
+        /// The model that would embed it.
+        model: String,
+    },
+    /// `{"image": ..., "model": ...}`.
+    Image {
+        /// The image.
+        image: Value,
+        /// The model that would embed it.
+        model: String,
+    },
+    /// `{"object": ..., "model": ...}`.
+    Object {
+        /// The object.
+        object: Value,
+        /// The model that would embed it.
+        model: String,
+    },
+}
+
+fn inference_refused() -> RestError {
+    RestError::unsupported("inference (documents, images, objects)")
+}
+
 /// One vector of a point.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -65,8 +99,8 @@ pub enum VectorValue {
     Multi(Vec<Vec<f32>>),
     /// A sparse vector.
     Sparse(SparseVector),
-    /// An inference object (`{"text": ..., "model": ...}` and the like).
-    Inference(Map<String, Value>),
+    /// An inference object.
+    Inference(InferenceJson),
 }
 
 impl VectorValue {
@@ -75,9 +109,7 @@ impl VectorValue {
             VectorValue::Dense(v) => Ok(v),
             VectorValue::Multi(_) => Err(RestError::unsupported("multivectors")),
             VectorValue::Sparse(_) => Err(RestError::unsupported("sparse vectors")),
-            VectorValue::Inference(_) => Err(RestError::unsupported(
-                "inference (documents, images, objects)",
-            )),
+            VectorValue::Inference(_) => Err(inference_refused()),
         }
     }
 }
@@ -96,20 +128,6 @@ impl VectorStruct {
     /// The engine's vectors.
     pub fn into_vectors(self) -> Result<Vectors> {
         match self {
-            VectorStruct::Single(VectorValue::Inference(m)) => {
-                // an object that is not an inference request is a map of
-                // named vectors whose values did not parse as vectors
-                if ["text", "image", "object"]
-                    .iter()
-                    .any(|k| m.contains_key(*k))
-                {
-                    Err(VectorValue::Inference(m).dense().unwrap_err())
-                } else {
-                    let named: BTreeMap<String, VectorValue> =
-                        serde_json::from_value(Value::Object(m)).map_err(RestError::format)?;
-                    VectorStruct::Named(named).into_vectors()
-                }
-            }
             VectorStruct::Single(v) => Ok(Vectors::Single(v.dense()?)),
             VectorStruct::Named(m) => Ok(Vectors::Named(
                 m.into_iter()
@@ -746,7 +764,7 @@ pub enum VectorInputJson {
     /// A sparse vector.
     Sparse(SparseVector),
     /// An inference object.
-    Inference(Map<String, Value>),
+    Inference(InferenceJson),
 }
 
 impl VectorInputJson {
@@ -756,9 +774,7 @@ impl VectorInputJson {
             VectorInputJson::Id(id) => Ok(VectorInput::Id(id)),
             VectorInputJson::Multi(_) => Err(RestError::unsupported("multivectors")),
             VectorInputJson::Sparse(_) => Err(RestError::unsupported("sparse vectors")),
-            VectorInputJson::Inference(_) => Err(RestError::unsupported(
-                "inference (documents, images, objects)",
-            )),
+            VectorInputJson::Inference(_) => Err(inference_refused()),
         }
     }
 }
