@@ -18,6 +18,7 @@ mod dataset;
 mod measure;
 mod plot;
 mod remote;
+mod rest;
 mod run;
 mod target;
 

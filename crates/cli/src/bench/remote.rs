@@ -1,6 +1,7 @@
 //! `bench run --target grpc://HOST:PORT`: the same measurements against a
 //! server speaking Qdrant's gRPC protocol (ours, Qdrant, Qdrant Cloud),
-//! through the generated client of `vicinity-server`.
+//! through the generated client of `vicinity-server` (its REST twin is
+//! [`super::rest`]).
 //!
 //! The build uploads the dataset (create the collection, index the payload
 //! schema, upsert in batches with `wait`), then waits until the collection
@@ -65,8 +66,8 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// Connects to `url`: `grpc://` or `http://` `HOST:PORT` in plain text,
-    /// `grpcs://` or `https://` over TLS (the system's roots, plus `tls.ca`).
+    /// Connects to `url`: `grpc://HOST:PORT` in plain text, `grpcs://`
+    /// over TLS (the system's roots, plus `tls.ca`).
     pub fn connect(
         url: &str,
         collection: &str,
@@ -82,8 +83,6 @@ impl Remote {
             format!("http://{rest}")
         } else if let Some(rest) = url.strip_prefix("grpcs://") {
             format!("https://{rest}")
-        } else if url.starts_with("http://") || url.starts_with("https://") {
-            url.to_string()
         } else {
             bail!("--target {url:?}: expected grpc://HOST:PORT or grpcs://HOST:PORT");
         };
@@ -154,7 +153,7 @@ impl Remote {
 }
 
 /// Waits for one upload of `set` and counts its points.
-async fn join_one(
+pub(super) async fn join_one(
     set: &mut tokio::task::JoinSet<Result<usize>>,
     progress: &ProgressBar,
 ) -> Result<()> {

@@ -18,6 +18,7 @@ use super::dataset::{Dataset, DatasetSource, parse_distance};
 use super::measure;
 use super::plot;
 use super::remote::{Remote, TlsOptions};
+use super::rest::RestRemote;
 use super::target::{BuildConfig, BuildReport, Embedded, Target};
 
 /// Arguments of `bench run`.
@@ -85,20 +86,20 @@ pub struct RunArgs {
     /// Index the dataset's payload schema before the upload.
     #[arg(long)]
     pub payload_index: bool,
-    /// Measure a server instead of the embedded engine:
-    /// `grpc://HOST:PORT`, or `grpcs://HOST:PORT` over TLS (also `http://`,
-    /// `https://`).
+    /// Measure a server instead of the embedded engine: over gRPC with
+    /// `grpc://HOST:PORT` (`grpcs://` for TLS), over REST with
+    /// `http://HOST:PORT` (`https://` for TLS).
     #[arg(long)]
     pub target: Option<String>,
     /// The collection a server run creates (and deletes first if present).
     #[arg(long, default_value = "vicinity-bench")]
     pub collection: String,
-    /// A PEM certificate to trust for a `grpcs://` target (a private CA or
-    /// a self-signed server), besides the system's roots.
+    /// A PEM certificate to trust for a `grpcs://` or `https://` target (a
+    /// private CA or a self-signed server), besides the system's roots.
     #[arg(long)]
     pub tls_ca: Option<PathBuf>,
-    /// The name a `grpcs://` target's certificate is checked against, when
-    /// it is not the URL's host.
+    /// The name a `grpcs://` or `https://` target's certificate is checked
+    /// against, when it is not the URL's host.
     #[arg(long)]
     pub tls_domain: Option<String>,
     /// An API key for the server.
@@ -387,16 +388,19 @@ pub fn measure_all(a: &RunArgs) -> Result<Report> {
     let build_threads = if a.threads == 0 { cores() } else { a.threads };
     let mut target: Box<dyn Target> = match &a.target {
         None => Box::new(Embedded::new(a.workdir.clone())),
-        Some(url) => Box::new(Remote::connect(
-            url,
-            &a.collection,
-            a.api_key.clone(),
-            (a.batch_size, a.upload_parallel),
-            &TlsOptions {
+        Some(url) => {
+            let tls = TlsOptions {
                 ca: a.tls_ca.clone(),
                 domain: a.tls_domain.clone(),
-            },
-        )?),
+            };
+            let upload = (a.batch_size, a.upload_parallel);
+            let key = a.api_key.clone();
+            if url.starts_with("http://") || url.starts_with("https://") {
+                Box::new(RestRemote::connect(url, &a.collection, key, upload, &tls)?)
+            } else {
+                Box::new(Remote::connect(url, &a.collection, key, upload, &tls)?)
+            }
+        }
     };
     target.set_filters(&filters.iter().map(|f| f.json.clone()).collect::<Vec<_>>())?;
 
@@ -826,13 +830,22 @@ mod tests {
 
     #[test]
     fn bench_run_measures_a_server_over_grpc() {
+        measures_a_server(|s| format!("grpc://{}", s.grpc_addr()));
+    }
+
+    #[test]
+    fn bench_run_measures_a_server_over_rest() {
+        measures_a_server(|s| format!("http://{}", s.http_addr()));
+    }
+
+    fn measures_a_server(url: impl Fn(&vicinity_server::testing::TestServer) -> String) {
         let dir = tempfile::tempdir().unwrap();
         write_vbench(dir.path(), 120, 6, 6);
         let rt = tokio::runtime::Runtime::new().unwrap();
         let server = rt
             .block_on(vicinity_server::testing::TestServer::start())
             .unwrap();
-        let url = format!("grpc://{}", server.grpc_addr());
+        let url = url(&server);
         let a = args(&[
             "--dataset",
             dir.path().to_str().unwrap(),
@@ -867,6 +880,15 @@ mod tests {
 
     #[test]
     fn bench_run_speaks_tls_with_an_api_key() {
+        speaks_tls_with_an_api_key(|s| format!("grpcs://{}", s.grpc_addr()));
+    }
+
+    #[test]
+    fn bench_run_speaks_https_with_an_api_key() {
+        speaks_tls_with_an_api_key(|s| format!("https://{}", s.http_addr()));
+    }
+
+    fn speaks_tls_with_an_api_key(url: impl Fn(&vicinity_server::testing::TestServer) -> String) {
         let dir = tempfile::tempdir().unwrap();
         write_vbench(dir.path(), 40, 3, 6);
         let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
@@ -887,7 +909,7 @@ mod tests {
         let server = rt
             .block_on(vicinity_server::testing::TestServer::start_with(config))
             .unwrap();
-        let url = format!("grpcs://{}", server.grpc_addr());
+        let url = url(&server);
         let base = [
             "--dataset",
             dir.path().to_str().unwrap(),

@@ -1,0 +1,499 @@
+//! `bench run --target http://HOST:PORT`: the same measurements against a
+//! server speaking Qdrant's REST API (port 6333: ours, Qdrant, Qdrant
+//! Cloud), so the two protocols can be compared on one dataset.
+//!
+//! The requests are the ones Qdrant's clients send: `PUT /collections/{c}`,
+//! `PUT .../index`, `PUT .../points?wait=true` in batches, `GET` the
+//! collection until it reports green, then `POST .../points/search` with
+//! `params.hnsw_ef` (the REST twin of the gRPC target's `Points/Search`).
+//! Connections are kept alive and reused (one per request in flight), so a
+//! latency is one HTTP/1.1 round trip plus JSON on both ends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use indicatif::ProgressBar;
+use parking_lot::Mutex;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use vicinity::Distance;
+
+use super::dataset::Dataset;
+use super::remote::{TlsOptions, join_one};
+use super::target::{BuildConfig, BuildReport, Target};
+
+/// An HTTP/1.1 client for one server: keep-alive connections in a pool,
+/// plain or TLS, with the `api-key` header on every request.
+struct Http {
+    /// `host:port`, for connecting and the `Host` header.
+    authority: String,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+    api_key: Option<HeaderValue>,
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+}
+
+/// What the server answered: its HTTP status and the JSON envelope.
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+impl Answer {
+    /// The envelope's `result`, or an error with Qdrant's message.
+    fn result(self, what: &str) -> Result<Value> {
+        if (200..300).contains(&self.status) {
+            return Ok(self.body.get("result").cloned().unwrap_or(Value::Null));
+        }
+        let msg = self.body["status"]["error"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| self.body.to_string());
+        bail!("{what}: HTTP {}: {msg}", self.status)
+    }
+}
+
+impl Http {
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
+        let tcp = TcpStream::connect(&self.authority)
+            .await
+            .with_context(|| format!("connecting to {}", self.authority))?;
+        tcp.set_nodelay(true)?;
+        let sender = match &self.tls {
+            Some((connector, name)) => {
+                let stream = connector
+                    .connect(name.clone(), tcp)
+                    .await
+                    .context("TLS handshake")?;
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .context("HTTP handshake")?;
+                tokio::spawn(conn);
+                sender
+            }
+            None => {
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+                    .await
+                    .context("HTTP handshake")?;
+                tokio::spawn(conn);
+                sender
+            }
+        };
+        Ok(sender)
+    }
+
+    /// A connection ready for a request: an idle one if it is still open,
+    /// else a new one.
+    async fn sender(&self) -> Result<SendRequest<Full<Bytes>>> {
+        loop {
+            let idle = self.idle.lock().pop();
+            let Some(mut s) = idle else { break };
+            if s.ready().await.is_ok() {
+                return Ok(s);
+            }
+        }
+        self.connect().await
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Answer> {
+        let mut sender = self.sender().await?;
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(HOST, &self.authority);
+        if body.is_some() {
+            req = req.header(CONTENT_TYPE, "application/json");
+        }
+        if let Some(k) = &self.api_key {
+            req = req.header("api-key", k.clone());
+        }
+        let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
+        let resp = sender.send_request(req).await?;
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await?.to_bytes();
+        self.idle.lock().push(sender);
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "HTTP {status}: not JSON: {}",
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+                )
+            })?
+        };
+        Ok(Answer { status, body })
+    }
+
+    async fn json<T: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &T,
+    ) -> Result<Answer> {
+        self.call(method, path, Some(serde_json::to_vec(body)?))
+            .await
+    }
+}
+
+/// A REST server under measurement.
+pub struct RestRemote {
+    url: String,
+    collection: String,
+    batch_size: usize,
+    upload_parallel: usize,
+    runtime: tokio::runtime::Runtime,
+    http: Arc<Http>,
+    filters: Vec<Value>,
+}
+
+/// The TLS client configuration: the system's roots plus `tls.ca`.
+fn tls_config(tls: &TlsOptions) -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    // A root the system offers that rustls cannot parse is skipped, as
+    // browsers do; the private CA below must parse.
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    if let Some(ca) = &tls.ca {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.with_context(|| format!("a certificate in {}", ca.display()))?;
+            roots
+                .add(cert)
+                .with_context(|| format!("trusting {}", ca.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+impl RestRemote {
+    /// Connects to `url`: `http://HOST:PORT` in plain text, `https://`
+    /// over TLS (the system's roots, plus `tls.ca`).
+    pub fn connect(
+        url: &str,
+        collection: &str,
+        api_key: Option<String>,
+        (batch_size, upload_parallel): (usize, usize),
+        tls: &TlsOptions,
+    ) -> Result<RestRemote> {
+        ensure!(
+            batch_size > 0 && upload_parallel > 0,
+            "--batch-size and --upload-parallel must be positive"
+        );
+        let (secure, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            bail!("--target {url:?}: expected http://HOST:PORT or https://HOST:PORT");
+        };
+        let authority = rest.trim_end_matches('/');
+        ensure!(
+            !authority.is_empty() && !authority.contains('/'),
+            "--target {url:?}: expected http://HOST:PORT (no path)"
+        );
+        let host = match authority.rsplit_once(':') {
+            Some((h, port)) if port.parse::<u16>().is_ok() => h,
+            _ => bail!("--target {url:?}: the port is missing (6333 is Qdrant's REST port)"),
+        };
+        let tls = if secure {
+            let name = tls
+                .domain
+                .clone()
+                .unwrap_or_else(|| host.trim_matches(['[', ']']).to_string());
+            let name = ServerName::try_from(name.clone())
+                .with_context(|| format!("{name:?} is not a host name for TLS"))?;
+            Some((TlsConnector::from(Arc::new(tls_config(tls)?)), name))
+        } else {
+            ensure!(
+                tls.ca.is_none() && tls.domain.is_none(),
+                "--tls-ca and --tls-domain need a grpcs:// or https:// target"
+            );
+            None
+        };
+        let api_key = api_key
+            .map(|k| HeaderValue::from_str(&k))
+            .transpose()
+            .context("the API key is not a valid header value")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let http = Arc::new(Http {
+            authority: authority.to_string(),
+            tls,
+            api_key,
+            idle: Mutex::new(Vec::new()),
+        });
+        // One round trip now, so that a wrong address fails here.
+        runtime
+            .block_on(http.call(Method::GET, "/", None))
+            .with_context(|| format!("connecting to {url}"))?
+            .result("GET /")?;
+        Ok(RestRemote {
+            url: url.to_string(),
+            collection: collection.to_string(),
+            batch_size,
+            upload_parallel,
+            runtime,
+            http,
+            filters: Vec::new(),
+        })
+    }
+
+    fn path(&self, tail: &str) -> String {
+        format!("/collections/{}{tail}", self.collection)
+    }
+
+    fn search_body(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: Option<usize>,
+        exact: bool,
+    ) -> Vec<u8> {
+        let mut body = json!({
+            "vector": query,
+            "limit": k,
+            "params": {"hnsw_ef": ef, "exact": exact},
+        });
+        if let Some(f) = filter {
+            body["filter"] = self.filters[f].clone();
+        }
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+fn distance_name(d: Distance) -> &'static str {
+    match d {
+        Distance::Cosine => "Cosine",
+        Distance::Dot => "Dot",
+        Distance::Euclid => "Euclid",
+        Distance::Manhattan => "Manhattan",
+    }
+}
+
+/// The ids of a search result, best first (numeric ids; anything else is
+/// `u32::MAX`, which never matches the ground truth).
+fn ids_of(result: &Value) -> Result<Vec<u32>> {
+    let hits = result.as_array().context("a search result is a list")?;
+    Ok(hits
+        .iter()
+        .map(|h| {
+            h["id"]
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(u32::MAX)
+        })
+        .collect())
+}
+
+/// One point as the REST upsert takes it.
+#[derive(Serialize)]
+struct PointOut<'a> {
+    id: usize,
+    vector: &'a [f32],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a vicinity::Payload>,
+}
+
+impl Target for RestRemote {
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+
+    fn build(
+        &mut self,
+        ds: &Dataset,
+        cfg: &BuildConfig,
+        progress: &ProgressBar,
+    ) -> Result<BuildReport> {
+        let http = self.http.clone();
+        let path = self.path("");
+        let batch_size = self.batch_size;
+        let parallel = self.upload_parallel;
+        progress.set_length(ds.n_base() as u64);
+        let seconds = self.runtime.block_on(async {
+            // A collection of that name from an earlier run goes first.
+            http.call(Method::DELETE, &path, None).await?;
+            let create = json!({
+                "vectors": {"size": ds.dim, "distance": distance_name(ds.distance)},
+                "hnsw_config": {
+                    "m": cfg.m,
+                    "ef_construct": cfg.ef_construct,
+                    "full_scan_threshold": cfg.full_scan_threshold,
+                },
+            });
+            http.json(Method::PUT, &path, &create)
+                .await?
+                .result("creating the collection")?;
+            let start = Instant::now();
+            if cfg.payload_index && ds.payloads.is_some() {
+                for (key, t) in &ds.payload_schema {
+                    let body = json!({"field_name": key, "field_schema": t});
+                    http.json(Method::PUT, &format!("{path}/index?wait=true"), &body)
+                        .await?
+                        .result(&format!("indexing {key}"))?;
+                }
+            }
+            // Up to `parallel` batches in flight, as Qdrant's clients upload.
+            let mut in_flight = tokio::task::JoinSet::new();
+            for first in (0..ds.n_base()).step_by(batch_size) {
+                let last = (first + batch_size).min(ds.n_base());
+                let points: Vec<PointOut> = (first..last)
+                    .map(|i| PointOut {
+                        id: i,
+                        vector: ds.base_row(i),
+                        payload: ds.payloads.as_ref().map(|p| &p[i]),
+                    })
+                    .collect();
+                let body = serde_json::to_vec(&json!({ "points": points }))?;
+                while in_flight.len() >= parallel {
+                    join_one(&mut in_flight, progress).await?;
+                }
+                let (http, path) = (http.clone(), format!("{path}/points?wait=true"));
+                in_flight.spawn(async move {
+                    http.call(Method::PUT, &path, Some(body))
+                        .await?
+                        .result(&format!("upserting points {first}..{last}"))?;
+                    anyhow::Ok(last - first)
+                });
+            }
+            while !in_flight.is_empty() {
+                join_one(&mut in_flight, progress).await?;
+            }
+            // Servers that index in the background report green when done.
+            loop {
+                let info = http
+                    .call(Method::GET, &path, None)
+                    .await?
+                    .result("collection info")?;
+                match info["status"].as_str() {
+                    Some("green") => break,
+                    Some("red") => bail!("the server reports the collection red"),
+                    _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+            anyhow::Ok(start.elapsed().as_secs_f64())
+        })?;
+        Ok(BuildReport {
+            seconds,
+            note: "upload over REST (batches with wait=true) until the collection reports \
+                   green; a server's disk and memory are not visible through the protocol"
+                .into(),
+            ..BuildReport::default()
+        })
+    }
+
+    fn set_filters(&mut self, filters: &[Value]) -> Result<()> {
+        // REST takes Qdrant's JSON filters as they are; the server judges them.
+        self.filters = filters.to_vec();
+        Ok(())
+    }
+
+    fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: usize,
+        filter: Option<usize>,
+        exact: bool,
+    ) -> Result<Vec<u32>> {
+        let body = self.search_body(query, k, ef, filter, exact);
+        let result = self
+            .runtime
+            .block_on(
+                self.http
+                    .call(Method::POST, &self.path("/points/search"), Some(body)),
+            )?
+            .result("search")?;
+        ids_of(&result)
+    }
+
+    fn search_all(
+        &self,
+        ds: &Dataset,
+        k: usize,
+        ef: usize,
+        filter: Option<usize>,
+        threads: usize,
+        progress: &ProgressBar,
+    ) -> Result<f64> {
+        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+            (0..ds.n_query())
+                .map(|i| self.search_body(ds.query(i), k, ef, filter, false))
+                .collect(),
+        );
+        let next = Arc::new(AtomicUsize::new(0));
+        let path = Arc::new(self.path("/points/search"));
+        let start = Instant::now();
+        self.runtime.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..threads.max(1) {
+                let (bodies, next, progress) = (bodies.clone(), next.clone(), progress.clone());
+                let (http, path) = (self.http.clone(), path.clone());
+                tasks.spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(b) = bodies.get(i) else { break };
+                        http.call(Method::POST, &path, Some(b.clone()))
+                            .await?
+                            .result("search")?;
+                        progress.inc(1);
+                    }
+                    anyhow::Ok(())
+                });
+            }
+            while let Some(r) = tasks.join_next().await {
+                r??;
+            }
+            anyhow::Ok(())
+        })?;
+        Ok(start.elapsed().as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        let tls = TlsOptions::default();
+        for bad in [
+            "grpc://h:1",
+            "http://",
+            "http://h",
+            "http://h:1/x",
+            "ftp://h:1",
+        ] {
+            let e = RestRemote::connect(bad, "c", None, (1, 1), &tls);
+            assert!(e.is_err(), "{bad}");
+        }
+        let e = RestRemote::connect("http://h:1", "c", None, (0, 1), &tls);
+        assert!(format!("{:#}", e.err().unwrap()).contains("positive"));
+    }
+
+    #[test]
+    fn search_results_become_ids() {
+        let r = json!([{"id": 7, "score": 0.5}, {"id": "a-uuid", "score": 0.1}]);
+        assert_eq!(ids_of(&r).unwrap(), vec![7, u32::MAX]);
+        assert!(ids_of(&json!({"points": []})).is_err());
+    }
+}
