@@ -64,6 +64,13 @@ pub struct MemoryReport {
 /// Figures about a collection.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CollectionInfo {
+    /// `Yellow` while the background indexer works through a backlog
+    /// larger than `full_scan_threshold` or renumbers rows (or `optimize`
+    /// runs), as Qdrant reports its optimizers; `Green` otherwise (a few
+    /// rows waiting, which Qdrant would not index yet either, do not count).
+    /// Searches score rows not indexed yet exactly, so the answers are
+    /// right either way; a benchmark waits for `Green`.
+    pub status: CollectionStatus,
     /// Live points.
     pub points_count: usize,
     /// Live vectors in the HNSW graphs, all names together.
@@ -81,6 +88,17 @@ pub struct CollectionInfo {
     pub config: CollectionConfig,
     /// The payload indexes by key.
     pub payload_schema: BTreeMap<String, PayloadIndexInfo>,
+}
+
+/// Whether a collection's background work is done (Qdrant's collection
+/// status, without `Red`: a failure is an error, not a state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollectionStatus {
+    /// Every row is indexed, nothing is being reworked.
+    Green,
+    /// A large backlog waits for the indexer, or rows are being renumbered
+    /// or compacted.
+    Yellow,
 }
 
 /// A named set of points, each with vectors and a JSON payload, with
@@ -692,7 +710,17 @@ impl Collection {
             })
             .sum();
         let memory = segment.memory_report(&self.config);
+        let indexer_busy = self.indexer.lock().as_ref().is_some_and(|i| i.busy());
+        let status = if indexer_busy
+            || self.reorder.is_locked()
+            || crate::indexer::large_backlog(&segment, &self.config)
+        {
+            CollectionStatus::Yellow
+        } else {
+            CollectionStatus::Green
+        };
         CollectionInfo {
+            status,
             points_count,
             indexed_vectors_count,
             rows_count,

@@ -53,6 +53,10 @@ struct Shared {
     pending: Mutex<bool>,
     wake: Condvar,
     stop: AtomicBool,
+    /// Set while the thread works through a large backlog
+    /// ([`large_backlog`]) or renumbers rows: what makes a collection
+    /// report `Yellow`, as Qdrant's does while its optimizers run.
+    busy: AtomicBool,
 }
 
 /// A collection's indexer thread.
@@ -73,6 +77,7 @@ impl Indexer {
             pending: Mutex::new(true),
             wake: Condvar::new(),
             stop: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
         });
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -82,6 +87,11 @@ impl Indexer {
             shared,
             thread: Some(thread),
         })
+    }
+
+    /// Whether the thread is on a large job (see [`Shared::busy`]).
+    pub(crate) fn busy(&self) -> bool {
+        self.shared.busy.load(Ordering::Acquire)
     }
 
     /// Tells the thread that rows wait.
@@ -121,16 +131,37 @@ fn run(
         }
         loop {
             if shared.stop.load(Ordering::Acquire) {
+                shared.busy.store(false, Ordering::Release);
                 return;
             }
             let segment = slot.read().clone();
+            // busy from the first chunk of a large job until the
+            // renumbering that may follow is over, so that the collection
+            // does not look settled in between
+            if large_backlog(&segment, &order.config) || order.due(&segment) {
+                shared.busy.store(true, Ordering::Release);
+            }
             let done = segment.index_some(CHUNK, pool);
             if done == 0 {
                 break;
             }
         }
         order.run_if_due(slot, writer, pool);
+        shared.busy.store(false, Ordering::Release);
     }
+}
+
+/// Whether the rows waiting for the graphs hold more vector bytes than a
+/// vector's `full_scan_threshold` (KiB, Qdrant's default 10,000, the same
+/// as its `indexing_threshold`): below that, Qdrant would not index them
+/// yet either, and searches score them exactly at no great cost.
+pub(crate) fn large_backlog(segment: &Segment, config: &CollectionConfig) -> bool {
+    let waiting = segment.row_count().saturating_sub(segment.indexed());
+    waiting > 0
+        && config.vectors.iter().any(|(name, v)| {
+            let threshold = config.hnsw_for(name).full_scan_threshold;
+            waiting.saturating_mul(v.size * std::mem::size_of::<f32>()) > threshold * 1024
+        })
 }
 
 /// The indexer's automatic renumbering (see the module docs).
@@ -350,6 +381,42 @@ mod tests {
         assert!(after.is_ordered());
         c.optimize().unwrap();
         assert!(Arc::ptr_eq(&after, &c.segment()), "nothing left to do");
+    }
+
+    #[test]
+    fn the_status_is_yellow_until_rows_are_indexed_and_renumbered() {
+        use crate::CollectionStatus::{Green, Yellow};
+        let c = collection();
+        assert_eq!(c.info().status, Green);
+        {
+            // what optimize() and the indexer's renumbering hold
+            let _busy = c.reorder.lock();
+            assert_eq!(c.info().status, Yellow);
+        }
+        let n = AUTO_ORDER_MIN + 1_000;
+        for first in (0..n as u64).step_by(3_000) {
+            c.upsert(points(first..(first + 3_000).min(n as u64)))
+                .unwrap();
+        }
+        let start = Instant::now();
+        loop {
+            // the status first: green then means the renumbering was over
+            let info = c.info();
+            let segment = c.segment();
+            if info.status == Green {
+                assert!(segment.is_ordered() && segment.ordered_rows() == n);
+                assert_eq!(info.indexed_vectors_count, n);
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "never green");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // a few rows under Qdrant's default threshold are no backlog: green
+        // at once, as in Qdrant, which would not index them yet either
+        let small =
+            Collection::new("s", CollectionConfig::single(DIM, Distance::Dot), None).unwrap();
+        small.upsert(points(0..100)).unwrap();
+        assert_eq!(small.info().status, Green);
     }
 
     #[test]

@@ -40,7 +40,9 @@ mod request;
 mod segment;
 mod update;
 
-pub use collection::{Collection, CollectionInfo, MemoryReport, PayloadIndexInfo};
+pub use collection::{
+    Collection, CollectionInfo, CollectionStatus, MemoryReport, PayloadIndexInfo,
+};
 pub use config::{
     CollectionConfig, DEFAULT_VECTOR, MAX_DIMENSION, VectorParams, validate_collection_name,
 };

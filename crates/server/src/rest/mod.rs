@@ -399,6 +399,17 @@ pub type App =
 /// body limit, path normalization and request metrics.
 pub fn app(keys: Arc<ApiKeys>, state: Arc<State>, config: &RestConfig) -> App {
     use axum::ServiceExt;
+    router(keys, state, config).into_make_service()
+}
+
+/// What [`app`] serves, as one tower service: a request in, a response
+/// out, no socket (the fuzz target and in-process callers drive it with
+/// `tower::ServiceExt::oneshot`).
+pub fn router(
+    keys: Arc<ApiKeys>,
+    state: Arc<State>,
+    config: &RestConfig,
+) -> tower::util::MapRequest<Router, fn(Request) -> Request> {
     let metrics_state = state.clone();
     let router = routes()
         .with_state(state)
@@ -410,8 +421,7 @@ pub fn app(keys: Arc<ApiKeys>, state: Arc<State>, config: &RestConfig) -> App {
         .layer(axum::middleware::from_fn_with_state(keys, check_key))
         .layer(axum::middleware::from_fn(cors))
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit));
-    let normalized = tower::util::MapRequest::new(router, trim_slash as fn(Request) -> Request);
-    normalized.into_make_service()
+    tower::util::MapRequest::new(router, trim_slash as fn(Request) -> Request)
 }
 
 async fn not_found(req: Request) -> RestError {

@@ -329,7 +329,10 @@ pub fn collection_info(info: &CollectionInfo, meta: &CollectionMeta) -> Value {
         .collect();
     let created = meta.created_at;
     json!({
-        "status": "green",
+        "status": match info.status {
+            vicinity::CollectionStatus::Green => "green",
+            vicinity::CollectionStatus::Yellow => "yellow",
+        },
         "optimizer_status": "ok",
         "warnings": [],
         "indexed_vectors_count": info.indexed_vectors_count,

@@ -210,7 +210,10 @@ pub fn info_to_proto(info: &vicinity::CollectionInfo, meta: &CollectionMeta) -> 
         })
     };
     pb::CollectionInfo {
-        status: pb::CollectionStatus::Green as i32,
+        status: match info.status {
+            vicinity::CollectionStatus::Green => pb::CollectionStatus::Green,
+            vicinity::CollectionStatus::Yellow => pb::CollectionStatus::Yellow,
+        } as i32,
         optimizer_status: Some(pb::OptimizerStatus {
             ok: true,
             error: String::new(),
