@@ -181,7 +181,7 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
     let mut grpc_stop = stopped.clone();
     let grpc = tokio::spawn(async move {
         router
-            .serve_with_incoming_shutdown(TcpListenerStream::new(grpc_listener), async move {
+            .serve_with_incoming_shutdown(no_delay(grpc_listener), async move {
                 let _ = grpc_stop.wait_for(|s| *s).await;
             })
             .await
@@ -195,6 +195,10 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
     };
     let http = match http_listener {
         HttpListener::Plain(listener) => tokio::spawn(async move {
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(http_stopped)
                 .await
@@ -213,6 +217,21 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
         stop,
         grpc,
         http,
+    })
+}
+
+/// The gRPC port's connections, with Nagle's algorithm off: a reply goes
+/// out in several writes (HTTP/2 headers, data, trailers), and with Nagle
+/// on, the later ones wait for the client's delayed ACK of the first (40
+/// ms per call with grpcio, the Python client's transport).
+fn no_delay(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        })
     })
 }
 

@@ -67,6 +67,8 @@ impl TlsListener {
                 if tx.is_closed() {
                     return;
                 }
+                // replies go out without waiting for the client's ACKs
+                let _ = stream.set_nodelay(true);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
