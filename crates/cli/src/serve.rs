@@ -92,18 +92,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let server = vicinity_server::start(config, state.clone()).await?;
         // wait=false writes are fsynced within a second; long logs are
         // checkpointed
-        let flusher = {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-                loop {
-                    tick.tick().await;
-                    let state = state.clone();
-                    // fsync, and checkpoint a collection every 64 MiB of log
-                    let _ = tokio::task::spawn_blocking(move || state.db.maintain(64 << 20)).await;
-                }
-            })
-        };
+        let flusher = tokio::spawn(vicinity_server::background::maintenance(state.clone()));
         println!("vicinity: {storage_line}");
         println!("vicinity: gRPC on {scheme}://{}", server.grpc_addr);
         println!("vicinity: HTTP on {scheme}://{}", server.http_addr);
@@ -111,12 +100,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("vicinity: shutting down");
         server.shutdown().await?;
         flusher.abort();
-        state.db.flush().context("flushing the storage")?;
         // so that the next start reads checkpoints instead of replaying
-        state
-            .db
-            .checkpoint_all()
-            .context("checkpointing the storage")?;
+        vicinity_server::background::close_storage(&state)
+            .context("flushing and checkpointing the storage")?;
         Ok(())
     })
 }

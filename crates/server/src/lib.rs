@@ -1,11 +1,14 @@
-//! Vicinity's gRPC server: Qdrant's wire protocol over the `vicinity`
-//! engine, so that Qdrant's official clients work unchanged, plus the small
-//! HTTP surface (`GET /`, probes) those clients and orchestrators call.
+//! Vicinity's server: Qdrant's gRPC protocol and REST API over the
+//! `vicinity` engine, so that Qdrant's official clients and the
+//! integrations built on them work unchanged.
 //!
-//! Each handler is three steps: convert the proto request to an engine
-//! request (refusing bad input with `InvalidArgument`), make one engine call
-//! on the blocking pool, convert the result to the proto reply. Engine
-//! errors map to status codes in one match ([`status::code_of`]).
+//! Each handler, gRPC or REST, is three steps: decode the wire request
+//! into an engine request (refusing bad input with Qdrant's status and
+//! message), make one engine call on the blocking pool, encode the result.
+//! Engine errors map to gRPC codes in one match ([`status::code_of`]) and
+//! to HTTP statuses in another ([`rest::http_status`]).
+//!
+//! In a tokio program:
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), vicinity_server::ServerError> {
@@ -16,10 +19,24 @@
 //! server.wait().await
 //! # }
 //! ```
+//!
+//! Anywhere else (a synchronous test, the Python package), on threads of
+//! its own, on free ports:
+//!
+//! ```no_run
+//! use vicinity_server::{BackgroundServer, ServerConfig, State};
+//!
+//! let config = ServerConfig { grpc_port: 0, http_port: 0, ..ServerConfig::default() };
+//! let server = BackgroundServer::start(config, State::new())?;
+//! println!("REST on http://{}", server.http_addr());
+//! server.stop()?;
+//! # Ok::<(), vicinity_server::ServerError>(())
+//! ```
 
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod background;
 pub mod grpc;
 pub mod metrics;
 pub mod ops;
@@ -31,6 +48,7 @@ pub mod testing;
 mod tls;
 
 pub use auth::ApiKeys;
+pub use background::BackgroundServer;
 pub use server::{RunningServer, ServerConfig, ServerError, TlsFiles, start};
 pub use state::State;
 
