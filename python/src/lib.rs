@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use numpy::ndarray::Array2;
-use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -553,7 +553,11 @@ impl Collection {
             r
         };
         let c = &self.c;
-        let query = f32_array(query)?;
+        // a contiguous float32 array as it is; anything else converted once
+        let query = match query.extract::<PyReadonlyArray1<'_, f32>>() {
+            Ok(one) if one.is_c_contiguous() => query.clone(),
+            _ => f32_array(query)?,
+        };
         if let Ok(one) = query.extract::<PyReadonlyArray1<'_, f32>>() {
             let v = one
                 .as_slice()
@@ -566,10 +570,7 @@ impl Collection {
             }
             let req = request(v);
             let hits = py.detach(|| c.search(&req)).map_err(err)?;
-            let (ids, scores) = hit_arrays(py, &[hits], limit)?;
-            let scores = scores.call_method1("reshape", (-1,))?;
-            let ids = ids.call_method1("reshape", (-1,))?;
-            return Ok((ids, scores));
+            return one_hit_arrays(py, &hits);
         }
         let many: PyReadonlyArray2<'_, f32> = query
             .extract()
@@ -717,20 +718,42 @@ impl Collection {
     }
 }
 
+/// `(ids, scores)` of one query's hits as 1-D arrays (ids as Python
+/// objects if one does not fit an int64).
+fn one_hit_arrays<'py>(
+    py: Python<'py>,
+    hits: &[ScoredPoint],
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let scores: Vec<f32> = hits.iter().map(|h| h.score).collect();
+    let numeric: Option<Vec<i64>> = hits
+        .iter()
+        .map(|h| match h.id {
+            PointId::Num(x) => i64::try_from(x).ok(),
+            PointId::Uuid(_) => None,
+        })
+        .collect();
+    let ids = match numeric {
+        Some(ids) => ids.into_pyarray(py).into_any(),
+        None => {
+            let list = PyList::empty(py);
+            for h in hits {
+                list.append(id_to_py(py, &h.id)?)?;
+            }
+            py.import("numpy")?
+                .call_method1("array", (list, "object"))?
+        }
+    };
+    Ok((ids, scores.into_pyarray(py).into_any()))
+}
+
 /// `(ids, scores)` arrays of shape `(results.len(), width)`: int64 ids and
 /// float32 scores, padded with -1 and NaN; ids as Python objects (None
-/// padding) when one does not fit an int64. One result is as wide as its
-/// hits (no padding).
+/// padding) when one does not fit an int64.
 fn hit_arrays<'py>(
     py: Python<'py>,
     results: &[Vec<ScoredPoint>],
     width: usize,
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-    let width = if results.len() == 1 {
-        results[0].len()
-    } else {
-        width
-    };
     let n = results.len();
     let mut scores = vec![f32::NAN; n * width];
     let mut ids = vec![-1i64; n * width];
