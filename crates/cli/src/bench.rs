@@ -17,7 +17,7 @@
 mod dataset;
 mod measure;
 mod plot;
-mod remote;
+pub(crate) mod remote;
 mod rest;
 mod run;
 mod target;

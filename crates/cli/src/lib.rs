@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+pub mod migrate;
 mod serve;
 
 use std::ffi::OsString;
@@ -25,6 +26,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Serves Qdrant's gRPC protocol and REST API.
     Serve(serve::ServeArgs),
+    /// Copies collections between a folder and a Qdrant gRPC endpoint
+    /// (either way), resumably, and checks the copy.
+    Migrate(migrate::MigrateArgs),
 }
 
 /// Runs the command line `args` (the program name first). `--help`,
@@ -38,5 +42,6 @@ where
     match Cli::parse_from(args).command {
         Command::Bench(cmd) => bench::run(cmd),
         Command::Serve(args) => serve::run(args),
+        Command::Migrate(args) => migrate::run(args),
     }
 }

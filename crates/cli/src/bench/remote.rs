@@ -41,7 +41,8 @@ impl Interceptor for ApiKey {
     }
 }
 
-type Svc = InterceptedService<Channel, ApiKey>;
+/// A gRPC channel that sends the API key.
+pub(crate) type Svc = InterceptedService<Channel, ApiKey>;
 
 /// How to trust a TLS server beyond the system's roots.
 #[derive(Clone, Debug, Default)]
@@ -51,6 +52,59 @@ pub struct TlsOptions {
     /// The name to check the certificate against, when the URL's host is
     /// not it (an IP address, say).
     pub domain: Option<String>,
+}
+
+/// The points and collections clients of a Qdrant gRPC endpoint:
+/// `grpc://HOST:PORT` in plain text, `grpcs://` over TLS (the system's
+/// roots, plus `tls.ca`), with the `api-key` header when there is one and
+/// no cap on message sizes. Connects before it returns.
+pub(crate) async fn connect_clients(
+    url: &str,
+    api_key: Option<String>,
+    tls: &TlsOptions,
+) -> Result<(PointsClient<Svc>, CollectionsClient<Svc>)> {
+    let http = if let Some(rest) = url.strip_prefix("grpc://") {
+        format!("http://{rest}")
+    } else if let Some(rest) = url.strip_prefix("grpcs://") {
+        format!("https://{rest}")
+    } else {
+        bail!("{url:?}: expected grpc://HOST:PORT or grpcs://HOST:PORT");
+    };
+    let mut endpoint =
+        Endpoint::from_shared(http.clone())?.connect_timeout(Duration::from_secs(10));
+    if http.starts_with("https://") {
+        let mut config = ClientTlsConfig::new().with_native_roots();
+        if let Some(ca) = &tls.ca {
+            let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+            config = config.ca_certificate(Certificate::from_pem(pem));
+        }
+        if let Some(domain) = &tls.domain {
+            config = config.domain_name(domain.clone());
+        }
+        endpoint = endpoint.tls_config(config)?;
+    } else {
+        ensure!(
+            tls.ca.is_none() && tls.domain.is_none(),
+            "--tls-ca and --tls-domain need a grpcs:// or https:// target"
+        );
+    }
+    let key = api_key
+        .map(|k| k.parse::<MetadataValue<Ascii>>())
+        .transpose()
+        .context("the API key is not a valid header value")?;
+    let channel = endpoint
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    let auth = ApiKey(key);
+    Ok((
+        PointsClient::with_interceptor(channel.clone(), auth.clone())
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX),
+        CollectionsClient::with_interceptor(channel, auth)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX),
+    ))
 }
 
 /// A server under measurement.
@@ -79,51 +133,17 @@ impl Remote {
             batch_size > 0 && upload_parallel > 0,
             "--batch-size and --upload-parallel must be positive"
         );
-        let http = if let Some(rest) = url.strip_prefix("grpc://") {
-            format!("http://{rest}")
-        } else if let Some(rest) = url.strip_prefix("grpcs://") {
-            format!("https://{rest}")
-        } else {
-            bail!("--target {url:?}: expected grpc://HOST:PORT or grpcs://HOST:PORT");
-        };
-        let mut endpoint =
-            Endpoint::from_shared(http.clone())?.connect_timeout(Duration::from_secs(10));
-        if http.starts_with("https://") {
-            let mut config = ClientTlsConfig::new().with_native_roots();
-            if let Some(ca) = &tls.ca {
-                let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-                config = config.ca_certificate(Certificate::from_pem(pem));
-            }
-            if let Some(domain) = &tls.domain {
-                config = config.domain_name(domain.clone());
-            }
-            endpoint = endpoint.tls_config(config)?;
-        } else {
-            ensure!(
-                tls.ca.is_none() && tls.domain.is_none(),
-                "--tls-ca and --tls-domain need a grpcs:// or https:// target"
-            );
-        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        let key = api_key
-            .map(|k| k.parse::<MetadataValue<Ascii>>())
-            .transpose()
-            .context("the API key is not a valid header value")?;
-        let channel = runtime
-            .block_on(endpoint.connect())
-            .with_context(|| format!("connecting to {url}"))?;
-        let auth = ApiKey(key);
+        let (points, collections) = runtime.block_on(connect_clients(url, api_key, tls))?;
         Ok(Remote {
             url: url.to_string(),
             collection: collection.to_string(),
             batch_size,
             upload_parallel,
-            points: PointsClient::with_interceptor(channel.clone(), auth.clone())
-                .max_decoding_message_size(usize::MAX)
-                .max_encoding_message_size(usize::MAX),
-            collections: CollectionsClient::with_interceptor(channel, auth),
+            points,
+            collections,
             runtime,
             filters: Vec::new(),
         })
