@@ -16,15 +16,16 @@ use libfuzzer_sys::fuzz_target;
 use prost::Message;
 use vicinity::{CollectionConfig, Database, Distance, HnswConfig};
 use vicinity_server::grpc::convert::{collection, filter, id, points, query, value, vector};
+use vicinity_server::ops::{QueryPlan, WriteOp};
 use vicinity_server::pb;
 
-fn write(c: &vicinity::Collection, op: Result<points::WriteOp, tonic::Status>) {
+fn write(c: &vicinity::Collection, op: Result<WriteOp, tonic::Status>) {
     if let Ok(op) = op {
         let _ = op.apply(c, false);
     }
 }
 
-fn read(db: &Database, c: &vicinity::Collection, plan: Result<points::QueryPlan, tonic::Status>) {
+fn read(db: &Database, c: &vicinity::Collection, plan: Result<QueryPlan, tonic::Status>) {
     if let Ok(plan) = plan {
         let _ = plan.run(db, c);
     }
@@ -88,18 +89,18 @@ fuzz_target!(|data: &[u8]| {
                 }
             },
             4 => if let Ok(r) = pb::RecommendPoints::decode(bytes) {
-                read(&db, &c, query::recommend(r).map(points::QueryPlan::Query))
+                read(&db, &c, query::recommend(r).map(QueryPlan::Query))
             },
             5 => if let Ok(r) = pb::DiscoverPoints::decode(bytes) {
-                read(&db, &c, query::discover(r).map(points::QueryPlan::Query))
+                read(&db, &c, query::discover(r).map(QueryPlan::Query))
             },
             6 => if let Ok(r) = pb::RecommendBatchPoints::decode(bytes) {
                 for q in r.recommend_points {
-                    read(&db, &c, query::recommend(q).map(points::QueryPlan::Query));
+                    read(&db, &c, query::recommend(q).map(QueryPlan::Query));
                 }
             } else if let Ok(r) = pb::DiscoverBatchPoints::decode(bytes) {
                 for q in r.discover_points {
-                    read(&db, &c, query::discover(q).map(points::QueryPlan::Query));
+                    read(&db, &c, query::discover(q).map(QueryPlan::Query));
                 }
             },
             _ => if let Ok(r) = pb::QueryPoints::decode(bytes) { read(&db, &c, points::query(r)) },
@@ -133,7 +134,7 @@ fuzz_target!(|data: &[u8]| {
         },
         11 => if let Ok(r) = pb::CountPoints::decode(bytes) { let _ = points::count(&r); },
         12 => if let Ok(r) = pb::SearchPoints::decode(bytes) {
-            read(&db, &c, points::search(r).map(points::QueryPlan::Vector))
+            read(&db, &c, points::search(r).map(QueryPlan::Vector))
         },
         13 => if let Ok(r) = pb::QueryPoints::decode(bytes) { read(&db, &c, points::query(r)) },
         14 => if let Ok(r) = pb::CreateCollection::decode(bytes) {
@@ -156,7 +157,7 @@ fuzz_target!(|data: &[u8]| {
         17 => if let Ok(v) = pb::Vectors::decode(bytes) { let _ = vector::vectors_from_proto(Some(v)); },
         18 => if let Ok(r) = pb::SearchBatchPoints::decode(bytes) {
             for s in r.search_points {
-                read(&db, &c, points::search(s).map(points::QueryPlan::Vector));
+                read(&db, &c, points::search(s).map(QueryPlan::Vector));
             }
         },
         _ => if let Ok(r) = pb::QueryBatchPoints::decode(bytes) {
