@@ -183,6 +183,50 @@ pub(super) async fn join_one(
     Ok(())
 }
 
+/// Sends every request with `threads` workers in flight, each taking the
+/// next request until none is left, through `send` on its own copy of
+/// `client`; counts them on `progress` and returns the wall seconds (what
+/// `Target::search_all` measures over either protocol).
+pub(super) fn send_all<C, R, F, Fut>(
+    runtime: &tokio::runtime::Runtime,
+    requests: Vec<R>,
+    threads: usize,
+    progress: &ProgressBar,
+    client: C,
+    send: F,
+) -> Result<f64>
+where
+    C: Clone + Send + 'static,
+    R: Clone + Send + Sync + 'static,
+    F: Fn(C, R) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let requests = Arc::new(requests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    runtime.block_on(async {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..threads.max(1) {
+            let (requests, next, progress) = (requests.clone(), next.clone(), progress.clone());
+            let (client, send) = (client.clone(), send.clone());
+            tasks.spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(r) = requests.get(i) else { break };
+                    send(client.clone(), r.clone()).await?;
+                    progress.inc(1);
+                }
+                anyhow::Ok(())
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r??;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
 fn ids_of(reply: pb::SearchResponse) -> Vec<u32> {
     reply
         .result
@@ -383,34 +427,20 @@ impl Target for Remote {
         threads: usize,
         progress: &ProgressBar,
     ) -> Result<f64> {
-        let requests: Arc<Vec<pb::SearchPoints>> = Arc::new(
-            (0..ds.n_query())
-                .map(|i| self.search_request(ds.query(i), k, ef, filter, false))
-                .collect(),
-        );
-        let next = Arc::new(AtomicUsize::new(0));
-        let start = Instant::now();
-        self.runtime.block_on(async {
-            let mut tasks = tokio::task::JoinSet::new();
-            for _ in 0..threads.max(1) {
-                let (requests, next, progress) = (requests.clone(), next.clone(), progress.clone());
-                let mut client = self.points.clone();
-                tasks.spawn(async move {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(r) = requests.get(i) else { break };
-                        client.search(r.clone()).await?;
-                        progress.inc(1);
-                    }
-                    Ok::<_, tonic::Status>(())
-                });
-            }
-            while let Some(r) = tasks.join_next().await {
-                r??;
-            }
-            anyhow::Ok(())
-        })?;
-        Ok(start.elapsed().as_secs_f64())
+        let requests: Vec<pb::SearchPoints> = (0..ds.n_query())
+            .map(|i| self.search_request(ds.query(i), k, ef, filter, false))
+            .collect();
+        send_all(
+            &self.runtime,
+            requests,
+            threads,
+            progress,
+            self.points.clone(),
+            |mut client: PointsClient<Svc>, r| async move {
+                client.search(r).await?;
+                Ok(())
+            },
+        )
     }
 }
 

@@ -10,7 +10,6 @@
 //! latency is one HTTP/1.1 round trip plus JSON on both ends.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -32,7 +31,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use vicinity::Distance;
 
 use super::dataset::Dataset;
-use super::remote::{TlsOptions, join_one};
+use super::remote::{TlsOptions, join_one, send_all};
 use super::target::{BuildConfig, BuildReport, Target};
 
 /// An HTTP/1.1 client for one server: keep-alive connections in a pool,
@@ -435,37 +434,26 @@ impl Target for RestRemote {
         threads: usize,
         progress: &ProgressBar,
     ) -> Result<f64> {
-        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
-            (0..ds.n_query())
-                .map(|i| self.search_body(ds.query(i), k, ef, filter, false))
-                .collect(),
-        );
-        let next = Arc::new(AtomicUsize::new(0));
+        let bodies: Vec<Vec<u8>> = (0..ds.n_query())
+            .map(|i| self.search_body(ds.query(i), k, ef, filter, false))
+            .collect();
         let path = Arc::new(self.path("/points/search"));
-        let start = Instant::now();
-        self.runtime.block_on(async {
-            let mut tasks = tokio::task::JoinSet::new();
-            for _ in 0..threads.max(1) {
-                let (bodies, next, progress) = (bodies.clone(), next.clone(), progress.clone());
-                let (http, path) = (self.http.clone(), path.clone());
-                tasks.spawn(async move {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(b) = bodies.get(i) else { break };
-                        http.call(Method::POST, &path, Some(b.clone()))
-                            .await?
-                            .result("search")?;
-                        progress.inc(1);
-                    }
-                    anyhow::Ok(())
-                });
-            }
-            while let Some(r) = tasks.join_next().await {
-                r??;
-            }
-            anyhow::Ok(())
-        })?;
-        Ok(start.elapsed().as_secs_f64())
+        send_all(
+            &self.runtime,
+            bodies,
+            threads,
+            progress,
+            self.http.clone(),
+            move |http: Arc<Http>, body| {
+                let path = path.clone();
+                async move {
+                    http.call(Method::POST, &path, Some(body))
+                        .await?
+                        .result("search")?;
+                    Ok(())
+                }
+            },
+        )
     }
 }
 
