@@ -488,9 +488,10 @@ async fn copy_collection(
     let total = from.count(name).await?;
     let mut state = progress.collections.get(name).cloned();
     if state.is_none() {
-        if let Some(existing) = to.info(name).await? {
+        if to.info(name).await?.is_some() {
+            // the exact count decides: points_count in the info is approximate
             let held = to.count(name).await?;
-            if held > 0 || existing.points_count.unwrap_or(0) > 0 {
+            if held > 0 {
                 ensure!(
                     a.overwrite,
                     "{name} on {} holds {held} points: refusing to mix them with the source's \
