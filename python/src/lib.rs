@@ -504,16 +504,16 @@ impl Collection {
         };
         let c = &self.c;
         py.detach(|| {
+            // each payload moves into its point (none given: no payloads)
+            let payloads = payloads.into_iter().chain(std::iter::repeat(None));
             let points = ids
                 .into_iter()
-                .enumerate()
-                .map(|(i, id)| {
-                    let payload = payloads.get(i).cloned().flatten();
-                    PointStruct {
-                        id,
-                        vectors: Vectors::Single(data[i * dim..(i + 1) * dim].to_vec()),
-                        payload,
-                    }
+                .zip(data.chunks_exact(dim.max(1)))
+                .zip(payloads)
+                .map(|((id, row), payload)| PointStruct {
+                    id,
+                    vectors: Vectors::Single(row.to_vec()),
+                    payload,
                 })
                 .collect();
             c.update(vicinity::UpdateOperation::Upsert(points), wait)
