@@ -25,23 +25,7 @@ import time
 import numpy as np
 
 import vicinity_db
-
-
-def serve(binary, folder):
-    proc = subprocess.Popen(
-        [binary, "serve", "--storage", folder, "--grpc-port", "0", "--http-port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    while True:
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError("the server exited early")
-        m = re.search(r"gRPC on http://([^ ]+)", line)
-        if m:
-            # the HTTP line follows; leave the pipe to be drained on exit
-            return proc, m.group(1).strip()
+from protocols import start_server
 
 
 def peak_rss_kib(pid):
@@ -78,8 +62,9 @@ def main():
                          [{"brand": f"b{i % 100}", "n": i} for i in range(s, s + m)])
             c.finish_indexing()
         out["load_seconds"] = time.perf_counter() - t
-        a_proc, a_addr = serve(binary, src)
-        b_proc, b_addr = serve(binary, dst)
+        a_proc, _, a_grpc = start_server(binary, src)
+        b_proc, _, b_grpc = start_server(binary, dst)
+        a_addr, b_addr = f"127.0.0.1:{a_grpc}", f"127.0.0.1:{b_grpc}"
         try:
             t = time.perf_counter()
             run = subprocess.run(

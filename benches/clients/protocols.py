@@ -28,9 +28,12 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 
-def start_server(binary):
+def start_server(binary, storage=None):
+    """`vicinity serve` on free ports, in memory or over the folder
+    `storage`: the process, its REST port and its gRPC port."""
+    where = ["--memory"] if storage is None else ["--storage", storage]
     proc = subprocess.Popen(
-        [binary, "serve", "--memory", "--grpc-port", "0", "--http-port", "0"],
+        [binary, "serve", *where, "--grpc-port", "0", "--http-port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
