@@ -150,21 +150,22 @@ mod tests {
         out
     }
 
-    #[test]
-    fn serves_without_a_caller_runtime_and_resets() {
-        let s = BackgroundServer::start(free_ports(), State::new()).unwrap();
-        assert_ne!(s.http_addr().port(), 0);
+    /// Collection `c` (2-d, Dot) with one point.
+    fn one_point(s: &BackgroundServer, id: u64, vector: Vec<f32>) {
         let c = s
             .state
             .db
             .create_collection("c", CollectionConfig::single(2, Distance::Dot))
             .unwrap();
-        c.upsert(vec![PointStruct::new(
-            1,
-            vec![1.0, 0.0],
-            Default::default(),
-        )])
-        .unwrap();
+        c.upsert(vec![PointStruct::new(id, vector, Default::default())])
+            .unwrap();
+    }
+
+    #[test]
+    fn serves_without_a_caller_runtime_and_resets() {
+        let s = BackgroundServer::start(free_ports(), State::new()).unwrap();
+        assert_ne!(s.http_addr().port(), 0);
+        one_point(&s, 1, vec![1.0, 0.0]);
         s.state.db.create_alias("c", "a").unwrap();
         assert!(get(s.http_addr(), "/collections").contains(r#""name":"c""#));
         s.reset();
@@ -185,18 +186,7 @@ mod tests {
         {
             let db = Database::open(dir.path()).unwrap();
             let s = BackgroundServer::start(free_ports(), State::with_database(db)).unwrap();
-            let c = s
-                .state
-                .db
-                .create_collection("c", CollectionConfig::single(2, Distance::Dot))
-                .unwrap();
-            c.upsert(vec![PointStruct::new(
-                7,
-                vec![1.0, 2.0],
-                Default::default(),
-            )])
-            .unwrap();
-            drop(c);
+            one_point(&s, 7, vec![1.0, 2.0]);
             s.stop().unwrap();
         }
         let db = Database::open(dir.path()).unwrap();
