@@ -718,6 +718,21 @@ impl Collection {
     }
 }
 
+/// A numeric id that fits an int64 array.
+fn id_i64(id: &PointId) -> Option<i64> {
+    match id {
+        PointId::Num(x) => i64::try_from(*x).ok(),
+        PointId::Uuid(_) => None,
+    }
+}
+
+/// A numpy object array of a (nested) list of ids.
+fn object_array<'py>(list: Bound<'py, PyList>) -> PyResult<Bound<'py, PyAny>> {
+    list.py()
+        .import("numpy")?
+        .call_method1("array", (list, "object"))
+}
+
 /// `(ids, scores)` of one query's hits as 1-D arrays (ids as Python
 /// objects if one does not fit an int64).
 fn one_hit_arrays<'py>(
@@ -725,13 +740,7 @@ fn one_hit_arrays<'py>(
     hits: &[ScoredPoint],
 ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
     let scores: Vec<f32> = hits.iter().map(|h| h.score).collect();
-    let numeric: Option<Vec<i64>> = hits
-        .iter()
-        .map(|h| match h.id {
-            PointId::Num(x) => i64::try_from(x).ok(),
-            PointId::Uuid(_) => None,
-        })
-        .collect();
+    let numeric: Option<Vec<i64>> = hits.iter().map(|h| id_i64(&h.id)).collect();
     let ids = match numeric {
         Some(ids) => ids.into_pyarray(py).into_any(),
         None => {
@@ -739,8 +748,7 @@ fn one_hit_arrays<'py>(
             for h in hits {
                 list.append(id_to_py(py, &h.id)?)?;
             }
-            py.import("numpy")?
-                .call_method1("array", (list, "object"))?
+            object_array(list)?
         }
     };
     Ok((ids, scores.into_pyarray(py).into_any()))
@@ -761,9 +769,9 @@ fn hit_arrays<'py>(
     for (i, hits) in results.iter().enumerate() {
         for (j, h) in hits.iter().take(width).enumerate() {
             scores[i * width + j] = h.score;
-            match h.id {
-                PointId::Num(x) if x <= i64::MAX as u64 => ids[i * width + j] = x as i64,
-                _ => numeric = false,
+            match id_i64(&h.id) {
+                Some(x) => ids[i * width + j] = x,
+                None => numeric = false,
             }
         }
     }
@@ -788,8 +796,7 @@ fn hit_arrays<'py>(
             }
             rows.append(row)?;
         }
-        py.import("numpy")?
-            .call_method1("array", (rows, "object"))?
+        object_array(rows)?
     };
     Ok((ids, scores))
 }
