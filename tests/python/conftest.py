@@ -39,3 +39,18 @@ def server():
     out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0, out
     assert "shutting down" in out
+
+
+@pytest.fixture(params=["grpc", "rest"])
+def client(server, request):
+    """The official client on the session's server, once per protocol."""
+    from qdrant_client import QdrantClient
+
+    c = QdrantClient(
+        host="127.0.0.1",
+        port=server["http"],
+        grpc_port=server["grpc"],
+        prefer_grpc=request.param == "grpc",
+    )
+    yield c
+    c.close()

@@ -21,18 +21,6 @@ import pytest
 from qdrant_client import QdrantClient, models
 
 
-@pytest.fixture(params=["grpc", "rest"])
-def client(server, request):
-    c = QdrantClient(
-        host="127.0.0.1",
-        port=server["http"],
-        grpc_port=server["grpc"],
-        prefer_grpc=request.param == "grpc",
-    )
-    yield c
-    c.close()
-
-
 def _refused(client, call):
     """Runs a call that must fail; returns (code, message) in the
     protocol's terms: the gRPC status name, or the HTTP status."""

@@ -5,19 +5,13 @@ import pytest
 from qdrant_client import QdrantClient, models
 
 
-@pytest.fixture(params=["rest", "grpc"])
-def remote(server, request):
-    c = QdrantClient(
-        host="127.0.0.1",
-        port=server["http"],
-        grpc_port=server["grpc"],
-        prefer_grpc=request.param == "grpc",
-    )
-    for col in c.get_collections().collections:
+@pytest.fixture
+def remote(client):
+    """The `client` fixture (each protocol) with no migration left over."""
+    for col in client.get_collections().collections:
         if col.name.startswith("mig_"):
-            c.delete_collection(col.name)
-    yield c
-    c.close()
+            client.delete_collection(col.name)
+    return client
 
 
 def fill(client, name):
