@@ -755,6 +755,103 @@ fn snapshots_restore_the_state_at_one_point_in_the_log() {
 }
 
 #[test]
+fn full_snapshots_restore_every_collection_and_alias() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(9);
+    let db = Database::open(dir.path()).unwrap();
+    let ids: Vec<PointId> = (0..150).map(PointId::Num).collect();
+    let mut expected = Vec::new();
+    for (name, n) in [("alpha", 120u64), ("beta", 40)] {
+        let c = db
+            .create_collection(name, CollectionConfig::single(8, Distance::Dot))
+            .unwrap();
+        c.upsert((0..n).map(|i| point(i, &mut rng)).collect())
+            .unwrap();
+        expected.push((name, c.get(&ids, &all()).unwrap()));
+    }
+    db.collection("beta")
+        .unwrap()
+        .create_field_index(
+            &"tag".parse().unwrap(),
+            FieldIndexParams::new(FieldType::Keyword),
+        )
+        .unwrap();
+    db.create_alias("alpha", "live").unwrap();
+    let snap = db.create_full_snapshot().unwrap();
+    assert!(snap.name.starts_with("full-snapshot-"), "{}", snap.name);
+    // a second one in the same millisecond gets a name of its own
+    let second = db.create_full_snapshot().unwrap();
+    assert_ne!(second.name, snap.name);
+    assert_eq!(
+        db.list_full_snapshots().unwrap(),
+        vec![snap.clone(), second.clone()]
+    );
+    db.delete_full_snapshot(&second.name).unwrap();
+    assert_eq!(
+        db.delete_full_snapshot(&second.name).unwrap_err().kind(),
+        vicinity::ErrorKind::NotFound
+    );
+    // a collection snapshot folder is not a full snapshot
+    db.create_snapshot("alpha").unwrap();
+    assert_eq!(db.list_full_snapshots().unwrap(), vec![snap.clone()]);
+    let bytes = db.read_full_snapshot(&snap.name).unwrap();
+    assert_eq!(bytes.len() as u64, snap.size);
+    let file = dir.path().join("copy.snapshot");
+    std::fs::write(&file, &bytes).unwrap();
+
+    // into a fresh database (in a folder), then reopened
+    let other = tempfile::tempdir().unwrap();
+    {
+        let fresh = Database::open(other.path()).unwrap();
+        let names = fresh.restore_full_snapshot(&file, false).unwrap();
+        assert_eq!(names, vec!["alpha", "beta"]);
+    }
+    let fresh = Database::open(other.path()).unwrap();
+    for (name, points) in &expected {
+        assert_eq!(
+            &fresh.collection(name).unwrap().get(&ids, &all()).unwrap(),
+            points
+        );
+    }
+    assert_eq!(fresh.list_aliases(), vec![("live".into(), "alpha".into())]);
+    assert_eq!(
+        fresh.collection("beta").unwrap().payload_schema()["tag"].points,
+        40
+    );
+
+    // over existing collections: refused unless forced
+    db.collection("alpha")
+        .unwrap()
+        .delete(&[PointId::Num(0)])
+        .unwrap();
+    let e = db.restore_full_snapshot(&file, false).unwrap_err();
+    assert_eq!(e.kind(), vicinity::ErrorKind::BadInput);
+    assert!(e.to_string().contains("--force-snapshot"), "{e}");
+    assert_eq!(db.collection("alpha").unwrap().count(), 119);
+    db.restore_full_snapshot(&file, true).unwrap();
+    assert_eq!(db.collection("alpha").unwrap().count(), 120);
+    assert_eq!(db.collection("live").unwrap().name(), "alpha");
+
+    // a damaged archive changes nothing
+    let mut damaged = bytes.clone();
+    let n = damaged.len();
+    damaged[n / 3] ^= 0x40;
+    std::fs::write(&file, &damaged).unwrap();
+    let e = Database::new()
+        .restore_full_snapshot(&file, false)
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Storage(StorageError::Corrupted { .. })),
+        "{e}"
+    );
+    std::fs::write(&file, b"not a tar").unwrap();
+    let empty = Database::new();
+    assert!(empty.restore_full_snapshot(&file, false).is_err());
+    assert!(empty.list_collections().is_empty());
+    assert!(Database::new().create_full_snapshot().is_err());
+}
+
+#[test]
 fn snapshot_under_concurrent_writes_is_a_prefix_of_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(Database::open(dir.path()).unwrap());

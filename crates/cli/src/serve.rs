@@ -44,6 +44,47 @@ pub struct ServeArgs {
     /// The largest REST request body, in MiB (Qdrant's default: 32).
     #[arg(long, value_name = "MIB", default_value_t = 32)]
     max_request_size_mb: usize,
+    /// Before serving, recover a collection from a snapshot file:
+    /// `PATH:NAME` (repeatable; as Qdrant's `--snapshot`).
+    #[arg(long = "snapshot", value_name = "PATH:NAME")]
+    snapshots: Vec<String>,
+    /// Before serving, recover every collection and alias in a full
+    /// snapshot (`POST /snapshots`; as Qdrant's `--storage-snapshot`).
+    #[arg(long, value_name = "PATH")]
+    storage_snapshot: Option<PathBuf>,
+    /// Let `--snapshot` and `--storage-snapshot` replace collections that
+    /// exist already (else the start is refused).
+    #[arg(long)]
+    force_snapshot: bool,
+}
+
+/// Recovers the snapshots named on the command line into `db`.
+fn recover_at_start(args: &ServeArgs, db: &Database) -> anyhow::Result<()> {
+    if let Some(file) = &args.storage_snapshot {
+        let names = db
+            .restore_full_snapshot(file, args.force_snapshot)
+            .with_context(|| format!("recovering the full snapshot {}", file.display()))?;
+        println!(
+            "vicinity: recovered {} collection(s) from {}",
+            names.len(),
+            file.display()
+        );
+    }
+    for spec in &args.snapshots {
+        let (path, name) = spec
+            .rsplit_once(':')
+            .filter(|(p, n)| !p.is_empty() && !n.is_empty())
+            .with_context(|| format!("--snapshot {spec:?}: expected PATH:NAME"))?;
+        if db.collection_exists(name) && !args.force_snapshot {
+            anyhow::bail!(
+                "Collection {name} already exists. Use --force-snapshot to overwrite it."
+            );
+        }
+        db.restore_snapshot(name, std::path::Path::new(path))
+            .with_context(|| format!("recovering {name} from {path}"))?;
+        println!("vicinity: recovered {name} from {path}");
+    }
+    Ok(())
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -62,6 +103,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("opening the storage folder {}", dir.display()))?;
         (db, format!("storage in {}", dir.display()))
     };
+    recover_at_start(&args, &db)?;
     let state = State::with_database(db);
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {

@@ -38,6 +38,7 @@ mod point;
 mod query;
 mod request;
 mod segment;
+mod snapshots;
 mod update;
 
 pub use collection::{
@@ -63,6 +64,7 @@ pub use request::{
     Direction, FacetHit, FacetRequest, OrderBy, PointSelector, ScrollRequest, ScrollResult,
     SearchParams, SearchRequest,
 };
+pub use snapshots::FULL_SNAPSHOT_VERSION;
 pub use update::{PointsSelector, UpdateOperation};
 pub use vicinity_index::{Distance, HnswConfig};
 pub use vicinity_payload::filter::datetime;

@@ -38,6 +38,7 @@
 pub mod auth;
 pub mod background;
 pub mod grpc;
+pub mod http_client;
 pub mod metrics;
 pub mod ops;
 pub mod rest;

@@ -13,139 +13,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
+use hyper::Method;
 use indicatif::ProgressBar;
-use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use vicinity::Distance;
+use vicinity_server::http_client::{HttpClient, Tls, Url};
 
 use super::dataset::Dataset;
 use super::remote::{TlsOptions, join_one, send_all};
 use super::target::{BuildConfig, BuildReport, Target};
-
-/// An HTTP/1.1 client for one server: keep-alive connections in a pool,
-/// plain or TLS, with the `api-key` header on every request.
-struct Http {
-    /// `host:port`, for connecting and the `Host` header.
-    authority: String,
-    tls: Option<(TlsConnector, ServerName<'static>)>,
-    api_key: Option<HeaderValue>,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
-}
-
-/// What the server answered: its HTTP status and the JSON envelope.
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
-impl Answer {
-    /// The envelope's `result`, or an error with Qdrant's message.
-    fn result(self, what: &str) -> Result<Value> {
-        if (200..300).contains(&self.status) {
-            return Ok(self.body.get("result").cloned().unwrap_or(Value::Null));
-        }
-        let msg = self.body["status"]["error"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| self.body.to_string());
-        bail!("{what}: HTTP {}: {msg}", self.status)
-    }
-}
-
-impl Http {
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
-        let tcp = TcpStream::connect(&self.authority)
-            .await
-            .with_context(|| format!("connecting to {}", self.authority))?;
-        tcp.set_nodelay(true)?;
-        let sender = match &self.tls {
-            Some((connector, name)) => {
-                let stream = connector
-                    .connect(name.clone(), tcp)
-                    .await
-                    .context("TLS handshake")?;
-                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                    .await
-                    .context("HTTP handshake")?;
-                tokio::spawn(conn);
-                sender
-            }
-            None => {
-                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
-                    .await
-                    .context("HTTP handshake")?;
-                tokio::spawn(conn);
-                sender
-            }
-        };
-        Ok(sender)
-    }
-
-    /// A connection ready for a request: an idle one if it is still open,
-    /// else a new one.
-    async fn sender(&self) -> Result<SendRequest<Full<Bytes>>> {
-        loop {
-            let idle = self.idle.lock().pop();
-            let Some(mut s) = idle else { break };
-            if s.ready().await.is_ok() {
-                return Ok(s);
-            }
-        }
-        self.connect().await
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<Answer> {
-        let mut sender = self.sender().await?;
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(HOST, &self.authority);
-        if body.is_some() {
-            req = req.header(CONTENT_TYPE, "application/json");
-        }
-        if let Some(k) = &self.api_key {
-            req = req.header("api-key", k.clone());
-        }
-        let req = req.body(Full::new(Bytes::from(body.unwrap_or_default())))?;
-        let resp = sender.send_request(req).await?;
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        self.idle.lock().push(sender);
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).with_context(|| {
-                format!(
-                    "HTTP {status}: not JSON: {}",
-                    String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-                )
-            })?
-        };
-        Ok(Answer { status, body })
-    }
-
-    async fn json<T: Serialize + ?Sized>(
-        &self,
-        method: Method,
-        path: &str,
-        body: &T,
-    ) -> Result<Answer> {
-        self.call(method, path, Some(serde_json::to_vec(body)?))
-            .await
-    }
-}
 
 /// A REST server under measurement.
 pub struct RestRemote {
@@ -154,31 +31,8 @@ pub struct RestRemote {
     batch_size: usize,
     upload_parallel: usize,
     runtime: tokio::runtime::Runtime,
-    http: Arc<Http>,
+    http: Arc<HttpClient>,
     filters: Vec<Value>,
-}
-
-/// The TLS client configuration: the system's roots plus `tls.ca`.
-fn tls_config(tls: &TlsOptions) -> Result<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    // A root the system offers that rustls cannot parse is skipped, as
-    // browsers do; the private CA below must parse.
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
-    if let Some(ca) = &tls.ca {
-        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.with_context(|| format!("a certificate in {}", ca.display()))?;
-            roots
-                .add(cert)
-                .with_context(|| format!("trusting {}", ca.display()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 impl RestRemote {
@@ -207,38 +61,26 @@ impl RestRemote {
             !authority.is_empty() && !authority.contains('/'),
             "--target {url:?}: expected http://HOST:PORT (no path)"
         );
-        let host = match authority.rsplit_once(':') {
-            Some((h, port)) if port.parse::<u16>().is_ok() => h,
+        match authority.rsplit_once(':') {
+            Some((_, port)) if port.parse::<u16>().is_ok() => {}
             _ => bail!("--target {url:?}: the port is missing (6333 is Qdrant's REST port)"),
+        }
+        ensure!(
+            secure || (tls.ca.is_none() && tls.domain.is_none()),
+            "--tls-ca and --tls-domain need a grpcs:// or https:// target"
+        );
+        let tls = Tls {
+            ca: tls.ca.clone(),
+            domain: tls.domain.clone(),
         };
-        let tls = if secure {
-            let name = tls
-                .domain
-                .clone()
-                .unwrap_or_else(|| host.trim_matches(['[', ']']).to_string());
-            let name = ServerName::try_from(name.clone())
-                .with_context(|| format!("{name:?} is not a host name for TLS"))?;
-            Some((TlsConnector::from(Arc::new(tls_config(tls)?)), name))
-        } else {
-            ensure!(
-                tls.ca.is_none() && tls.domain.is_none(),
-                "--tls-ca and --tls-domain need a grpcs:// or https:// target"
-            );
-            None
-        };
-        let api_key = api_key
-            .map(|k| HeaderValue::from_str(&k))
-            .transpose()
-            .context("the API key is not a valid header value")?;
+        let http = Arc::new(HttpClient::new(
+            &Url::parse(url)?,
+            api_key.as_deref(),
+            &tls,
+        )?);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        let http = Arc::new(Http {
-            authority: authority.to_string(),
-            tls,
-            api_key,
-            idle: Mutex::new(Vec::new()),
-        });
         // One round trip now, so that a wrong address fails here.
         runtime
             .block_on(http.call(Method::GET, "/", None))
@@ -339,16 +181,16 @@ impl Target for RestRemote {
                     "full_scan_threshold": cfg.full_scan_threshold,
                 },
             });
-            http.json(Method::PUT, &path, &create)
-                .await?
-                .result("creating the collection")?;
+            http.json(Method::PUT, &path, Some(&create))
+                .await
+                .context("creating the collection")?;
             let start = Instant::now();
             if cfg.payload_index && ds.payloads.is_some() {
                 for (key, t) in &ds.payload_schema {
                     let body = json!({"field_name": key, "field_schema": t});
-                    http.json(Method::PUT, &format!("{path}/index?wait=true"), &body)
-                        .await?
-                        .result(&format!("indexing {key}"))?;
+                    http.json(Method::PUT, &format!("{path}/index?wait=true"), Some(&body))
+                        .await
+                        .with_context(|| format!("indexing {key}"))?;
                 }
             }
             // Up to `parallel` batches in flight, as Qdrant's clients upload.
@@ -444,7 +286,7 @@ impl Target for RestRemote {
             threads,
             progress,
             self.http.clone(),
-            move |http: Arc<Http>, body| {
+            move |http: Arc<HttpClient>, body| {
                 let path = path.clone();
                 async move {
                     http.call(Method::POST, &path, Some(body))

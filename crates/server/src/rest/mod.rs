@@ -546,7 +546,7 @@ fn routes() -> Router<Arc<State>> {
         .route("/snapshots", get(sn::list_full).post(sn::create_full))
         .route(
             "/snapshots/{snapshot}",
-            get(sn::full_refused).delete(sn::full_refused),
+            get(sn::download_full).delete(sn::remove_full),
         )
         .route(
             "/collections/{name}/shards",

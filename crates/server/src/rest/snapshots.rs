@@ -1,5 +1,7 @@
-//! Collection snapshots: create, list, download, delete, upload and
-//! recover. Full-storage snapshots are refused as over gRPC.
+//! Snapshots: of a collection (create, list, download, delete, upload,
+//! recover from a path or a URL) and of the whole storage (create, list,
+//! download, delete; a full snapshot is recovered at start-up, with
+//! `vicinity serve --storage-snapshot FILE`, as in Qdrant).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,17 +43,22 @@ pub(super) async fn download(
 ) -> RestResult {
     let file = snapshot.clone();
     let bytes = blocking(move || Ok(state.db.read_snapshot(&name, &file)?)).await?;
-    Ok((
+    Ok(attachment(&snapshot, bytes))
+}
+
+/// A snapshot file as a download.
+fn attachment(name: &str, bytes: Vec<u8>) -> axum::response::Response {
+    (
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{snapshot}\""),
+                format!("attachment; filename=\"{name}\""),
             ),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 /// `DELETE /collections/{name}/snapshots/{snapshot}`.
@@ -79,6 +86,17 @@ fn sha256_matches(path: &std::path::Path, want: &str) -> Result<(), RestError> {
     }
 }
 
+/// The largest snapshot a recovery downloads (64 GiB).
+const MAX_SNAPSHOT_DOWNLOAD: u64 = 64 << 30;
+
+/// A fresh file name for a snapshot on its way in.
+fn temp_snapshot() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "vicinity-incoming-{}.snapshot",
+        uuid::Uuid::new_v4()
+    ))
+}
+
 /// Restores `name` from a file on this machine.
 async fn restore(
     state: Arc<State>,
@@ -97,8 +115,9 @@ async fn restore(
     .await
 }
 
-/// `PUT /collections/{name}/snapshots/recover`: from `file://` or a path
-/// on the server's machine.
+/// `PUT /collections/{name}/snapshots/recover`: from an `http(s)://` URL
+/// (downloaded, then restored: another server's snapshot download URL,
+/// say), `file://` or a path on the server's machine.
 pub(super) async fn recover(
     Shared(state): S,
     Path(name): Path<String>,
@@ -107,14 +126,28 @@ pub(super) async fn recover(
 ) -> RestResult {
     let t = Instant::now();
     let location = body.location;
-    let file = if let Some(p) = location.strip_prefix("file://") {
-        std::path::PathBuf::from(p)
-    } else if location.starts_with("http://") || location.starts_with("https://") {
-        return Err(RestError::unsupported(
-            "recovering a snapshot from a URL; upload the file (POST .../snapshots/upload)",
-        ));
-    } else {
-        std::path::PathBuf::from(&location)
+    if location.starts_with("http://") || location.starts_with("https://") {
+        let file = temp_snapshot();
+        let fetched = crate::http_client::download(
+            &location,
+            &file,
+            MAX_SNAPSHOT_DOWNLOAD,
+            &crate::http_client::Tls::default(),
+        )
+        .await;
+        let result = match fetched {
+            Ok(_) => restore(state, name, file.clone(), body.checksum).await,
+            Err(e) => Err(RestError::wrong(format!(
+                "Failed to download snapshot from {location}: {e}"
+            ))),
+        };
+        let _ = std::fs::remove_file(&file);
+        result?;
+        return ok(t, true);
+    }
+    let file = match location.strip_prefix("file://") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::path::PathBuf::from(&location),
     };
     if !file.is_file() {
         return Err(RestError::new(
@@ -156,8 +189,7 @@ pub(super) async fn upload(
             "the form has no `snapshot` field with the file",
         )
     })?;
-    let file =
-        std::env::temp_dir().join(format!("vicinity-upload-{}.snapshot", uuid::Uuid::new_v4()));
+    let file = temp_snapshot();
     std::fs::write(&file, &data).map_err(|e| {
         RestError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -170,23 +202,35 @@ pub(super) async fn upload(
     ok(t, true)
 }
 
-fn full_error() -> RestError {
-    RestError::unsupported(
-        "full-storage snapshots; take a snapshot per collection (POST /collections/{name}/snapshots)",
-    )
-}
-
 /// `GET /snapshots`.
-pub(super) async fn list_full() -> RestError {
-    full_error()
+pub(super) async fn list_full(Shared(state): S) -> RestResult {
+    let t = Instant::now();
+    let list = blocking(move || Ok(state.db.list_full_snapshots()?)).await?;
+    let list: Vec<_> = list.into_iter().map(output::snapshot).collect();
+    ok(t, list)
 }
 
 /// `POST /snapshots`.
-pub(super) async fn create_full() -> RestError {
-    full_error()
+pub(super) async fn create_full(Shared(state): S, Params(_): Params<SnapshotParams>) -> RestResult {
+    let t = Instant::now();
+    let d = blocking(move || Ok(state.db.create_full_snapshot()?)).await?;
+    ok(t, output::snapshot(d))
 }
 
-/// `GET` and `DELETE /snapshots/{snapshot}`.
-pub(super) async fn full_refused() -> RestError {
-    full_error()
+/// `GET /snapshots/{snapshot}`: the file.
+pub(super) async fn download_full(Shared(state): S, Path(snapshot): Path<String>) -> RestResult {
+    let file = snapshot.clone();
+    let bytes = blocking(move || Ok(state.db.read_full_snapshot(&file)?)).await?;
+    Ok(attachment(&snapshot, bytes))
+}
+
+/// `DELETE /snapshots/{snapshot}`.
+pub(super) async fn remove_full(
+    Shared(state): S,
+    Path(snapshot): Path<String>,
+    Params(_): Params<SnapshotParams>,
+) -> RestResult {
+    let t = Instant::now();
+    blocking(move || Ok(state.db.delete_full_snapshot(&snapshot)?)).await?;
+    ok(t, true)
 }

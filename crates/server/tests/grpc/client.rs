@@ -275,6 +275,34 @@ async fn snapshots_on_a_durable_server() {
         .await,
     );
     assert_eq!(gone.code(), Code::NotFound);
+
+    // full-storage snapshots
+    let full = c
+        .create_full_snapshot()
+        .await
+        .unwrap()
+        .snapshot_description
+        .unwrap();
+    assert!(full.name.starts_with("full-snapshot-") && full.size > 0);
+    let listed = c.list_full_snapshots().await.unwrap().snapshot_descriptions;
+    assert_eq!(listed, vec![full.clone()]);
+    let file = dir.path().join("snapshots").join(&full.name);
+    let fresh = vicinity::Database::new();
+    assert_eq!(
+        fresh.restore_full_snapshot(&file, false).unwrap(),
+        vec!["s"]
+    );
+    assert_eq!(fresh.collection("s").unwrap().count(), 1);
+    c.delete_full_snapshot(full.name.clone()).await.unwrap();
+    assert!(
+        c.list_full_snapshots()
+            .await
+            .unwrap()
+            .snapshot_descriptions
+            .is_empty()
+    );
+    let gone = status(c.delete_full_snapshot(full.name).await);
+    assert_eq!(gone.code(), Code::NotFound);
     server.stop().await.unwrap();
 }
 

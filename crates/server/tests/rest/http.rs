@@ -12,6 +12,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body's bytes (a download).
+    pub raw: Vec<u8>,
 }
 
 impl Reply {
@@ -64,6 +66,8 @@ pub async fn send(
     let _ = s.write_all(body).await;
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw).await;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n");
+    let body_bytes = split.map_or(Vec::new(), |i| raw[i + 4..].to_vec());
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
@@ -80,6 +84,7 @@ pub async fn send(
         status,
         headers,
         body: body.to_string(),
+        raw: body_bytes,
     }
 }
 

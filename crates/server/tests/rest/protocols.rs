@@ -312,6 +312,30 @@ async fn snapshots_over_rest() {
         get(addr, "/collections/t/points/1").await.json()["result"]["payload"]["k"],
         "v"
     );
+    // recover from a URL: this server's own download link, as one node
+    // recovers from another's
+    let url = format!("http://{addr}/collections/s/snapshots/{name}");
+    let body = serde_json::json!({ "location": url }).to_string();
+    let r = json(addr, "PUT", "/collections/w/snapshots/recover", &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        get(addr, "/collections/w/points/1").await.json()["result"]["payload"]["k"],
+        "v"
+    );
+    // a URL that is not there: the download's error, and no collection
+    let url = format!("http://{addr}/collections/s/snapshots/missing.snapshot");
+    let body = serde_json::json!({ "location": url }).to_string();
+    let r = json(addr, "PUT", "/collections/x/snapshots/recover", &body).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let msg = r.json()["status"]["error"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("Failed to download snapshot") && msg.contains("404"),
+        "{msg}"
+    );
+    assert_eq!(
+        get(addr, "/collections/x/exists").await.json()["result"]["exists"],
+        false
+    );
     // a checksum that does not match is refused
     let body =
         serde_json::json!({ "location": path.display().to_string(), "checksum": "00" }).to_string();
@@ -332,6 +356,58 @@ async fn snapshots_over_rest() {
         get(addr, "/collections/s/snapshots").await.json()["result"],
         serde_json::json!([])
     );
-    assert_eq!(get(addr, "/snapshots").await.status, 501);
+    // full-storage snapshots: create, list, download, delete
+    let r = json(
+        addr,
+        "POST",
+        "/collections/aliases",
+        r#"{"actions": [{"create_alias": {"collection_name": "t", "alias_name": "live"}}]}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = json(addr, "POST", "/snapshots?wait=true", "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let full = r.json()["result"]["name"].as_str().unwrap().to_string();
+    assert!(full.starts_with("full-snapshot-"), "{full}");
+    let listed = get(addr, "/snapshots").await.json();
+    assert_eq!(listed["result"][0]["name"], full.as_str());
+    let file = send(addr, "GET", &format!("/snapshots/{full}"), None, &[], b"").await;
+    assert_eq!(file.status, 200);
+    assert_eq!(
+        listed["result"][0]["size"].as_u64(),
+        Some(file.raw.len() as u64)
+    );
+    // what it holds: recovered into a fresh database
+    let copy = dir.path().join("full-copy.snapshot");
+    std::fs::write(&copy, &file.raw).unwrap();
+    let fresh = vicinity::Database::new();
+    fresh.restore_full_snapshot(&copy, false).unwrap();
+    assert_eq!(fresh.list_collections(), vec!["s", "t", "w"]);
+    assert_eq!(fresh.collection("live").unwrap().name(), "t");
+    let r = send(
+        addr,
+        "DELETE",
+        &format!("/snapshots/{full}?wait=true"),
+        None,
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        get(addr, "/snapshots").await.json()["result"],
+        serde_json::json!([])
+    );
+    let r = send(
+        addr,
+        "DELETE",
+        &format!("/snapshots/{full}"),
+        None,
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(get(addr, &format!("/snapshots/{full}")).await.status, 404);
     s.stop().await.unwrap();
 }

@@ -1,5 +1,5 @@
-//! `qdrant.Snapshots`: per-collection snapshots of a durable database
-//! (`vicinity serve --storage DIR`); full-storage snapshots are not served.
+//! `qdrant.Snapshots`: per-collection and full-storage snapshots of a
+//! durable database (`vicinity serve --storage DIR`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,12 +42,6 @@ fn description(d: vicinity::SnapshotDescription) -> pb::SnapshotDescription {
         size: d.size as i64,
         checksum: None,
     }
-}
-
-fn full_refused<T>() -> Result<Response<T>, Status> {
-    Err(Status::unimplemented(
-        "Vicinity does not serve full-storage snapshots; take a snapshot per collection",
-    ))
 }
 
 #[tonic::async_trait]
@@ -101,20 +95,36 @@ impl pb::snapshots_server::Snapshots for SnapshotsService {
         &self,
         _: Request<pb::CreateFullSnapshotRequest>,
     ) -> Result<Response<pb::CreateSnapshotResponse>, Status> {
-        full_refused()
+        let t = Instant::now();
+        let state = self.state.clone();
+        let d = blocking(move || state.db.create_full_snapshot().map_err(from_engine)).await?;
+        Ok(Response::new(pb::CreateSnapshotResponse {
+            snapshot_description: Some(description(d)),
+            time: secs(t),
+        }))
     }
 
     async fn list_full(
         &self,
         _: Request<pb::ListFullSnapshotsRequest>,
     ) -> Result<Response<pb::ListSnapshotsResponse>, Status> {
-        full_refused()
+        let t = Instant::now();
+        let state = self.state.clone();
+        let list = blocking(move || state.db.list_full_snapshots().map_err(from_engine)).await?;
+        Ok(Response::new(pb::ListSnapshotsResponse {
+            snapshot_descriptions: list.into_iter().map(description).collect(),
+            time: secs(t),
+        }))
     }
 
     async fn delete_full(
         &self,
-        _: Request<pb::DeleteFullSnapshotRequest>,
+        request: Request<pb::DeleteFullSnapshotRequest>,
     ) -> Result<Response<pb::DeleteSnapshotResponse>, Status> {
-        full_refused()
+        let t = Instant::now();
+        let name = request.into_inner().snapshot_name;
+        let state = self.state.clone();
+        blocking(move || state.db.delete_full_snapshot(&name).map_err(from_engine)).await?;
+        Ok(Response::new(pb::DeleteSnapshotResponse { time: secs(t) }))
     }
 }
