@@ -5,6 +5,7 @@
 
 mod bench;
 pub mod migrate;
+pub mod portable;
 mod serve;
 
 use std::ffi::OsString;
@@ -29,6 +30,11 @@ enum Command {
     /// Copies collections between a folder and a Qdrant gRPC endpoint
     /// (either way), resumably, and checks the copy.
     Migrate(migrate::MigrateArgs),
+    /// Writes a collection to a file of JSON lines (a header with its
+    /// configuration, then one point per line).
+    Export(portable::ExportArgs),
+    /// Reads a file written by `export` into a collection.
+    Import(portable::ImportArgs),
 }
 
 /// Runs the command line `args` (the program name first). `--help`,
@@ -43,5 +49,7 @@ where
         Command::Bench(cmd) => bench::run(cmd),
         Command::Serve(args) => serve::run(args),
         Command::Migrate(args) => migrate::run(args),
+        Command::Export(args) => portable::run_export(args),
+        Command::Import(args) => portable::run_import(args),
     }
 }

@@ -184,6 +184,32 @@ impl Progress {
     }
 }
 
+/// Opens the database in folder `dir` (creating it if `create`, else it
+/// must exist) and serves it on free local ports for the run.
+pub(crate) async fn serve_folder(dir: &Path, create: bool) -> Result<BackgroundServer> {
+    ensure!(
+        create || dir.is_dir(),
+        "{}: no such folder (the source must exist)",
+        dir.display()
+    );
+    let db = tokio::task::spawn_blocking({
+        let dir = dir.to_path_buf();
+        move || vicinity::Database::open(&dir)
+    })
+    .await?
+    .with_context(|| format!("opening {}", dir.display()))?;
+    let config = ServerConfig {
+        grpc_port: 0,
+        http_port: 0,
+        ..ServerConfig::default()
+    };
+    let server = tokio::task::spawn_blocking(move || {
+        BackgroundServer::start(config, State::with_database(db))
+    })
+    .await??;
+    Ok(server)
+}
+
 /// One side of the migration: a gRPC endpoint, with the local server that
 /// serves it when it is a folder.
 struct Side {
@@ -205,26 +231,7 @@ impl Side {
         } else if spec.contains("://") {
             bail!("{spec:?}: expected a folder or grpc://HOST:PORT (grpcs:// for TLS)");
         } else {
-            let dir = Path::new(spec);
-            ensure!(
-                create || dir.is_dir(),
-                "{spec}: no such folder (the source must exist)"
-            );
-            let db = tokio::task::spawn_blocking({
-                let dir = dir.to_path_buf();
-                move || vicinity::Database::open(&dir)
-            })
-            .await?
-            .with_context(|| format!("opening {spec}"))?;
-            let config = ServerConfig {
-                grpc_port: 0,
-                http_port: 0,
-                ..ServerConfig::default()
-            };
-            let server = tokio::task::spawn_blocking(move || {
-                BackgroundServer::start(config, State::with_database(db))
-            })
-            .await??;
+            let server = serve_folder(Path::new(spec), create).await?;
             (format!("grpc://{}", server.grpc_addr()), Some(server))
         };
         let key = if local.is_some() { None } else { api_key };
@@ -675,7 +682,9 @@ async fn copy_collection(
     })
 }
 
-fn bar(quiet: bool, total: u64, name: &str) -> ProgressBar {
+/// A progress bar on a terminal (points copied, rate, time left); hidden
+/// when quiet or when standard error is not a terminal.
+pub(crate) fn bar(quiet: bool, total: u64, name: &str) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
@@ -789,7 +798,7 @@ pub fn run(a: MigrateArgs) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
     use vicinity::{
@@ -818,7 +827,7 @@ mod tests {
 
     /// A folder with a named-vector Dot/Euclid collection (numeric and
     /// UUID ids, payloads, an index) and a Cosine one with an alias.
-    fn source(dir: &Path) {
+    pub(crate) fn source(dir: &Path) {
         let db = Database::open(dir).unwrap();
         let named = CollectionConfig::named([
             ("a", VectorParams::new(3, Distance::Dot)),
@@ -882,7 +891,7 @@ mod tests {
     }
 
     /// Same points (vectors bit for bit but Cosine's), indexes, aliases.
-    fn assert_same(a: &Path, b: &Path) {
+    pub(crate) fn assert_same(a: &Path, b: &Path) {
         let (da, db) = (Database::open(a).unwrap(), Database::open(b).unwrap());
         assert_eq!(da.list_collections(), db.list_collections());
         for name in da.list_collections() {
