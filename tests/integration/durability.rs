@@ -848,7 +848,40 @@ fn full_snapshots_restore_every_collection_and_alias() {
     let empty = Database::new();
     assert!(empty.restore_full_snapshot(&file, false).is_err());
     assert!(empty.list_collections().is_empty());
-    assert!(Database::new().create_full_snapshot().is_err());
+}
+
+#[test]
+fn an_in_memory_database_takes_snapshots_too() {
+    let mem = Database::new();
+    let c = mem
+        .create_collection("m", CollectionConfig::single(2, Distance::Dot))
+        .unwrap();
+    c.upsert(vec![PointStruct::new(1, vec![1.0, 2.0], Payload::new())])
+        .unwrap();
+    let one = mem.create_snapshot("m").unwrap();
+    let full = mem.create_full_snapshot().unwrap();
+    assert_eq!(mem.list_snapshots("m").unwrap(), vec![one.clone()]);
+    assert_eq!(mem.list_full_snapshots().unwrap(), vec![full.clone()]);
+    let bytes = mem.read_full_snapshot(&full.name).unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &bytes).unwrap();
+    let other = Database::new();
+    other.restore_full_snapshot(file.path(), false).unwrap();
+    assert_eq!(other.collection("m").unwrap().count(), 1);
+    // the snapshots live in a folder of the database's own, gone with it
+    let one_bytes = mem.read_snapshot("m", &one.name).unwrap();
+    std::fs::write(file.path(), &one_bytes).unwrap();
+    let dir = std::env::temp_dir()
+        .read_dir()
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("m").join(&one.name).exists())
+        .collect::<Vec<_>>();
+    assert_eq!(dir.len(), 1, "{dir:?}");
+    drop(c);
+    drop(mem);
+    assert!(!dir[0].exists());
+    assert_eq!(other.restore_snapshot("n", file.path()).unwrap().count(), 1);
 }
 
 #[test]

@@ -44,6 +44,18 @@ pub struct Database {
     pub(crate) pool: Option<Arc<ThreadPool>>,
     /// The folder of a durable database.
     pub(crate) root: Option<Root>,
+    /// Where an in-memory database keeps its snapshots: a folder under
+    /// the system's temporary directory, made at the first snapshot and
+    /// removed with the database.
+    pub(crate) scratch: std::sync::OnceLock<PathBuf>,
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Some(dir) = self.scratch.get() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// A durable database's folder.
@@ -91,6 +103,7 @@ impl Database {
             aliases: RwLock::default(),
             pool: Some(pool),
             root: None,
+            scratch: std::sync::OnceLock::new(),
         }
     }
 
@@ -152,6 +165,7 @@ impl Database {
             aliases: RwLock::new(aliases),
             pool,
             root: Some(root),
+            scratch: std::sync::OnceLock::new(),
         })
     }
 

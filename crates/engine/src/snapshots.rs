@@ -49,14 +49,25 @@ fn millis_now() -> u128 {
 }
 
 impl crate::Database {
+    /// The I/O layer and folder that hold snapshots: `<db>/snapshots`, or
+    /// for an in-memory database a temporary folder of its own (so that
+    /// snapshots work there as in Qdrant, for as long as it lives).
+    pub(crate) fn snapshots_root(&self) -> (Arc<dyn Io>, PathBuf) {
+        match &self.root {
+            Some(root) => (Arc::clone(&root.io), root.dir.join("snapshots")),
+            None => {
+                let dir = self.scratch.get_or_init(|| {
+                    std::env::temp_dir()
+                        .join(format!("vicinity-snapshots-{}", uuid::Uuid::new_v4()))
+                });
+                (Arc::new(vicinity_storage::StdIo), dir.clone())
+            }
+        }
+    }
+
     fn snapshot_dir(&self, collection: &str) -> Result<(Arc<dyn Io>, PathBuf)> {
-        let root = self.root.as_ref().ok_or_else(|| {
-            Error::BadRequest("snapshots need a database in a folder (Database::open)".into())
-        })?;
-        Ok((
-            Arc::clone(&root.io),
-            root.dir.join("snapshots").join(collection),
-        ))
+        let (io, dir) = self.snapshots_root();
+        Ok((io, dir.join(collection)))
     }
 
     /// Takes a snapshot of a collection into `<db>/snapshots/<collection>/`.
@@ -190,10 +201,7 @@ impl crate::Database {
 
 impl crate::Database {
     fn root_dir(&self) -> Result<(Arc<dyn Io>, PathBuf)> {
-        let root = self.root.as_ref().ok_or_else(|| {
-            Error::BadRequest("snapshots need a database in a folder (Database::open)".into())
-        })?;
-        Ok((Arc::clone(&root.io), root.dir.join("snapshots")))
+        Ok(self.snapshots_root())
     }
 
     /// The path of full snapshot `name`, if it is one of ours and exists.

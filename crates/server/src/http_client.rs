@@ -359,12 +359,21 @@ impl HttpClient {
 }
 
 /// Downloads `url` into `file` (created or truncated), following up to
-/// five redirects, refusing more than `limit` bytes. Returns the size.
-pub async fn download(url: &str, file: &Path, limit: u64, tls: &Tls) -> Result<u64, ClientError> {
+/// five redirects, refusing more than `limit` bytes; `api_key` goes to the
+/// first host only (not to one a redirect leads to). Returns the size.
+pub async fn download(
+    url: &str,
+    api_key: Option<&str>,
+    file: &Path,
+    limit: u64,
+    tls: &Tls,
+) -> Result<u64, ClientError> {
+    let first = Url::parse(url)?.authority;
     let mut url = url.to_string();
     for _ in 0..=5 {
         let parsed = Url::parse(&url)?;
-        let client = HttpClient::new(&parsed, None, tls)?;
+        let key = api_key.filter(|_| parsed.authority == first);
+        let client = HttpClient::new(&parsed, key, tls)?;
         let what = format!("GET {url}");
         let (_, resp) = client.send(Method::GET, &parsed.path, None).await?;
         let status = resp.status();

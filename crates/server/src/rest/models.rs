@@ -2283,7 +2283,7 @@ pub struct AliasesBody {
 /// `PUT /collections/{name}/snapshots/recover`.
 #[derive(Debug, Deserialize)]
 pub struct RecoverBody {
-    /// `file:///path` or a path on this machine.
+    /// An `http(s)://` URL, `file:///path` or a path on this machine.
     pub location: String,
     /// Which data wins (one node: the snapshot's).
     #[serde(default)]
@@ -2291,7 +2291,7 @@ pub struct RecoverBody {
     /// The expected SHA-256 of the file.
     #[serde(default)]
     pub checksum: Option<String>,
-    /// The key for a remote location.
+    /// The `api-key` header to send to an `http(s)://` location.
     #[serde(default)]
     pub api_key: Option<String>,
 }

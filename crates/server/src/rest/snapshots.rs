@@ -130,6 +130,7 @@ pub(super) async fn recover(
         let file = temp_snapshot();
         let fetched = crate::http_client::download(
             &location,
+            body.api_key.as_deref(),
             &file,
             MAX_SNAPSHOT_DOWNLOAD,
             &crate::http_client::Tls::default(),

@@ -212,7 +212,7 @@ async fn collection_life_cycle() {
         missing.message(),
         "Not found: Collection `products` doesn't exist!"
     );
-    // an in-memory server has no folder for snapshots
+    // no snapshot of a collection that is gone
     let snap = status(c.create_snapshot("products").await);
     assert_eq!(snap.code(), Code::NotFound, "{}", snap.message());
 }
