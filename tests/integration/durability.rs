@@ -819,6 +819,15 @@ fn full_snapshots_restore_every_collection_and_alias() {
         40
     );
 
+    // an alias whose name is a collection here: refused before anything changes
+    let clash = Database::new();
+    clash
+        .create_collection("live", CollectionConfig::single(2, Distance::Dot))
+        .unwrap();
+    let e = clash.restore_full_snapshot(&file, true).unwrap_err();
+    assert_eq!(e.kind(), vicinity::ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(clash.list_collections(), vec!["live"]);
+
     // over existing collections: refused unless forced
     db.collection("alpha")
         .unwrap()

@@ -382,6 +382,14 @@ impl crate::Database {
                     "alias {alias} names {target}, which is not in the snapshot"
                 )));
             }
+            crate::config::validate_collection_name(alias)?;
+            // an alias may not take a collection's name, here or there
+            if manifest.collections.contains_key(alias) || self.collections.read().contains_key(alias)
+            {
+                return Err(Error::CollectionExists {
+                    name: alias.to_string(),
+                });
+            }
         }
         if !force {
             for name in manifest.collections.keys() {

@@ -104,7 +104,7 @@ impl ApiKeys {
             Access::Full => Ok(()),
             Access::ReadOnly if READ_RPCS.contains(&path) => Ok(()),
             Access::ReadOnly => Err(Denied::PermissionDenied(
-                "Write access denied: the read-only API key allows reads only",
+                "Forbidden: Global manage access is required",
             )),
         }
     }

@@ -320,7 +320,7 @@ async fn check_key(
         Ok(Access::ReadOnly) if is_read(req.method(), path) => next.run(req).await,
         Ok(Access::ReadOnly) => RestError::new(
             StatusCode::FORBIDDEN,
-            "Write access denied: the read-only API key allows reads only",
+            "Forbidden: Global manage access is required",
         )
         .into_response(),
         Err(Denied::Unauthenticated(m)) => {

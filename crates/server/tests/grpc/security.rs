@@ -13,7 +13,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use vicinity_server::testing::TestServer;
 use vicinity_server::{ApiKeys, ServerConfig, TlsFiles};
 
-use crate::support::code;
+use crate::support::{code, status};
 
 async fn keyed_server() -> TestServer {
     let config = ServerConfig {
@@ -106,9 +106,11 @@ async fn api_keys_on_grpc() {
         code(reader.create_collection(create("d")).await),
         Code::PermissionDenied
     );
+    let refused = status(reader.delete_collection("c").await);
+    assert_eq!(refused.code(), Code::PermissionDenied);
     assert_eq!(
-        code(reader.delete_collection("c").await),
-        Code::PermissionDenied
+        refused.message(),
+        "Forbidden: Global manage access is required"
     );
     assert!(admin.collection_exists("c").await.unwrap());
     assert!(!admin.collection_exists("d").await.unwrap());

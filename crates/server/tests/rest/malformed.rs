@@ -775,6 +775,8 @@ async fn api_keys_and_the_read_only_key_over_rest() {
     ] {
         let r = send(addr, method, path, JSON, &reader, body).await;
         assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
+        // Qdrant's words: the read-only key is global read access
+        assert_eq!(r.error(), "Forbidden: Global manage access is required");
     }
     assert_eq!(count(&reader).await, 1, "a refused write changed the data");
     s.stop().await.unwrap();
