@@ -90,7 +90,9 @@ struct Server {
 #[pymethods]
 impl Server {
     #[new]
-    #[pyo3(signature = (path=None, *, host="127.0.0.1", http_port=0, grpc_port=0, api_key=None, read_only_api_key=None))]
+    // one Rust argument per Python keyword argument of `Server(...)`
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (path=None, *, host="127.0.0.1", http_port=0, grpc_port=0, api_key=None, read_only_api_key=None, jwt_rbac=false))]
     fn new(
         py: Python<'_>,
         path: Option<std::path::PathBuf>,
@@ -99,6 +101,7 @@ impl Server {
         grpc_port: u16,
         api_key: Option<String>,
         read_only_api_key: Option<String>,
+        jwt_rbac: bool,
     ) -> PyResult<Self> {
         let ip: std::net::IpAddr = host
             .parse()
@@ -110,6 +113,7 @@ impl Server {
             keys: ApiKeys {
                 api_key,
                 read_only_api_key,
+                jwt_rbac,
             },
             ..ServerConfig::default()
         };

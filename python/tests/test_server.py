@@ -110,6 +110,42 @@ def test_two_servers_at_once_and_api_keys():
     assert not a.running and not b.running
 
 
+def _token(claims, secret):
+    """An HS256 JWT, signed here with the standard library."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
+
+
+@pytest.mark.parametrize("grpc", [False, True], ids=["rest", "grpc"])
+def test_jwt_tokens_limit_what_a_client_sees(grpc):
+    import grpc as grpc_lib
+
+    with vicinity_db.Server(api_key="s3cret", jwt_rbac=True) as s:
+        admin = s.client()
+        products(admin, "shop_a")
+        products(admin, "shop_b")
+        limited = _token({"access": [{"collection": "shop_a", "access": "r"}]}, "s3cret")
+        c = s.client(prefer_grpc=grpc, api_key=limited)
+        assert [x.name for x in c.get_collections().collections] == ["shop_a"]
+        assert len(c.query_points("shop_a", query=[1, 0, 0, 0.5], limit=3).points) == 3
+        with pytest.raises((UnexpectedResponse, grpc_lib.RpcError)) as e:
+            c.count("shop_b")
+        assert "Access to collection shop_b is required" in str(e.value)
+        with pytest.raises((UnexpectedResponse, grpc_lib.RpcError)) as e:
+            c.upsert("shop_a", points=[models.PointStruct(id=9, vector=[1, 0, 0, 0])])
+        assert "Write access to collection shop_a is required" in str(e.value)
+        c.close()
+
+
 def test_a_folder_survives_a_restart(tmp_path):
     with vicinity_db.Server(tmp_path) as s:
         products(s.client(), "kept")

@@ -45,7 +45,8 @@ class Server:
     background threads (the GIL is not held while it serves).
 
     ``path=None`` keeps collections in memory; a folder makes them durable.
-    Ports default to free ones. Use it as a context manager, or call
+    Ports default to free ones. ``jwt_rbac=True`` also accepts JWTs signed
+    with ``api_key`` (Qdrant's role-based access). Use it as a context manager, or call
     :meth:`stop`::
 
         with vicinity_db.Server() as server:
@@ -62,6 +63,7 @@ class Server:
         grpc_port: int = 0,
         api_key: Optional[str] = None,
         read_only_api_key: Optional[str] = None,
+        jwt_rbac: bool = False,
     ) -> None:
         self._server = _native.Server(
             None if path is None else str(path),
@@ -70,6 +72,7 @@ class Server:
             grpc_port=grpc_port,
             api_key=api_key,
             read_only_api_key=read_only_api_key,
+            jwt_rbac=jwt_rbac,
         )
         self.api_key = api_key
 

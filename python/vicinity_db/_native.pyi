@@ -33,6 +33,7 @@ class Server:
         grpc_port: int = 0,
         api_key: Optional[str] = None,
         read_only_api_key: Optional[str] = None,
+        jwt_rbac: bool = False,
     ) -> None: ...
     @property
     def host(self) -> str: ...

@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// A key that allows reads only.
     #[arg(long, env = "VICINITY_READ_ONLY_API_KEY", hide_env_values = true)]
     read_only_api_key: Option<String>,
+    /// Also accept JWTs signed with --api-key (HS256), with Qdrant's
+    /// claims: global or per-collection access, `exp`, `value_exists`.
+    #[arg(long, requires = "api_key")]
+    jwt_rbac: bool,
     /// TLS certificate chain (PEM) for both ports; needs --tls-key.
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -120,6 +124,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         keys: ApiKeys {
             api_key: args.api_key,
             read_only_api_key: args.read_only_api_key,
+            jwt_rbac: args.jwt_rbac,
         },
         tls,
         rest: vicinity_server::rest::RestConfig {

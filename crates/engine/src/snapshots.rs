@@ -384,7 +384,8 @@ impl crate::Database {
             }
             crate::config::validate_collection_name(alias)?;
             // an alias may not take a collection's name, here or there
-            if manifest.collections.contains_key(alias) || self.collections.read().contains_key(alias)
+            if manifest.collections.contains_key(alias)
+                || self.collections.read().contains_key(alias)
             {
                 return Err(Error::CollectionExists {
                     name: alias.to_string(),

@@ -168,7 +168,7 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
     }
     let router = builder
         .layer(crate::metrics::GrpcMetricsLayer::new(state.clone()))
-        .layer(GrpcAuthLayer::new(keys.clone()))
+        .layer(GrpcAuthLayer::new(keys.clone(), state.clone()))
         .add_service(wire!(QdrantServer::new(QdrantService)))
         .add_service(wire!(CollectionsServer::new(CollectionsService::new(
             state.clone()

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::auth::Access;
+use axum::Extension;
 use axum::extract::{Path, State as Shared};
 use serde_json::json;
 use vicinity::UpdateOperation;
@@ -20,12 +22,14 @@ use crate::state::State;
 type S = Shared<Arc<State>>;
 
 /// `GET /collections`.
-pub(super) async fn list(Shared(state): S) -> RestResult {
+pub(super) async fn list(Shared(state): S, access: Option<Extension<Access>>) -> RestResult {
     let t = Instant::now();
+    let access = access.as_ref().map(|a| &a.0);
     let names: Vec<_> = state
         .db
         .list_collections()
         .into_iter()
+        .filter(|name| crate::auth::visible(access, name))
         .map(|name| json!({ "name": name }))
         .collect();
     ok(t, json!({ "collections": names }))
@@ -42,8 +46,11 @@ fn aliases_out(aliases: Vec<(String, String)>) -> serde_json::Value {
 }
 
 /// `GET /aliases`.
-pub(super) async fn all_aliases(Shared(state): S) -> RestResult {
-    ok(Instant::now(), aliases_out(state.db.list_aliases()))
+pub(super) async fn all_aliases(Shared(state): S, access: Option<Extension<Access>>) -> RestResult {
+    let access = access.as_ref().map(|a| &a.0);
+    let mut aliases = state.db.list_aliases();
+    aliases.retain(|(_, collection)| crate::auth::visible(access, collection));
+    ok(Instant::now(), aliases_out(aliases))
 }
 
 /// `GET /collections/{name}/aliases`.

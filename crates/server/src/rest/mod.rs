@@ -32,6 +32,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tonic::{Code, Status};
 
+use crate::auth::rules::Need;
 use crate::auth::{Access, ApiKeys, Denied};
 use crate::state::State;
 
@@ -266,70 +267,78 @@ impl Default for RestConfig {
     }
 }
 
-/// Paths anyone may read, with or without a key (as Qdrant's whitelist).
-const OPEN_PATHS: [&str; 4] = ["/", "/healthz", "/livez", "/readyz"];
+/// What the access check needs: the keys, the state (a token's
+/// `value_exists`), and the body limit (a limited token's read is read
+/// for its lookups before the handler sees it).
+#[derive(Clone)]
+struct Guard {
+    keys: Arc<ApiKeys>,
+    state: Arc<State>,
+    body_limit: usize,
+}
 
-/// Whether a request only reads: `GET`, or a `POST` that searches, counts
-/// or retrieves (what a read-only key may do, as in Qdrant).
-fn is_read(method: &Method, path: &str) -> bool {
-    if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
-        return true;
+/// A refusal of the access check. A key or token that does not pass is
+/// answered in plain text, as Qdrant's middleware does; an operation the
+/// access does not cover gets the JSON envelope, as Qdrant's handlers do.
+fn denied(d: Denied) -> Response {
+    match d {
+        Denied::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, m).into_response(),
+        Denied::Token(m) => (StatusCode::FORBIDDEN, m).into_response(),
+        Denied::Forbidden(m) => RestError::new(StatusCode::FORBIDDEN, m).into_response(),
     }
-    if method != Method::POST {
-        return false;
-    }
-    let Some(rest) = path.strip_prefix("/collections/") else {
-        return false;
-    };
-    let Some((_, tail)) = rest.split_once('/') else {
-        return false;
-    };
-    matches!(
-        tail,
-        "points"
-            | "points/scroll"
-            | "points/count"
-            | "points/search"
-            | "points/search/batch"
-            | "points/search/groups"
-            | "points/recommend"
-            | "points/recommend/batch"
-            | "points/recommend/groups"
-            | "points/discover"
-            | "points/discover/batch"
-            | "points/query"
-            | "points/query/batch"
-            | "points/query/groups"
-            | "points/search/matrix/pairs"
-            | "points/search/matrix/offsets"
-            | "facet"
-    )
 }
 
 async fn check_key(
-    axum::extract::State(keys): axum::extract::State<Arc<ApiKeys>>,
+    axum::extract::State(g): axum::extract::State<Guard>,
     req: Request,
     next: Next,
 ) -> Response {
-    let path = req.uri().path();
-    if OPEN_PATHS.contains(&path) || req.method() == Method::OPTIONS {
+    if req.method() == Method::OPTIONS {
         return next.run(req).await;
     }
-    match keys.access(req.headers()) {
-        Ok(Access::Full) => next.run(req).await,
-        Ok(Access::ReadOnly) if is_read(req.method(), path) => next.run(req).await,
-        Ok(Access::ReadOnly) => RestError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden: Global manage access is required",
-        )
-        .into_response(),
-        Err(Denied::Unauthenticated(m)) => {
-            RestError::new(StatusCode::UNAUTHORIZED, m).into_response()
-        }
-        Err(Denied::PermissionDenied(m)) => {
-            RestError::new(StatusCode::FORBIDDEN, m).into_response()
+    let (need, collection) = crate::auth::rules::rest_need(req.method(), req.uri().path());
+    if need == Need::Open {
+        return next.run(req).await;
+    }
+    let (access, exists) = match g.keys.access(req.headers()) {
+        Ok(a) => a,
+        Err(d) => return denied(d),
+    };
+    if let Some(v) = exists {
+        let state = g.state.clone();
+        match tokio::task::spawn_blocking(move || crate::auth::value_exists(&state, &v)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(d)) => return denied(d),
+            Err(e) => {
+                return RestError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+                    .into_response();
+            }
         }
     }
+    let mut req = req;
+    let mut lookups = Vec::new();
+    let limited_read = matches!(access, Access::Collections(_))
+        && matches!(need, Need::Collection { write: false, .. })
+        && req.method() == Method::POST;
+    if limited_read {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, g.body_limit).await else {
+            return RestError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "JSON payload is larger than allowed",
+            )
+            .into_response();
+        };
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            crate::auth::rules::rest_lookups(&v, &mut lookups);
+        }
+        req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    if let Err(d) = access.check(need, collection.as_deref(), &lookups) {
+        return denied(d);
+    }
+    req.extensions_mut().insert(access);
+    next.run(req).await
 }
 
 /// CORS as Qdrant configures it: any origin, method and header; a
@@ -411,6 +420,7 @@ pub fn router(
     config: &RestConfig,
 ) -> tower::util::MapRequest<Router, fn(Request) -> Request> {
     let metrics_state = state.clone();
+    let guard_state = state.clone();
     let router = routes()
         .with_state(state)
         .fallback(not_found)
@@ -418,7 +428,14 @@ pub fn router(
             metrics_state,
             crate::metrics::record_rest,
         ))
-        .layer(axum::middleware::from_fn_with_state(keys, check_key))
+        .layer(axum::middleware::from_fn_with_state(
+            Guard {
+                keys,
+                state: guard_state,
+                body_limit: config.body_limit,
+            },
+            check_key,
+        ))
         .layer(axum::middleware::from_fn(cors))
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit));
     tower::util::MapRequest::new(router, trim_slash as fn(Request) -> Request)

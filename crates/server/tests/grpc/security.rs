@@ -20,6 +20,7 @@ async fn keyed_server() -> TestServer {
         keys: ApiKeys {
             api_key: Some("secret".into()),
             read_only_api_key: Some("reader".into()),
+            jwt_rbac: false,
         },
         ..ServerConfig::default()
     };
@@ -262,5 +263,213 @@ async fn unusable_certificates_are_refused_at_start() {
             ..ServerConfig::default()
         };
         assert!(TestServer::start_with(config).await.is_err());
+    }
+}
+
+mod jwt {
+    //! Qdrant's JWT access control on both protocols, with tokens the test
+    //! signs itself.
+
+    use ::qdrant_client::Payload;
+    use ::qdrant_client::qdrant::{
+        LookupLocationBuilder, PointStruct, QueryPointsBuilder, RecommendInputBuilder,
+        UpsertPointsBuilder,
+    };
+    use serde_json::json;
+    use vicinity_server::auth::jwt::sign;
+
+    use super::*;
+    use crate::support::status;
+
+    async fn server() -> TestServer {
+        let config = ServerConfig {
+            keys: ApiKeys {
+                api_key: Some("secret".into()),
+                read_only_api_key: None,
+                jwt_rbac: true,
+            },
+            ..ServerConfig::default()
+        };
+        let s = TestServer::start_with(config).await.unwrap();
+        let admin = client_with(&s, Some("secret"));
+        for name in ["a", "b", "c", "users"] {
+            admin.create_collection(create(name)).await.unwrap();
+            admin
+                .upsert_points(
+                    UpsertPointsBuilder::new(
+                        name,
+                        vec![PointStruct::new(1, vec![1.0, 0.5], Payload::new())],
+                    )
+                    .wait(true),
+                )
+                .await
+                .unwrap();
+        }
+        s
+    }
+
+    fn token(claims: serde_json::Value) -> String {
+        sign(&claims, "secret")
+    }
+
+    fn point(id: u64) -> UpsertPointsBuilder {
+        UpsertPointsBuilder::new(
+            "a",
+            vec![PointStruct::new(id, vec![0.5, 1.0], Payload::new())],
+        )
+        .wait(true)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tokens_over_grpc() {
+        let s = server().await;
+        // global read: reads, no writes
+        let reader = client_with(&s, Some(&token(json!({"access": "r"}))));
+        assert_eq!(
+            reader.list_collections().await.unwrap().collections.len(),
+            4
+        );
+        let e = status(reader.upsert_points(point(2)).await);
+        assert_eq!(e.code(), Code::PermissionDenied);
+        assert_eq!(e.message(), "Forbidden: Global manage access is required");
+
+        // per collection: a read-write, b read
+        let limited = client_with(
+            &s,
+            Some(&token(json!({"access": [
+                {"collection": "a", "access": "rw"},
+                {"collection": "b", "access": "r"},
+            ]}))),
+        );
+        let mut names: Vec<String> = limited
+            .list_collections()
+            .await
+            .unwrap()
+            .collections
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["a", "b"]);
+        limited.upsert_points(point(3)).await.unwrap();
+        let e = status(
+            limited
+                .upsert_points(UpsertPointsBuilder::new(
+                    "b",
+                    vec![PointStruct::new(9, vec![0.0, 1.0], Payload::new())],
+                ))
+                .await,
+        );
+        assert_eq!(
+            (e.code(), e.message()),
+            (
+                Code::PermissionDenied,
+                "Forbidden: Write access to collection b is required"
+            )
+        );
+        let e = status(limited.collection_info("c").await);
+        assert_eq!(e.message(), "Forbidden: Access to collection c is required");
+        let e = status(limited.create_collection(create("d")).await);
+        assert_eq!(e.message(), "Forbidden: Global access is required");
+        // a lookup into a collection the token does not list
+        let rec = |from: &str| {
+            QueryPointsBuilder::new("a")
+                .query(RecommendInputBuilder::default().add_positive(1u64).build())
+                .lookup_from(LookupLocationBuilder::new(from))
+        };
+        assert!(limited.query(rec("b")).await.is_ok());
+        let e = status(limited.query(rec("c")).await);
+        assert_eq!(e.message(), "Forbidden: Access to collection c is required");
+
+        // refused tokens
+        let expired = client_with(&s, Some(&token(json!({"exp": 1000}))));
+        let e = status(expired.list_collections().await);
+        assert_eq!(
+            (e.code(), e.message()),
+            (Code::PermissionDenied, "ExpiredSignature")
+        );
+        let forged = client_with(&s, Some(&sign(&json!({"access": "m"}), "guess")));
+        let e = status(forged.list_collections().await);
+        assert_eq!(
+            (e.code(), e.message()),
+            (Code::PermissionDenied, "InvalidSignature")
+        );
+
+        // value_exists: valid while the user's point is there
+        let stateful = client_with(
+            &s,
+            Some(&token(json!({
+                "access": "m",
+                "value_exists": {"collection": "users", "matches": [{"key": "user", "value": "u7"}]},
+            }))),
+        );
+        let e = status(stateful.list_collections().await);
+        assert_eq!(
+            (e.code(), e.message()),
+            (
+                Code::Unauthenticated,
+                "Invalid JWT, stateful validation failed"
+            )
+        );
+        let admin = client_with(&s, Some("secret"));
+        let payload = crate::client::payload(json!({"user": "u7"}));
+        admin
+            .upsert_points(
+                UpsertPointsBuilder::new(
+                    "users",
+                    vec![PointStruct::new(7, vec![0.1, 0.2], payload)],
+                )
+                .wait(true),
+            )
+            .await
+            .unwrap();
+        assert!(stateful.list_collections().await.is_ok());
+        s.stop().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tokens_over_rest() {
+        let s = server().await;
+        let addr = s.http_addr();
+        let limited = token(json!({"access": [
+            {"collection": "a", "access": "rw"},
+            {"collection": "b", "access": "r"},
+            {"collection": "p", "access": "prw"},
+        ]}));
+        let h = [("api-key", limited.as_str())];
+        let (st, body) = http_get(addr, "/collections", &h).await;
+        assert_eq!(st, 200, "{body}");
+        let v: serde_json::Value =
+            serde_json::from_str(body.split("\r\n\r\n").last().unwrap()).unwrap();
+        let names: Vec<&str> = v["result"]["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["a", "b"]);
+        let (st, body) = http_get(addr, "/collections/c", &h).await;
+        assert_eq!(st, 403);
+        assert!(
+            body.contains("Forbidden: Access to collection c is required"),
+            "{body}"
+        );
+        let (st, _) = http_get(addr, "/collections/b/exists", &h).await;
+        assert_eq!(st, 200);
+        // an expired token: plain text, as Qdrant's middleware answers
+        let expired = token(json!({"exp": 1000}));
+        let (st, body) = http_get(
+            addr,
+            "/collections",
+            &[("authorization", &format!("Bearer {expired}"))],
+        )
+        .await;
+        assert_eq!(st, 403);
+        assert!(body.ends_with("ExpiredSignature"), "{body}");
+        // a token that is not one
+        let (st, body) = http_get(addr, "/collections", &[("api-key", "a.b.c")]).await;
+        assert_eq!(st, 401);
+        assert!(body.ends_with("Invalid API key or JWT"), "{body}");
+        s.stop().await.unwrap();
     }
 }

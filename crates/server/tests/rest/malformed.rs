@@ -690,6 +690,7 @@ async fn api_keys_and_the_read_only_key_over_rest() {
         keys: ApiKeys {
             api_key: Some("secret".into()),
             read_only_api_key: Some("reader".into()),
+            jwt_rbac: false,
         },
         ..ServerConfig::default()
     };

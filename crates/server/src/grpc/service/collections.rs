@@ -68,14 +68,16 @@ impl pb::collections_server::Collections for CollectionsService {
 
     async fn list(
         &self,
-        _: Request<pb::ListCollectionsRequest>,
+        request: Request<pb::ListCollectionsRequest>,
     ) -> Result<Response<pb::ListCollectionsResponse>, Status> {
         let t = Instant::now();
+        let access = request.extensions().get::<crate::auth::Access>();
         let collections = self
             .state
             .db
             .list_collections()
             .into_iter()
+            .filter(|name| crate::auth::visible(access, name))
             .map(|name| pb::CollectionDescription { name })
             .collect();
         Ok(Response::new(pb::ListCollectionsResponse {
@@ -205,10 +207,13 @@ impl pb::collections_server::Collections for CollectionsService {
 
     async fn list_aliases(
         &self,
-        _: Request<pb::ListAliasesRequest>,
+        request: Request<pb::ListAliasesRequest>,
     ) -> Result<Response<pb::ListAliasesResponse>, Status> {
         let t = Instant::now();
-        Ok(aliases_reply(t, self.state.db.list_aliases()))
+        let access = request.extensions().get::<crate::auth::Access>();
+        let mut aliases = self.state.db.list_aliases();
+        aliases.retain(|(_, collection)| crate::auth::visible(access, collection));
+        Ok(aliases_reply(t, aliases))
     }
 
     async fn collection_cluster_info(
