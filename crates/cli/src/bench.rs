@@ -15,6 +15,7 @@
 //! dataset layout, ground truth, ef sweeps, table / JSON / SVG.
 
 mod dataset;
+mod load;
 mod measure;
 mod plot;
 pub(crate) mod remote;
@@ -47,6 +48,12 @@ pub enum BenchCommand {
     Build(BuildArgs),
     /// Runs the dataset's queries one at a time on one thread, for each ef.
     Search(SearchArgs),
+    /// Many clients at once against a server (gRPC or REST): a mix of
+    /// searches, filtered searches, upserts, payload updates, deletes and
+    /// scrolls for a given time; throughput, latency percentiles, errors,
+    /// the server's memory, and a check that every acknowledged write is
+    /// there and every acknowledged delete is gone.
+    Load(Box<load::LoadArgs>),
 }
 
 /// Arguments of `bench build`.
@@ -116,6 +123,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Run(a) => run::run(*a),
         BenchCommand::Build(a) => build(a),
         BenchCommand::Search(a) => search(a),
+        BenchCommand::Load(a) => load::run(*a),
     }
 }
 
