@@ -6,7 +6,8 @@
 //! server's process), and then checks the data: every acknowledged upsert
 //! is there, every acknowledged delete is gone.
 //!
-//! Each client writes only ids of its own (`client << 40 | n`), so the
+//! The run starts once the preloaded points are indexed (the collection
+//! reports green). Each client writes only ids of its own (`client << 40 | n`), so the
 //! check is exact whatever the interleaving: a client remembers what the
 //! server acknowledged, and at the end each remembered id is fetched.
 //! Without `--target`, the command starts `vicinity serve` on a temporary
@@ -451,6 +452,43 @@ impl Conn {
         Ok(())
     }
 
+    /// Waits until the collection reports green (indexed): the run
+    /// measures a server at rest, not one still building its graph.
+    async fn wait_green(&self, name: &str) -> Result<()> {
+        loop {
+            let status = match self {
+                Conn::Grpc(_, c) => {
+                    let info = c
+                        .clone()
+                        .get(pb::GetCollectionInfoRequest {
+                            collection_name: name.into(),
+                        })
+                        .await?
+                        .into_inner()
+                        .result
+                        .context("no collection info")?;
+                    match pb::CollectionStatus::try_from(info.status) {
+                        Ok(pb::CollectionStatus::Green) => "green",
+                        Ok(pb::CollectionStatus::Red) => "red",
+                        _ => "yellow",
+                    }
+                    .to_string()
+                }
+                Conn::Rest(h) => {
+                    let info = h
+                        .json::<()>(Method::GET, &format!("/collections/{name}"), None)
+                        .await?;
+                    info["status"].as_str().unwrap_or("yellow").to_string()
+                }
+            };
+            match status.as_str() {
+                "green" => return Ok(()),
+                "red" => bail!("the server reports the collection red"),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
     /// Which of `ids` exist.
     async fn existing(&self, name: &str, ids: &[u64]) -> Result<Vec<u64>> {
         match self {
@@ -721,6 +759,7 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
         while let Some(r) = pending.join_next().await {
             r??;
         }
+        setup.wait_green(&name).await?;
         let mut conns = Vec::with_capacity(a.clients);
         for _ in 0..a.clients {
             conns.push(Conn::open(&url, a.api_key.as_deref()).await?);
