@@ -199,7 +199,7 @@ pub struct LoadReport {
 /// A connection of one client.
 #[derive(Clone)]
 enum Conn {
-    Grpc(PointsClient<Svc>, CollectionsClient<Svc>),
+    Grpc(Box<(PointsClient<Svc>, CollectionsClient<Svc>)>),
     Rest(Arc<HttpClient>),
 }
 
@@ -228,7 +228,7 @@ impl Conn {
         if url.starts_with("grpc://") || url.starts_with("grpcs://") {
             let (p, c) =
                 connect_clients(url, api_key.map(str::to_string), &TlsOptions::default()).await?;
-            Ok(Conn::Grpc(p, c))
+            Ok(Conn::Grpc(Box::new((p, c))))
         } else {
             let http = HttpClient::new(&Url::parse(url)?, api_key, &Tls::default())?;
             Ok(Conn::Rest(Arc::new(http)))
@@ -237,7 +237,8 @@ impl Conn {
 
     async fn recreate(&self, name: &str, dim: usize) -> Result<()> {
         match self {
-            Conn::Grpc(_, c) => {
+            Conn::Grpc(g) => {
+                let c = &g.1;
                 let mut c = c.clone();
                 c.delete(pb::DeleteCollection {
                     collection_name: name.into(),
@@ -274,7 +275,8 @@ impl Conn {
 
     async fn index_tag(&self, name: &str) -> Result<()> {
         match self {
-            Conn::Grpc(p, _) => {
+            Conn::Grpc(g) => {
+                let p = &g.0;
                 p.clone()
                     .create_field_index(pb::CreateFieldIndexCollection {
                         collection_name: name.into(),
@@ -299,7 +301,8 @@ impl Conn {
 
     async fn upsert(&self, name: &str, points: &[(u64, Vec<f32>)]) -> Result<()> {
         match self {
-            Conn::Grpc(p, _) => {
+            Conn::Grpc(g) => {
+                let p = &g.0;
                 let points = points
                     .iter()
                     .map(|(id, v)| pb::PointStruct {
@@ -347,7 +350,8 @@ impl Conn {
 
     async fn search(&self, name: &str, v: Vec<f32>, filter: Option<Value>, ef: u64) -> Result<()> {
         match self {
-            Conn::Grpc(p, _) => {
+            Conn::Grpc(g) => {
+                let p = &g.0;
                 p.clone()
                     .search(pb::SearchPoints {
                         collection_name: name.into(),
@@ -378,7 +382,8 @@ impl Conn {
     async fn set_payload(&self, name: &str, id: u64, client: usize) -> Result<()> {
         let payload = json!({"touched_by": client});
         match self {
-            Conn::Grpc(p, _) => {
+            Conn::Grpc(g) => {
+                let p = &g.0;
                 let Value::Object(m) = payload else {
                     unreachable!("an object")
                 };
@@ -406,7 +411,8 @@ impl Conn {
 
     async fn delete(&self, name: &str, ids: &[u64]) -> Result<()> {
         match self {
-            Conn::Grpc(p, _) => {
+            Conn::Grpc(g) => {
+                let p = &g.0;
                 p.clone()
                     .delete(pb::DeletePoints {
                         collection_name: name.into(),
@@ -430,7 +436,8 @@ impl Conn {
 
     async fn scroll(&self, name: &str, from: u64) -> Result<()> {
         match self {
-            Conn::Grpc(p, _) => {
+            Conn::Grpc(g) => {
+                let p = &g.0;
                 p.clone()
                     .scroll(pb::ScrollPoints {
                         collection_name: name.into(),
@@ -457,7 +464,8 @@ impl Conn {
     async fn wait_green(&self, name: &str) -> Result<()> {
         loop {
             let status = match self {
-                Conn::Grpc(_, c) => {
+                Conn::Grpc(g) => {
+                    let c = &g.1;
                     let info = c
                         .clone()
                         .get(pb::GetCollectionInfoRequest {
@@ -492,7 +500,8 @@ impl Conn {
     /// Which of `ids` exist.
     async fn existing(&self, name: &str, ids: &[u64]) -> Result<Vec<u64>> {
         match self {
-            Conn::Grpc(p, _) => {
+            Conn::Grpc(g) => {
+                let p = &g.0;
                 let r = p
                     .clone()
                     .get(pb::GetPoints {
