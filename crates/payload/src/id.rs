@@ -37,15 +37,14 @@ impl From<Uuid> for PointId {
 impl FromStr for PointId {
     type Err = Error;
 
-    /// A decimal integer or a UUID.
+    /// A decimal integer or a UUID, tried in that order as Qdrant does
+    /// (so 32 digits too large for a `u64` are a UUID in its simple form).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-            return s
-                .parse::<u64>()
-                .map(PointId::Num)
-                .map_err(|_| Error::BadPointId {
-                    given: s.to_string(),
-                });
+        if !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(n) = s.parse::<u64>()
+        {
+            return Ok(PointId::Num(n));
         }
         Uuid::parse_str(s)
             .map(PointId::Uuid)
@@ -126,6 +125,15 @@ mod tests {
             assert_eq!(id.to_string(), canonical, "from {s}");
         }
         assert!("not-a-uuid".parse::<PointId>().is_err());
+        // digits: a number when they fit a u64, else a UUID's simple form
+        assert_eq!("42".parse::<PointId>().unwrap(), PointId::Num(42));
+        assert_eq!(
+            "38383838383838383838383838383838"
+                .parse::<PointId>()
+                .unwrap(),
+            PointId::parse_uuid("38383838-3838-3838-3838-383838383838").unwrap()
+        );
+        assert!("99999999999999999999".parse::<PointId>().is_err());
         assert!("".parse::<PointId>().is_err());
         assert!("18446744073709551616".parse::<PointId>().is_err());
     }
