@@ -83,6 +83,12 @@ pub struct LoadArgs {
     /// Write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Send the server started for the run SIGTERM after this many seconds
+    /// of load, time its shutdown, start it again on the same folder and
+    /// check the acknowledged writes there: a graceful shutdown under load.
+    /// The clients stop a second after the signal (`--duration` is not used).
+    #[arg(long)]
+    pub sigterm_after: Option<f64>,
     /// The `vicinity` binary to start as the server (default: this one).
     #[arg(long, hide = true)]
     pub server_binary: Option<PathBuf>,
@@ -149,6 +155,8 @@ struct Tally {
     micros: Vec<u32>,
     errors: u64,
     first_error: Option<String>,
+    /// Errors once the server was sent SIGTERM (expected: it is going).
+    after_sigterm: u64,
 }
 
 /// One operation's line of the report.
@@ -194,6 +202,11 @@ pub struct LoadReport {
     /// The server's resident memory (MiB): at the start of the run, at
     /// the end, the most seen.
     pub server_rss_mib: Option<(f64, f64, f64)>,
+    /// With `--sigterm-after`: seconds from SIGTERM until the server had
+    /// exited, and requests refused meanwhile (the server going away).
+    pub shutdown_seconds: Option<f64>,
+    /// Requests that failed after SIGTERM.
+    pub errors_after_sigterm: u64,
 }
 
 /// A connection of one client.
@@ -575,7 +588,7 @@ fn rss_of(pid: u32) -> Option<u64> {
 struct Spawned {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Spawned {
@@ -585,15 +598,15 @@ impl Drop for Spawned {
     }
 }
 
-fn spawn_server(a: &LoadArgs) -> Result<Spawned> {
-    let dir = tempfile::tempdir()?;
+/// Starts `vicinity serve` on `dir`; the child and its URL for `a.protocol`.
+fn start_child(a: &LoadArgs, dir: &std::path::Path) -> Result<(Child, String)> {
     let binary = match &a.server_binary {
         Some(b) => b.clone(),
         None => std::env::current_exe().context("finding this program to start the server")?,
     };
     let mut child = Command::new(&binary)
         .args(["serve", "--grpc-port", "0", "--http-port", "0", "--storage"])
-        .arg(dir.path())
+        .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -621,11 +634,45 @@ fn spawn_server(a: &LoadArgs) -> Result<Spawned> {
     }
     // keep reading so the pipe never fills
     std::thread::spawn(move || for _ in lines {});
-    Ok(Spawned {
-        child,
-        url: url.unwrap_or_default(),
-        _dir: dir,
-    })
+    Ok((child, url.unwrap_or_default()))
+}
+
+fn spawn_server(a: &LoadArgs) -> Result<Spawned> {
+    let dir = tempfile::tempdir()?;
+    let (child, url) = start_child(a, dir.path())?;
+    Ok(Spawned { child, url, dir })
+}
+
+impl Spawned {
+    /// Sends SIGTERM and waits (up to 60 s) for the server to exit; the
+    /// seconds it took. A non-zero exit is an error.
+    fn terminate(&mut self) -> Result<f64> {
+        let sent = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .context("running kill")?;
+        ensure!(status.success(), "kill -TERM failed");
+        loop {
+            if let Some(exit) = self.child.try_wait()? {
+                ensure!(exit.success(), "the server exited with {exit} on SIGTERM");
+                return Ok(sent.elapsed().as_secs_f64());
+            }
+            ensure!(
+                sent.elapsed() < Duration::from_secs(60),
+                "the server did not exit within 60 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Starts the server again on the same folder.
+    fn restart(&mut self, a: &LoadArgs) -> Result<()> {
+        let (child, url) = start_child(a, self.dir.path())?;
+        self.child = child;
+        self.url = url;
+        Ok(())
+    }
 }
 
 /// What one client did.
@@ -645,6 +692,7 @@ async fn client_loop(
     mix: Arc<Vec<(Op, u32)>>,
     a: Arc<LoadArgs>,
     deadline: Instant,
+    sigterm_at: Option<Instant>,
 ) -> ClientResult {
     let mut r = ClientResult::default();
     let mut rng = Rng(0xC0FFEE ^ ((client as u64 + 1) << 32));
@@ -709,6 +757,7 @@ async fn client_loop(
         let t = r.tallies.entry(op).or_default();
         match outcome {
             Ok(()) => t.micros.push(micros),
+            Err(_) if sigterm_at.is_some_and(|k| started >= k) => t.after_sigterm += 1,
             Err(e) => {
                 t.errors += 1;
                 t.first_error.get_or_insert_with(|| format!("{e:#}"));
@@ -728,8 +777,16 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
         a.protocol == "grpc" || a.protocol == "rest",
         "--protocol: grpc or rest"
     );
+    ensure!(
+        a.sigterm_after.is_none() || a.target.is_none(),
+        "--sigterm-after needs the server started for the run (no --target)"
+    );
+    ensure!(
+        a.sigterm_after.is_none_or(|t| t > 0.0),
+        "--sigterm-after must be positive"
+    );
     let mix = Arc::new(parse_mix(&a.mix)?);
-    let spawned = match &a.target {
+    let mut spawned = match &a.target {
         Some(_) => None,
         None => Some(spawn_server(a)?),
     };
@@ -775,7 +832,15 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
         }
         let rss_start = pid.and_then(rss_of);
         let started = Instant::now();
-        let deadline = started + Duration::from_secs_f64(a.duration);
+        let sigterm_at = a
+            .sigterm_after
+            .map(|t| started + Duration::from_secs_f64(t));
+        // after SIGTERM the clients go on for a second (their requests are
+        // refused or cut), then stop
+        let deadline = match sigterm_at {
+            Some(k) => k + Duration::from_secs(1),
+            None => started + Duration::from_secs_f64(a.duration),
+        };
         let mut tasks = tokio::task::JoinSet::new();
         for (i, conn) in conns.into_iter().enumerate() {
             tasks.spawn(client_loop(
@@ -785,11 +850,14 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
                 mix.clone(),
                 a.clone(),
                 deadline,
+                sigterm_at,
             ));
         }
         let mut rss_max = rss_start;
         let mut results = Vec::new();
+        let mut shutdown = None;
         loop {
+            let kill_now = sigterm_at.filter(|_| shutdown.is_none());
             tokio::select! {
                 done = tasks.join_next() => match done {
                     Some(r) => results.push(r?),
@@ -800,10 +868,22 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
                         rss_max = Some(rss_max.map_or(now, |m| m.max(now)));
                     }
                 }
+                _ = tokio::time::sleep_until(kill_now.unwrap_or(deadline).into()), if kill_now.is_some() => {
+                    let s = spawned.as_mut().context("no server to stop")?;
+                    shutdown = Some(tokio::task::block_in_place(|| s.terminate())?);
+                }
             }
         }
         let seconds = started.elapsed().as_secs_f64();
         let rss_end = pid.and_then(rss_of);
+        // the check runs against the server started again on its folder
+        let setup = match (shutdown, spawned.as_mut()) {
+            (Some(_), Some(s)) => {
+                tokio::task::block_in_place(|| s.restart(&a))?;
+                Conn::open(&s.url, a.api_key.as_deref()).await?
+            }
+            _ => setup,
+        };
 
         // the check: acknowledged = present, deleted = gone
         let present: Vec<u64> = results.iter().flat_map(|r| r.present.clone()).collect();
@@ -824,6 +904,7 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
                 let m = merged.entry(op).or_default();
                 m.micros.extend(t.micros);
                 m.errors += t.errors;
+                m.after_sigterm += t.after_sigterm;
                 if m.first_error.is_none() {
                     m.first_error = t.first_error;
                 }
@@ -847,6 +928,7 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
                 }
             })
             .collect();
+        let errors_after_sigterm = merged.values().map(|t| t.after_sigterm).sum();
         let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
         anyhow::Ok(LoadReport {
             clients: a.clients,
@@ -860,6 +942,8 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
                 (Some(s), Some(e), Some(m)) => Some((mib(s), mib(e), mib(m))),
                 _ => None,
             },
+            shutdown_seconds: shutdown,
+            errors_after_sigterm,
         })
     })?;
     drop(spawned);
@@ -903,6 +987,13 @@ pub fn run(a: LoadArgs) -> Result<()> {
         "acknowledged points {} (missing {}), acknowledged deletes {} (still there {})",
         r.acknowledged_points, r.missing, r.acknowledged_deletes, r.resurrected
     );
+    if let Some(s) = r.shutdown_seconds {
+        println!(
+            "SIGTERM under load: the server exited in {s:.2} s; {} requests refused as it went; \
+             the checks above ran against it restarted on its folder",
+            r.errors_after_sigterm
+        );
+    }
     if let Some((s, e, m)) = r.server_rss_mib {
         println!(
             "server memory: {s:.0} MiB at the start, {e:.0} MiB at the end, {m:.0} MiB at most"
@@ -941,6 +1032,7 @@ mod tests {
             upsert_batch: 4,
             ef: 32,
             json: None,
+            sigterm_after: None,
             server_binary: None,
         }
     }
