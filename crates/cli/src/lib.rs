@@ -6,6 +6,7 @@
 mod bench;
 pub mod migrate;
 pub mod portable;
+mod rng;
 mod serve;
 
 use std::ffi::OsString;

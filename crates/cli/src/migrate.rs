@@ -34,6 +34,7 @@ use vicinity_server::pb::points_client::PointsClient;
 use vicinity_server::{BackgroundServer, ServerConfig, State};
 
 use crate::bench::remote::{Svc, TlsOptions, connect_clients};
+use crate::rng::Rng;
 
 /// Options of `vicinity migrate`.
 #[derive(Args, Debug, Clone)]
@@ -698,23 +699,6 @@ pub(crate) fn bar(quiet: bool, total: u64, name: &str) -> ProgressBar {
     );
     pb.set_prefix(name.to_string());
     pb
-}
-
-/// A small deterministic generator for the sample (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) % n.max(1)
-    }
 }
 
 /// Runs a migration; the outcome per collection.

@@ -128,6 +128,13 @@ impl crate::Database {
     /// The bytes of a snapshot (to download it); an unknown one is
     /// `NotFound`.
     pub fn read_snapshot(&self, collection: &str, name: &str) -> Result<Vec<u8>> {
+        let (io, path) = self.existing_snapshot(collection, name)?;
+        io.read(&path).map_err(|e| io_err(&path, e))
+    }
+
+    /// The path of snapshot `name` of `collection`, if it is a plain file
+    /// name that exists; else `NotFound`.
+    fn existing_snapshot(&self, collection: &str, name: &str) -> Result<(Arc<dyn Io>, PathBuf)> {
         let c = self.collection(collection)?;
         let (io, dir) = self.snapshot_dir(c.name())?;
         let path = dir.join(name);
@@ -136,19 +143,12 @@ impl crate::Database {
                 name: name.to_string(),
             });
         }
-        io.read(&path).map_err(|e| io_err(&path, e))
+        Ok((io, path))
     }
 
     /// Deletes a snapshot; an unknown one is `NotFound`.
     pub fn delete_snapshot(&self, collection: &str, name: &str) -> Result<()> {
-        let c = self.collection(collection)?;
-        let (io, dir) = self.snapshot_dir(c.name())?;
-        let path = dir.join(name);
-        if name.contains('/') || name.contains("..") || !io.exists(&path) {
-            return Err(Error::SnapshotNotFound {
-                name: name.to_string(),
-            });
-        }
+        let (io, path) = self.existing_snapshot(collection, name)?;
         io.remove(&path).map_err(|e| io_err(&path, e))
     }
 

@@ -32,8 +32,9 @@ use vicinity_server::pb;
 use vicinity_server::pb::collections_client::CollectionsClient;
 use vicinity_server::pb::points_client::PointsClient;
 
-use super::measure::percentile;
+use super::measure::{percentile, rss_bytes_of};
 use super::remote::{Svc, TlsOptions, connect_clients, filter_to_proto};
+use crate::rng::Rng;
 
 /// Options of `vicinity bench load`.
 #[derive(Args, Debug, Clone)]
@@ -548,40 +549,11 @@ impl Conn {
     }
 }
 
-/// A small generator per client (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn vector(&mut self, dim: usize) -> Vec<f32> {
-        (0..dim)
-            .map(|_| (self.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
-            .collect()
-    }
-}
-
-/// The resident memory of process `pid`, in bytes.
-fn rss_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line["VmRSS:".len()..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
+/// Random unit-box vectors for the load.
+fn vector(rng: &mut Rng, dim: usize) -> Vec<f32> {
+    (0..dim)
+        .map(|_| (rng.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+        .collect()
 }
 
 /// A `vicinity serve` started for the run.
@@ -695,7 +667,7 @@ async fn client_loop(
     sigterm_at: Option<Instant>,
 ) -> ClientResult {
     let mut r = ClientResult::default();
-    let mut rng = Rng(0xC0FFEE ^ ((client as u64 + 1) << 32));
+    let mut rng = Rng::new(0xC0FFEE ^ ((client as u64 + 1) << 32));
     let total: u32 = mix.iter().map(|(_, w)| w).sum();
     let mut next_id = (client as u64 + 1) << 40;
     while Instant::now() < deadline {
@@ -719,15 +691,19 @@ async fn client_loop(
         };
         let started = Instant::now();
         let outcome = match op {
-            Op::Search => conn.search(&name, rng.vector(a.dim), None, a.ef).await,
+            Op::Search => {
+                conn.search(&name, vector(&mut rng, a.dim), None, a.ef)
+                    .await
+            }
             Op::Filtered => {
                 let tag = format!("t{}", rng.below(10));
                 let f = json!({"must": [{"key": "tag", "match": {"value": tag}}]});
-                conn.search(&name, rng.vector(a.dim), Some(f), a.ef).await
+                conn.search(&name, vector(&mut rng, a.dim), Some(f), a.ef)
+                    .await
             }
             Op::Upsert => {
                 let points: Vec<(u64, Vec<f32>)> = (0..a.upsert_batch)
-                    .map(|k| (next_id + k as u64, rng.vector(a.dim)))
+                    .map(|k| (next_id + k as u64, vector(&mut rng, a.dim)))
                     .collect();
                 let res = conn.upsert(&name, &points).await;
                 if res.is_ok() {
@@ -744,10 +720,9 @@ async fn client_loop(
                 let i = rng.below(r.present.len() as u64) as usize;
                 let id = r.present.swap_remove(i);
                 let res = conn.delete(&name, &[id]).await;
+                // a delete not acknowledged may or may not have happened: not checked
                 if res.is_ok() {
                     r.deleted.push(id);
-                } else {
-                    // not acknowledged: it may or may not be gone; not checked
                 }
                 res
             }
@@ -808,11 +783,11 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
             .await
             .context("creating the collection")?;
         // the preload, 4 batches in flight
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let mut pending = tokio::task::JoinSet::new();
         for first in (0..a.points).step_by(256) {
             let points: Vec<(u64, Vec<f32>)> = (first..(first + 256).min(a.points))
-                .map(|id| (id, rng.vector(a.dim)))
+                .map(|id| (id, vector(&mut rng, a.dim)))
                 .collect();
             while pending.len() >= 4 {
                 if let Some(r) = pending.join_next().await {
@@ -830,7 +805,7 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
         for _ in 0..a.clients {
             conns.push(Conn::open(&url, a.api_key.as_deref()).await?);
         }
-        let rss_start = pid.and_then(rss_of);
+        let rss_start = pid.and_then(rss_bytes_of);
         let started = Instant::now();
         let sigterm_at = a
             .sigterm_after
@@ -864,7 +839,7 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
                     None => break,
                 },
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                    if let Some(now) = pid.and_then(rss_of) {
+                    if let Some(now) = pid.and_then(rss_bytes_of) {
                         rss_max = Some(rss_max.map_or(now, |m| m.max(now)));
                     }
                 }
@@ -875,7 +850,7 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
             }
         }
         let seconds = started.elapsed().as_secs_f64();
-        let rss_end = pid.and_then(rss_of);
+        let rss_end = pid.and_then(rss_bytes_of);
         // the check runs against the server started again on its folder
         let setup = match (shutdown, spawned.as_mut()) {
             (Some(_), Some(s)) => {

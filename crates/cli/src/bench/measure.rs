@@ -137,8 +137,17 @@ pub fn rss_bytes() -> Option<u64> {
     status_kib("VmRSS:").map(|k| k * 1024)
 }
 
+/// Process `pid`'s current resident set (`VmRSS`), in bytes.
+pub fn rss_bytes_of(pid: u32) -> Option<u64> {
+    proc_status_kib(&format!("/proc/{pid}/status"), "VmRSS:").map(|k| k * 1024)
+}
+
 fn status_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    proc_status_kib("/proc/self/status", field)
+}
+
+fn proc_status_kib(file: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(file).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line[field.len()..]
         .trim()
