@@ -87,7 +87,8 @@ pub struct LoadArgs {
     /// Send the server started for the run SIGTERM after this many seconds
     /// of load, time its shutdown, start it again on the same folder and
     /// check the acknowledged writes there: a graceful shutdown under load.
-    /// The clients stop a second after the signal (`--duration` is not used).
+    /// Each client stops at its first refusal after the signal, or a second
+    /// after it (`--duration` is not used).
     #[arg(long)]
     pub sigterm_after: Option<f64>,
     /// The `vicinity` binary to start as the server (default: this one).
@@ -732,7 +733,12 @@ async fn client_loop(
         let t = r.tallies.entry(op).or_default();
         match outcome {
             Ok(()) => t.micros.push(micros),
-            Err(_) if sigterm_at.is_some_and(|k| started >= k) => t.after_sigterm += 1,
+            Err(_) if sigterm_at.is_some_and(|k| started >= k) => {
+                // the server is going: this client stops at its first refusal
+                // (going on, refused deletes would drain the ids checked)
+                t.after_sigterm += 1;
+                break;
+            }
             Err(e) => {
                 t.errors += 1;
                 t.first_error.get_or_insert_with(|| format!("{e:#}"));
@@ -810,8 +816,8 @@ pub fn load(a: &LoadArgs) -> Result<LoadReport> {
         let sigterm_at = a
             .sigterm_after
             .map(|t| started + Duration::from_secs_f64(t));
-        // after SIGTERM the clients go on for a second (their requests are
-        // refused or cut), then stop
+        // after SIGTERM the clients go on until their first refusal, at most
+        // a second
         let deadline = match sigterm_at {
             Some(k) => k + Duration::from_secs(1),
             None => started + Duration::from_secs_f64(a.duration),
