@@ -754,6 +754,48 @@ fn snapshots_restore_the_state_at_one_point_in_the_log() {
     assert!(Database::new().create_snapshot("x").is_err());
 }
 
+/// The settings the server keeps with a collection (strict mode, its
+/// metadata) are written at once, reopen, travel in snapshots, and follow
+/// an in-memory collection into a database. (Both collections here are
+/// empty: a checkpoint of an empty collection once failed to reopen.)
+#[test]
+fn collection_settings_persist_and_travel_in_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = |v: serde_json::Value| v.as_object().unwrap().clone();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("s", CollectionConfig::single(4, Distance::Dot))
+            .unwrap();
+        assert!(c.settings().is_empty());
+        c.set_settings(settings(
+            json!({"strict_mode": {"enabled": true, "max_query_limit": 5}}),
+        ))
+        .unwrap();
+        let snap = db.create_snapshot("s").unwrap();
+        c.set_settings(settings(json!({"metadata": {"team": "ads"}})))
+            .unwrap();
+        let restored = db
+            .restore_snapshot("r", &dir.path().join("snapshots/s").join(&snap.name))
+            .unwrap();
+        assert_eq!(restored.settings()["strict_mode"]["max_query_limit"], 5);
+        let mem = vicinity::Collection::new("m", CollectionConfig::single(4, Distance::Dot), None)
+            .unwrap();
+        mem.set_settings(settings(json!({"k": [1, 2]}))).unwrap();
+        db.add_collection(mem).unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(
+        serde_json::Value::Object(db.collection("s").unwrap().settings()),
+        json!({"metadata": {"team": "ads"}})
+    );
+    assert_eq!(
+        db.collection("r").unwrap().settings()["strict_mode"]["enabled"],
+        true
+    );
+    assert_eq!(db.collection("m").unwrap().settings()["k"], json!([1, 2]));
+}
+
 #[test]
 fn full_snapshots_restore_every_collection_and_alias() {
     let dir = tempfile::tempdir().unwrap();

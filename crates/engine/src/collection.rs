@@ -125,6 +125,10 @@ pub struct Collection {
     /// [`optimize`](Collection::optimize) or by the indexer, so that one
     /// renumbering runs at a time. Taken before the writer lock.
     pub(crate) reorder: Arc<Mutex<()>>,
+    /// Settings the layers above keep with the collection (the server's
+    /// strict mode and metadata): stored in `config.json` and in
+    /// snapshots, never read by the engine.
+    pub(crate) settings: RwLock<serde_json::Map<String, serde_json::Value>>,
     pool: Option<Arc<ThreadPool>>,
 }
 
@@ -169,6 +173,7 @@ impl Collection {
             storage: Mutex::new(None),
             persisted: Mutex::new(None),
             reorder: Arc::new(Mutex::new(())),
+            settings: RwLock::new(serde_json::Map::new()),
             pool,
         })
     }
@@ -181,6 +186,30 @@ impl Collection {
     /// The collection's configuration.
     pub fn config(&self) -> &CollectionConfig {
         &self.config
+    }
+
+    /// The settings kept with the collection for the layers above it (see
+    /// [`set_settings`](Collection::set_settings)).
+    pub fn settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.settings.read().clone()
+    }
+
+    /// Replaces the settings kept with the collection: JSON the engine
+    /// stores beside its configuration (durably, before returning, in a
+    /// durable collection) and carries in snapshots, but never reads. The
+    /// server keeps a collection's strict mode and metadata here.
+    pub fn set_settings(&self, settings: serde_json::Map<String, serde_json::Value>) -> Result<()> {
+        let mut current = self.settings.write();
+        if let Some(storage) = self.storage.lock().as_ref() {
+            let doc = crate::persist::config_document(&self.config, &settings)?;
+            let path = storage.dir.join("config.json");
+            storage
+                .io
+                .write_atomic(&path, &doc)
+                .map_err(|e| crate::persist::io_err(&path, e))?;
+        }
+        *current = settings;
+        Ok(())
     }
 
     /// Wakes the background worker (starting it if needed) when rows wait

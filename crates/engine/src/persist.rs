@@ -49,6 +49,36 @@ pub(crate) fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> Er
 }
 
 /// Where a durable collection keeps its files.
+/// `config.json` (and a snapshot's configuration): the configuration's
+/// fields, plus `settings` when there are any.
+pub(crate) fn config_document(
+    config: &CollectionConfig,
+    settings: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<u8>> {
+    let mut doc = serde_json::to_value(config).map_err(|e| Error::BadRequest(e.to_string()))?;
+    if let (Some(fields), false) = (doc.as_object_mut(), settings.is_empty()) {
+        fields.insert(
+            "settings".into(),
+            serde_json::Value::Object(settings.clone()),
+        );
+    }
+    serde_json::to_vec_pretty(&doc).map_err(|e| Error::BadRequest(e.to_string()))
+}
+
+/// Reads what [`config_document`] wrote (files without `settings` too).
+fn parse_config_document(
+    data: &[u8],
+) -> std::result::Result<(CollectionConfig, serde_json::Map<String, serde_json::Value>), String> {
+    let mut doc: serde_json::Value = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    let settings = match doc.as_object_mut().and_then(|o| o.remove("settings")) {
+        None => serde_json::Map::new(),
+        Some(serde_json::Value::Object(m)) => m,
+        Some(_) => return Err("settings is not an object".into()),
+    };
+    let config = serde_json::from_value(doc).map_err(|e| e.to_string())?;
+    Ok((config, settings))
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Storage {
     pub(crate) io: Arc<dyn Io>,
@@ -388,8 +418,7 @@ impl Collection {
         let io = &storage.io;
         io.create_dir_all(&storage.dir)
             .map_err(|e| io_err(&storage.dir, e))?;
-        let config_json =
-            serde_json::to_vec_pretty(c.config()).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let config_json = config_document(c.config(), &c.settings.read())?;
         let path = storage.dir.join("config.json");
         io.write_atomic(&path, &config_json)
             .map_err(|e| io_err(&path, e))?;
@@ -413,6 +442,7 @@ impl Collection {
         let (wal, _) = Wal::open(Arc::clone(&storage.io), &storage.dir.join("wal"))?;
         self.writer.lock().wal = Some(wal);
         *self.storage.lock() = Some(storage);
+        self.set_settings(self.settings())?;
         self.checkpoint()
     }
 
@@ -425,9 +455,10 @@ impl Collection {
         let io = &storage.io;
         let path = storage.dir.join("config.json");
         let data = io.read(&path).map_err(|e| io_err(&path, e))?;
-        let config: CollectionConfig = serde_json::from_slice(&data)
+        let (config, settings) = parse_config_document(&data)
             .map_err(|e| corrupt(&path, 0, format!("bad config: {e}")))?;
         let c = Collection::new(name, config, pool)?;
+        *c.settings.write() = settings;
         let path = storage.dir.join("MANIFEST");
         let data = io.read(&path).map_err(|e| io_err(&path, e))?;
         let manifest = Manifest::parse(&path, &data)?;
@@ -569,8 +600,7 @@ impl Collection {
         let seq = w.next_seq;
         let state = self.encode_state(seq)?;
         drop(w);
-        let config =
-            serde_json::to_vec(self.config()).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let config = config_document(self.config(), &self.settings.read())?;
         let mut out = Vec::with_capacity(state.len() + config.len() + 32);
         out.extend_from_slice(SNAPSHOT_MAGIC);
         out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
@@ -593,9 +623,10 @@ impl Collection {
         let mut r = Reader::framed(path, data, 20, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, "snapshot")?;
         let body = r.data;
         let clen = r.u32("config length")? as usize;
-        let config: CollectionConfig = serde_json::from_slice(r.take(clen, "config")?)
+        let (config, settings) = parse_config_document(r.take(clen, "config")?)
             .map_err(|e| corrupt(path, 16, format!("bad config: {e}")))?;
         let c = Collection::new(name, config, pool)?;
+        *c.settings.write() = settings;
         let seq = c.load_state(path, &body[r.at..])?;
         c.writer.lock().next_seq = seq;
         c.index_in_background();
