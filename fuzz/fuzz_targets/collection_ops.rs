@@ -115,7 +115,11 @@ fuzz_target!(|input: (u8, Vec<Op>)| {
             Op::Search(q, limit, offset, exact) => {
                 let mut req = SearchRequest::new(vector(&q), usize::from(limit));
                 req.offset = usize::from(offset % 8);
-                req.params = SearchParams { exact, hnsw_ef: Some(16) };
+                req.params = SearchParams {
+                    exact,
+                    hnsw_ef: Some(16),
+                    ..SearchParams::default()
+                };
                 match c.search(&req) {
                     Err(_) => assert_eq!(limit, 0),
                     Ok(hits) => {

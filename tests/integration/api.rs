@@ -517,6 +517,7 @@ fn graph_and_exact_agree_after_updates_and_optimize() {
             exact.params = SearchParams {
                 exact: true,
                 hnsw_ef: None,
+                ..SearchParams::default()
             };
             let truth: Vec<_> = c.search(&exact).unwrap().iter().map(|h| h.id).collect();
             assert!(

@@ -48,6 +48,7 @@ fn searches_never_see_deleted_points_while_a_writer_works() {
                     req.params = SearchParams {
                         exact: n.is_multiple_of(5),
                         hnsw_ef: Some(32),
+                        ..SearchParams::default()
                     };
                     let hits = c.search(&req).unwrap();
                     let mut ids: Vec<PointId> = hits.iter().map(|h| h.id).collect();

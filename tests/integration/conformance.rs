@@ -83,6 +83,7 @@ fn run_search_cases(set: &str, db: &Database) -> usize {
         req.params = SearchParams {
             exact: true,
             hnsw_ef: None,
+            ..SearchParams::default()
         };
         req.filter = case
             .get("filter")
@@ -544,6 +545,7 @@ fn recommend_cases_agree_with_qdrant() {
         req.params = SearchParams {
             exact: true,
             hnsw_ef: None,
+            ..SearchParams::default()
         };
         req.filter = optional_filter(case);
         let got: Vec<Hit> = c
@@ -585,6 +587,7 @@ fn group_cases_agree_with_qdrant() {
         q.params = SearchParams {
             exact: true,
             hnsw_ef: None,
+            ..SearchParams::default()
         };
         q.filter = optional_filter(case);
         let req = QueryGroupsRequest {

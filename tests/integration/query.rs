@@ -47,6 +47,7 @@ fn exact(mut r: QueryRequest) -> QueryRequest {
     r.params = SearchParams {
         exact: true,
         hnsw_ef: None,
+        ..SearchParams::default()
     };
     r
 }

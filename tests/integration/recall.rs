@@ -47,6 +47,7 @@ fn recall_for(distance: Distance, s: u64) {
         exact.params = SearchParams {
             exact: true,
             hnsw_ef: None,
+            ..SearchParams::default()
         };
         let got = c.search(&exact).unwrap();
         exact_hits += got.iter().filter(|p| truth.contains(&p.id)).count();
@@ -54,6 +55,7 @@ fn recall_for(distance: Distance, s: u64) {
         approx.params = SearchParams {
             exact: false,
             hnsw_ef: Some(64),
+            ..SearchParams::default()
         };
         let got = c.search(&approx).unwrap();
         graph_hits += got.iter().filter(|p| truth.contains(&p.id)).count();
@@ -161,6 +163,7 @@ fn few_indexed_candidates_are_scored_exactly() {
             req.params = SearchParams {
                 hnsw_ef: Some(200),
                 exact: false,
+                ..SearchParams::default()
             };
             let got: Vec<PointId> = c.search(&req).unwrap().iter().map(|h| h.id).collect();
             req.params.exact = true;

@@ -335,7 +335,7 @@ fn search(a: SearchArgs) -> Result<()> {
             let mut req = SearchRequest::new(q.clone(), a.k);
             req.params = SearchParams {
                 hnsw_ef: Some(ef),
-                exact: false,
+                ..SearchParams::default()
             };
             req.filter = filter.clone();
             Ok(c.search(&req)?

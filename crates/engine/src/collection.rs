@@ -501,6 +501,34 @@ impl Collection {
         self.segment().table.read().ids.len()
     }
 
+    /// The size of the live points' payloads as compact JSON, in bytes
+    /// (counted, not allocated; it reads every payload, so callers cache
+    /// it).
+    pub fn payload_bytes(&self) -> usize {
+        struct Counter(usize);
+        impl std::io::Write for Counter {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0 += buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let segment = self.segment();
+        let table = segment.table.read();
+        let mut counter = Counter(0);
+        for &row in table.ids.values() {
+            if let Some(meta) = table.live(row)
+                && !meta.payload.as_map().is_empty()
+            {
+                // writing to a counter cannot fail
+                let _ = serde_json::to_writer(&mut counter, meta.payload.as_map());
+            }
+        }
+        counter.0
+    }
+
     /// The number of points passing `filter`, exactly.
     pub fn count_where(&self, filter: &Filter) -> usize {
         let segment = self.segment();

@@ -61,8 +61,8 @@ pub use query::{
     RecommendStrategy, VectorInput,
 };
 pub use request::{
-    Direction, FacetHit, FacetRequest, OrderBy, PointSelector, ScrollRequest, ScrollResult,
-    SearchParams, SearchRequest,
+    Direction, FacetHit, FacetRequest, OrderBy, PointSelector, QuantizationSearchParams,
+    ScrollRequest, ScrollResult, SearchParams, SearchRequest,
 };
 pub use snapshots::FULL_SNAPSHOT_VERSION;
 pub use update::{PointsSelector, UpdateOperation};

@@ -12,6 +12,20 @@ pub struct SearchParams {
     pub hnsw_ef: Option<usize>,
     /// Score every point exactly instead of walking the graph.
     pub exact: bool,
+    /// How to use quantized vectors. A collection without quantization
+    /// searches its original vectors and ignores this, as Qdrant does.
+    pub quantization: Option<QuantizationSearchParams>,
+}
+
+/// Search-time quantization settings (Qdrant's `params.quantization`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct QuantizationSearchParams {
+    /// Search the original vectors only.
+    pub ignore: bool,
+    /// Rescore the candidates with the original vectors.
+    pub rescore: Option<bool>,
+    /// Candidates fetched per result before rescoring (at least 1).
+    pub oversampling: Option<f64>,
 }
 
 /// A nearest-neighbour search.

@@ -45,6 +45,7 @@ pub mod rest;
 pub mod server;
 pub mod state;
 pub mod status;
+pub mod strict;
 pub mod testing;
 mod tls;
 

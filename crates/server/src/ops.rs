@@ -90,6 +90,14 @@ pub enum QueryPlan {
 }
 
 impl QueryPlan {
+    /// The read as strict mode checks it.
+    pub fn as_read(&self) -> crate::strict::Read<'_> {
+        match self {
+            QueryPlan::Vector(req) => crate::strict::Read::Search(req),
+            QueryPlan::Query(req) => crate::strict::Read::Query(req),
+        }
+    }
+
     /// Runs the read on collection `c` of `db` (a universal query may look
     /// examples up in another collection).
     pub fn run(self, db: &Database, c: &Collection) -> vicinity::Result<Vec<ScoredPoint>> {

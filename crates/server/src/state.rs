@@ -28,8 +28,11 @@ pub struct CollectionMeta {
     pub on_disk_payload: bool,
     /// The shard count asked for (one shard is used).
     pub shard_number: u32,
-    /// The user's collection metadata.
+    /// The user's collection metadata (kept with the collection, in its
+    /// settings, and read back by [`State::meta_of`]).
     pub metadata: HashMap<String, pb::Value>,
+    /// The strict mode (kept with the collection likewise).
+    pub strict_mode: crate::strict::StrictModeConfig,
 }
 
 impl CollectionMeta {
@@ -64,6 +67,7 @@ impl CollectionMeta {
             on_disk_payload: true,
             shard_number: 1,
             metadata: HashMap::new(),
+            strict_mode: crate::strict::StrictModeConfig::disabled(),
         }
     }
 }
@@ -73,6 +77,9 @@ impl Default for CollectionMeta {
         Self::new()
     }
 }
+
+/// The key of a collection's metadata in its settings.
+const METADATA_KEY: &str = "metadata";
 
 /// The state the services share.
 pub struct State {
@@ -86,6 +93,8 @@ pub struct State {
     pub id: String,
     /// When the state was made (RFC 3339), reported as the start time.
     pub started_at: String,
+    /// The collections' enforced strict modes.
+    pub strict: crate::strict::Registry,
 }
 
 impl State {
@@ -102,6 +111,7 @@ impl State {
             metrics: crate::metrics::Metrics::default(),
             id: uuid::Uuid::new_v4().to_string(),
             started_at: now_rfc3339(),
+            strict: crate::strict::Registry::default(),
         })
     }
 
@@ -111,9 +121,55 @@ impl State {
     }
 
     /// The echoed settings of a collection (defaults if it was created
-    /// around the server).
-    pub fn meta_of(&self, name: &str) -> CollectionMeta {
-        self.meta.read().get(name).cloned().unwrap_or_default()
+    /// around the server), with the metadata and strict mode kept with it.
+    pub fn meta_of(&self, c: &vicinity::Collection) -> CollectionMeta {
+        let mut meta = self.meta.read().get(c.name()).cloned().unwrap_or_default();
+        meta.strict_mode = crate::strict::StrictModeConfig::of(c);
+        if let Some(serde_json::Value::Object(m)) = c.settings().get(METADATA_KEY) {
+            meta.metadata = crate::grpc::convert::value::map_to_proto(m.clone());
+        }
+        meta
+    }
+
+    /// Creates a collection with its echoed settings; its strict mode and
+    /// metadata are kept with it (they survive restarts and travel in
+    /// snapshots).
+    pub fn create_collection(
+        &self,
+        name: &str,
+        config: vicinity::CollectionConfig,
+        meta: CollectionMeta,
+    ) -> Result<(), Status> {
+        meta.strict_mode.validate()?;
+        let c = self
+            .db
+            .create_collection(name, config)
+            .map_err(from_engine)?;
+        self.strict.set(&c, meta.strict_mode.clone())?;
+        self.add_metadata(&c, meta.metadata.clone())?;
+        self.meta.write().insert(name.to_string(), meta);
+        Ok(())
+    }
+
+    /// Merges keys into a collection's metadata (kept with it).
+    pub fn add_metadata(
+        &self,
+        c: &vicinity::Collection,
+        extra: HashMap<String, pb::Value>,
+    ) -> Result<(), Status> {
+        if extra.is_empty() {
+            return Ok(());
+        }
+        let mut settings = c.settings();
+        let mut metadata = match settings.remove(METADATA_KEY) {
+            Some(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in extra {
+            metadata.insert(k, crate::grpc::convert::value::json_from_proto(v)?);
+        }
+        settings.insert(METADATA_KEY.into(), serde_json::Value::Object(metadata));
+        c.set_settings(settings).map_err(from_engine)
     }
 }
 

@@ -130,6 +130,7 @@ impl Embedded {
         req.params = SearchParams {
             hnsw_ef: Some(ef),
             exact,
+            ..SearchParams::default()
         };
         req.filter = filter.map(|i| self.filters[i].clone());
         req

@@ -18,6 +18,7 @@ use crate::rest::models::{
 use crate::rest::output;
 use crate::rest::{Body, Params, RestError, RestResult, blocking, ok};
 use crate::state::State;
+use crate::strict::StrictModeConfig;
 
 type S = Shared<Arc<State>>;
 
@@ -82,7 +83,7 @@ pub(super) async fn get_info(Shared(state): S, Path(name): Path<String>) -> Rest
     let t = Instant::now();
     let info = blocking(move || {
         let c = state.collection(&name)?;
-        Ok(output::collection_info(&c.info(), &state.meta_of(c.name())))
+        Ok(output::collection_info(&c.info(), &state.meta_of(&c)))
     })
     .await?;
     ok(t, info)
@@ -97,12 +98,7 @@ pub(super) async fn create(
 ) -> RestResult {
     let t = Instant::now();
     let (config, meta) = body.into_config()?;
-    blocking(move || {
-        state.db.create_collection(&name, config)?;
-        state.meta.write().insert(name, meta);
-        Ok(())
-    })
-    .await?;
+    blocking(move || Ok(state.create_collection(&name, config, meta)?)).await?;
     ok(t, true)
 }
 
@@ -128,12 +124,12 @@ pub(super) async fn update(
     if body.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty()) {
         return Err(RestError::unsupported("sparse vectors"));
     }
-    if body
-        .strict_mode_config
-        .as_ref()
-        .is_some_and(|s| s.enabled == Some(true))
-    {
-        return Err(RestError::unsupported("strict mode"));
+    if let Some(diff) = &body.strict_mode_config {
+        let merged = StrictModeConfig::of(&c).merged(diff);
+        state.strict.set(&c, merged)?;
+    }
+    if let Some(m) = body.metadata {
+        state.add_metadata(&c, crate::rest::models::metadata_to_proto(m))?;
     }
     let mut metas = state.meta.write();
     let meta = metas.entry(c.name().to_string()).or_default();
@@ -142,10 +138,6 @@ pub(super) async fn update(
     }
     if let Some(b) = body.params.and_then(|p| p.on_disk_payload) {
         meta.on_disk_payload = b;
-    }
-    if let Some(m) = body.metadata {
-        meta.metadata
-            .extend(crate::rest::models::metadata_to_proto(m));
     }
     drop(metas);
     ok(t, true)
@@ -191,9 +183,15 @@ pub(super) async fn cluster(Shared(state): S, Path(name): Path<String>) -> RestR
     )
 }
 
-async fn index_write(state: Arc<State>, name: String, wait: bool, op: WriteOp) -> RestResult {
+async fn index_write(state: Arc<State>, name: String, p: WriteParams, op: WriteOp) -> RestResult {
     let t = Instant::now();
-    let r = blocking(move || Ok(op.apply(&*state.collection(&name)?, wait)?)).await?;
+    let wait = p.wait()?;
+    let r = blocking(move || {
+        let c = state.collection(&name)?;
+        crate::strict::check_write(&state.strict, &c, &op, p.timeout)?;
+        Ok(op.apply(&c, wait)?)
+    })
+    .await?;
     ok(t, output::update(r, wait))
 }
 
@@ -204,10 +202,9 @@ pub(super) async fn create_index(
     Params(p): Params<WriteParams>,
     Body(body): Body<CreateIndexBody>,
 ) -> RestResult {
-    let wait = p.wait()?;
     let (key, params) = body.into_parts()?;
     let op = WriteOp::Engine(UpdateOperation::CreateFieldIndex { key, params });
-    index_write(state, name, wait, op).await
+    index_write(state, name, p, op).await
 }
 
 /// `DELETE /collections/{name}/index/{field}`.
@@ -216,12 +213,11 @@ pub(super) async fn delete_index(
     Path((name, field)): Path<(String, String)>,
     Params(p): Params<WriteParams>,
 ) -> RestResult {
-    let wait = p.wait()?;
     let key = field.parse().map_err(RestError::wrong)?;
     index_write(
         state,
         name,
-        wait,
+        p,
         WriteOp::Engine(UpdateOperation::DeleteFieldIndex(key)),
     )
     .await

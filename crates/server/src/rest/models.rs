@@ -1029,7 +1029,7 @@ pub struct SearchParamsJson {
     pub exact: Option<bool>,
     /// Quantization search settings.
     #[serde(default)]
-    pub quantization: Option<Value>,
+    pub quantization: Option<QuantizationSearchJson>,
     /// Search only indexed segments.
     #[serde(default)]
     pub indexed_only: Option<bool>,
@@ -1038,11 +1038,30 @@ pub struct SearchParamsJson {
     pub acorn: Option<Value>,
 }
 
+/// `params.quantization`.
+#[derive(Debug, Default, Deserialize)]
+pub struct QuantizationSearchJson {
+    /// Search the original vectors only.
+    #[serde(default)]
+    pub ignore: Option<bool>,
+    /// Rescore with the original vectors.
+    #[serde(default)]
+    pub rescore: Option<bool>,
+    /// Candidates per result before rescoring.
+    #[serde(default)]
+    pub oversampling: Option<f64>,
+}
+
 fn params(p: Option<SearchParamsJson>) -> SearchParams {
     let p = p.unwrap_or_default();
     SearchParams {
         hnsw_ef: p.hnsw_ef,
         exact: p.exact.unwrap_or(false),
+        quantization: p.quantization.map(|q| vicinity::QuantizationSearchParams {
+            ignore: q.ignore.unwrap_or(false),
+            rescore: q.rescore,
+            oversampling: q.oversampling,
+        }),
     }
 }
 
@@ -1900,14 +1919,6 @@ pub struct WalDiff {
     pub wal_retain_closed: Option<u64>,
 }
 
-/// Strict mode: only `enabled: false` is served.
-#[derive(Debug, Default, Deserialize)]
-pub struct StrictModeJson {
-    /// Whether it is on.
-    #[serde(default)]
-    pub enabled: Option<bool>,
-}
-
 /// `PUT /collections/{name}`.
 #[derive(Debug, Default, Deserialize)]
 pub struct CreateCollectionBody {
@@ -1949,7 +1960,7 @@ pub struct CreateCollectionBody {
     pub sparse_vectors: Option<Map<String, Value>>,
     /// Strict mode.
     #[serde(default)]
-    pub strict_mode_config: Option<StrictModeJson>,
+    pub strict_mode_config: Option<crate::strict::StrictModeConfig>,
     /// The user's metadata.
     #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
@@ -1975,13 +1986,6 @@ impl CreateCollectionBody {
         }
         if self.sharding_method.as_deref() == Some("custom") {
             return Err(RestError::unsupported("custom sharding"));
-        }
-        if self
-            .strict_mode_config
-            .as_ref()
-            .is_some_and(|s| s.enabled == Some(true))
-        {
-            return Err(RestError::unsupported("strict mode"));
         }
         if set(&self.init_from) {
             return Err(RestError::unsupported("init_from"));
@@ -2036,6 +2040,9 @@ impl CreateCollectionBody {
         if let Some(m) = self.metadata {
             meta.metadata = metadata_to_proto(m);
         }
+        if let Some(diff) = &self.strict_mode_config {
+            meta.strict_mode = meta.strict_mode.merged(diff);
+        }
         Ok((config, meta))
     }
 }
@@ -2080,7 +2087,7 @@ pub struct UpdateCollectionBody {
     pub sparse_vectors: Option<Map<String, Value>>,
     /// Strict mode.
     #[serde(default)]
-    pub strict_mode_config: Option<StrictModeJson>,
+    pub strict_mode_config: Option<crate::strict::StrictModeConfig>,
     /// Metadata keys to set.
     #[serde(default)]
     pub metadata: Option<Map<String, Value>>,

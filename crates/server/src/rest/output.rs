@@ -354,7 +354,7 @@ pub fn collection_info(info: &CollectionInfo, meta: &CollectionMeta) -> Value {
                 "wal_retain_closed": meta.wal.wal_retain_closed.unwrap_or(1),
             },
             "quantization_config": null,
-            "strict_mode_config": {"enabled": false},
+            "strict_mode_config": meta.strict_mode,
             "metadata": metadata,
         },
         "payload_schema": payload_schema,

@@ -17,6 +17,7 @@ use crate::rest::models::{
 use crate::rest::output;
 use crate::rest::{Body, Params, RestError, RestResult, blocking, ok};
 use crate::state::State;
+use crate::strict::{self, Read};
 
 type S = Shared<Arc<State>>;
 
@@ -33,7 +34,9 @@ async fn write<B: Send + 'static>(
     let wait = params.wait()?;
     let r = blocking(move || {
         let op = convert(body)?;
-        Ok(op.apply(&*state.collection(&name)?, wait)?)
+        let c = state.collection(&name)?;
+        strict::check_write(&state.strict, &c, &op, params.timeout)?;
+        Ok(op.apply(&c, wait)?)
     })
     .await?;
     ok(t, output::update(r, wait))
@@ -188,6 +191,9 @@ pub(super) async fn batch(
             .map(batch_op)
             .collect::<Result<Vec<_>, _>>()?;
         let c = state.collection(&name)?;
+        for op in &ops {
+            strict::check_write(&state.strict, &c, op, p.timeout)?;
+        }
         ops.into_iter()
             .map(|op| Ok(output::update(op.apply(&c, wait)?, wait)))
             .collect::<Result<Vec<_>, RestError>>()
@@ -201,7 +207,7 @@ pub(super) async fn batch(
 pub(super) async fn retrieve(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<RetrieveBody>,
 ) -> RestResult {
     let t = Instant::now();
@@ -213,7 +219,18 @@ pub(super) async fn retrieve(
         vectors: vector_selector(body.with_vector),
     };
     let ids = body.ids;
-    let records = blocking(move || Ok(state.collection(&name)?.get(&ids, &with)?)).await?;
+    let records = blocking(move || {
+        let c = state.collection(&name)?;
+        strict::check_reads(
+            &state.strict,
+            &c,
+            &[Read::Retrieve(ids.len())],
+            false,
+            p.timeout,
+        )?;
+        Ok(c.get(&ids, &with)?)
+    })
+    .await?;
     ok(t, output::records(records))
 }
 
@@ -257,12 +274,17 @@ pub(super) async fn get_one(
 pub(super) async fn scroll(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     body: Option<Body<ScrollBody>>,
 ) -> RestResult {
     let t = Instant::now();
     let req = body.map(|b| b.0).unwrap_or_default().into_request()?;
-    let page = blocking(move || Ok(state.collection(&name)?.scroll(&req)?)).await?;
+    let page = blocking(move || {
+        let c = state.collection(&name)?;
+        strict::check_reads(&state.strict, &c, &[Read::Scroll(&req)], false, p.timeout)?;
+        Ok(c.scroll(&req)?)
+    })
+    .await?;
     ok(
         t,
         json!({
@@ -276,7 +298,7 @@ pub(super) async fn scroll(
 pub(super) async fn count(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     body: Option<Body<CountBody>>,
 ) -> RestResult {
     let t = Instant::now();
@@ -286,6 +308,11 @@ pub(super) async fn count(
     }
     let n = blocking(move || {
         let c = state.collection(&name)?;
+        let read = Read::Count {
+            filter: body.filter.as_ref(),
+            exact: body.exact.unwrap_or(true),
+        };
+        strict::check_reads(&state.strict, &c, &[read], false, p.timeout)?;
         Ok(match &body.filter {
             Some(f) => c.count_where(f),
             None => c.count(),
@@ -299,11 +326,21 @@ pub(super) async fn count(
 pub(super) async fn facet(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<FacetBody>,
 ) -> RestResult {
     let t = Instant::now();
+    let exact = body.exact.unwrap_or(false);
     let req = body.into_request()?;
-    let hits = blocking(move || Ok(state.collection(&name)?.facet(&req)?)).await?;
+    let hits = blocking(move || {
+        let c = state.collection(&name)?;
+        let read = Read::Facet {
+            request: &req,
+            exact,
+        };
+        strict::check_reads(&state.strict, &c, &[read], false, p.timeout)?;
+        Ok(c.facet(&req)?)
+    })
+    .await?;
     ok(t, output::facet(hits))
 }

@@ -18,6 +18,7 @@ use crate::rest::models::{
 use crate::rest::output;
 use crate::rest::{Body, Params, RestError, RestResult, blocking, ok};
 use crate::state::State;
+use crate::strict::{self, Read};
 
 type S = Shared<Arc<State>>;
 
@@ -29,9 +30,13 @@ async fn run_batch(
     state: Arc<State>,
     name: String,
     requests: Vec<QueryRequest>,
+    batch: bool,
+    timeout: Option<u64>,
 ) -> Result<Vec<Vec<output::ScoredOut>>, RestError> {
     blocking(move || {
         let c = state.collection(&name)?;
+        let reads: Vec<Read<'_>> = requests.iter().map(Read::Query).collect();
+        strict::check_reads(&state.strict, &c, &reads, batch, timeout)?;
         requests
             .into_iter()
             .map(|r| Ok(output::hits(QueryPlan::Query(r).run(&state.db, &c)?)))
@@ -40,15 +45,30 @@ async fn run_batch(
     .await
 }
 
-async fn run_one(state: Arc<State>, name: String, request: QueryRequest) -> RestResult {
+async fn run_one(
+    state: Arc<State>,
+    name: String,
+    request: QueryRequest,
+    timeout: Option<u64>,
+) -> RestResult {
     let t = Instant::now();
-    let mut out = run_batch(state, name, vec![request]).await?;
+    let mut out = run_batch(state, name, vec![request], false, timeout).await?;
     ok(t, out.pop().unwrap_or_default())
 }
 
-async fn run_groups(state: Arc<State>, name: String, request: QueryGroupsRequest) -> RestResult {
+async fn run_groups(
+    state: Arc<State>,
+    name: String,
+    request: QueryGroupsRequest,
+    timeout: Option<u64>,
+) -> RestResult {
     let t = Instant::now();
-    let groups = blocking(move || Ok(state.db.query_groups(&name, &request)?)).await?;
+    let groups = blocking(move || {
+        let c = state.collection(&name)?;
+        strict::check_reads(&state.strict, &c, &[Read::Groups(&request)], false, timeout)?;
+        Ok(state.db.query_groups(&name, &request)?)
+    })
+    .await?;
     ok(t, output::groups(groups))
 }
 
@@ -56,12 +76,12 @@ async fn run_groups(state: Arc<State>, name: String, request: QueryGroupsRequest
 pub(super) async fn query(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<QueryBody>,
 ) -> RestResult {
     let t = Instant::now();
     let req = body.into_request()?;
-    let mut out = run_batch(state, name, vec![req]).await?;
+    let mut out = run_batch(state, name, vec![req], false, p.timeout).await?;
     ok(t, json!({ "points": out.pop().unwrap_or_default() }))
 }
 
@@ -69,7 +89,7 @@ pub(super) async fn query(
 pub(super) async fn query_batch(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<QueryBatchBody>,
 ) -> RestResult {
     let t = Instant::now();
@@ -78,7 +98,7 @@ pub(super) async fn query_batch(
         .into_iter()
         .map(QueryBody::into_request)
         .collect::<Result<Vec<_>, _>>()?;
-    let out = run_batch(state, name, reqs).await?;
+    let out = run_batch(state, name, reqs, true, p.timeout).await?;
     let out: Vec<_> = out.into_iter().map(|p| json!({ "points": p })).collect();
     ok(t, out)
 }
@@ -87,30 +107,30 @@ pub(super) async fn query_batch(
 pub(super) async fn query_groups(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(mut body): Body<QueryGroupsBody>,
 ) -> RestResult {
     let limit = body.query.limit.take();
     let q = body.query.into_request()?;
     let req = body.groups.wrap(q, limit, GROUPS_LIMIT, GROUP_SIZE)?;
-    run_groups(state, name, req).await
+    run_groups(state, name, req, p.timeout).await
 }
 
 /// `POST /collections/{name}/points/search`.
 pub(super) async fn search(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<SearchBody>,
 ) -> RestResult {
-    run_one(state, name, body.into_request(false)?).await
+    run_one(state, name, body.into_request(false)?, p.timeout).await
 }
 
 /// `POST /collections/{name}/points/search/batch`.
 pub(super) async fn search_batch(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<SearchBatchBody>,
 ) -> RestResult {
     let t = Instant::now();
@@ -119,37 +139,37 @@ pub(super) async fn search_batch(
         .into_iter()
         .map(|s| s.into_request(false))
         .collect::<Result<Vec<_>, _>>()?;
-    ok(t, run_batch(state, name, reqs).await?)
+    ok(t, run_batch(state, name, reqs, true, p.timeout).await?)
 }
 
 /// `POST /collections/{name}/points/search/groups`.
 pub(super) async fn search_groups(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<SearchGroupsBody>,
 ) -> RestResult {
     let limit = body.search.limit;
     let q = body.search.into_request(true)?;
     let req = body.groups.wrap(q, limit, GROUPS_LIMIT, GROUP_SIZE)?;
-    run_groups(state, name, req).await
+    run_groups(state, name, req, p.timeout).await
 }
 
 /// `POST /collections/{name}/points/recommend`.
 pub(super) async fn recommend(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<RecommendBody>,
 ) -> RestResult {
-    run_one(state, name, body.into_request(false)?).await
+    run_one(state, name, body.into_request(false)?, p.timeout).await
 }
 
 /// `POST /collections/{name}/points/recommend/batch`.
 pub(super) async fn recommend_batch(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<RecommendBatchBody>,
 ) -> RestResult {
     let t = Instant::now();
@@ -158,37 +178,37 @@ pub(super) async fn recommend_batch(
         .into_iter()
         .map(|s| s.into_request(false))
         .collect::<Result<Vec<_>, _>>()?;
-    ok(t, run_batch(state, name, reqs).await?)
+    ok(t, run_batch(state, name, reqs, true, p.timeout).await?)
 }
 
 /// `POST /collections/{name}/points/recommend/groups`.
 pub(super) async fn recommend_groups(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<RecommendGroupsBody>,
 ) -> RestResult {
     let limit = body.recommend.limit;
     let q = body.recommend.into_request(true)?;
     let req = body.groups.wrap(q, limit, GROUPS_LIMIT, GROUP_SIZE)?;
-    run_groups(state, name, req).await
+    run_groups(state, name, req, p.timeout).await
 }
 
 /// `POST /collections/{name}/points/discover`.
 pub(super) async fn discover(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<DiscoverBody>,
 ) -> RestResult {
-    run_one(state, name, body.into_request()?).await
+    run_one(state, name, body.into_request()?, p.timeout).await
 }
 
 /// `POST /collections/{name}/points/discover/batch`.
 pub(super) async fn discover_batch(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     Body(body): Body<DiscoverBatchBody>,
 ) -> RestResult {
     let t = Instant::now();
@@ -197,27 +217,39 @@ pub(super) async fn discover_batch(
         .into_iter()
         .map(DiscoverBody::into_request)
         .collect::<Result<Vec<_>, _>>()?;
-    ok(t, run_batch(state, name, reqs).await?)
+    ok(t, run_batch(state, name, reqs, true, p.timeout).await?)
 }
 
 async fn matrix(
     state: Arc<State>,
     name: String,
     body: MatrixBody,
+    timeout: Option<u64>,
 ) -> Result<vicinity::SearchMatrix, RestError> {
     let req = body.into_request()?;
-    blocking(move || Ok(state.collection(&name)?.search_matrix(&req)?)).await
+    blocking(move || {
+        let c = state.collection(&name)?;
+        strict::check_reads(&state.strict, &c, &[Read::Matrix(&req)], false, timeout)?;
+        Ok(c.search_matrix(&req)?)
+    })
+    .await
 }
 
 /// `POST /collections/{name}/points/search/matrix/pairs`.
 pub(super) async fn matrix_pairs(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     body: Option<Body<MatrixBody>>,
 ) -> RestResult {
     let t = Instant::now();
-    let m = matrix(state, name, body.map(|b| b.0).unwrap_or_default()).await?;
+    let m = matrix(
+        state,
+        name,
+        body.map(|b| b.0).unwrap_or_default(),
+        p.timeout,
+    )
+    .await?;
     let pairs: Vec<_> = m
         .pairs()
         .into_iter()
@@ -230,11 +262,17 @@ pub(super) async fn matrix_pairs(
 pub(super) async fn matrix_offsets(
     Shared(state): S,
     Path(name): Path<String>,
-    Params(_): Params<ReadParams>,
+    Params(p): Params<ReadParams>,
     body: Option<Body<MatrixBody>>,
 ) -> RestResult {
     let t = Instant::now();
-    let m = matrix(state, name, body.map(|b| b.0).unwrap_or_default()).await?;
+    let m = matrix(
+        state,
+        name,
+        body.map(|b| b.0).unwrap_or_default(),
+        p.timeout,
+    )
+    .await?;
     let o = m.offsets();
     ok(
         t,

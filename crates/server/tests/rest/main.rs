@@ -6,3 +6,4 @@
 mod http;
 mod malformed;
 mod protocols;
+mod strict;

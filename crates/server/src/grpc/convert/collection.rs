@@ -88,12 +88,6 @@ pub fn create_from_proto(
     if r.sharding_method == Some(pb::ShardingMethod::Custom as i32) {
         return Err(unsupported("custom sharding"));
     }
-    if r.strict_mode_config
-        .as_ref()
-        .is_some_and(|s| s.enabled == Some(true))
-    {
-        return Err(unsupported("strict mode"));
-    }
     let vectors = match r.vectors_config.and_then(|v| v.config) {
         Some(pb::vectors_config::Config::Params(p)) => {
             vec![(vicinity::DEFAULT_VECTOR.to_string(), vector_params(p)?)]
@@ -131,6 +125,10 @@ pub fn create_from_proto(
         meta.shard_number = n.max(1);
     }
     meta.metadata = r.metadata;
+    if let Some(diff) = r.strict_mode_config {
+        let diff = crate::strict::StrictModeConfig::from_proto(diff);
+        meta.strict_mode = meta.strict_mode.merged(&diff);
+    }
     Ok((r.collection_name, config, meta))
 }
 
@@ -239,7 +237,7 @@ pub fn info_to_proto(info: &vicinity::CollectionInfo, meta: &CollectionMeta) -> 
             optimizer_config: Some(meta.optimizers),
             wal_config: Some(meta.wal),
             quantization_config: None,
-            strict_mode_config: None,
+            strict_mode_config: Some(meta.strict_mode.to_proto()),
             metadata: meta.metadata.clone(),
         }),
         payload_schema: info

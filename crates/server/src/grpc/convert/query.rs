@@ -34,6 +34,11 @@ pub fn params_from_proto(p: Option<pb::SearchParams>) -> Result<SearchParams, St
             .map(|ef| usize::try_from(ef).map_err(|_| invalid("hnsw_ef is too large")))
             .transpose()?;
         out.exact = p.exact.unwrap_or(false);
+        out.quantization = p.quantization.map(|q| vicinity::QuantizationSearchParams {
+            ignore: q.ignore.unwrap_or(false),
+            rescore: q.rescore,
+            oversampling: q.oversampling,
+        });
     }
     Ok(out)
 }

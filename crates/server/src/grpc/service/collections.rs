@@ -11,6 +11,7 @@ use crate::ops::{AliasAction, change_aliases};
 use crate::pb::{self, alias_operations::Action};
 use crate::state::State;
 use crate::status::{from_engine, invalid, unsupported};
+use crate::strict::StrictModeConfig;
 
 /// `qdrant.Collections`: create, inspect, update, delete collections and
 /// their aliases.
@@ -57,7 +58,7 @@ impl pb::collections_server::Collections for CollectionsService {
         let state = self.state.clone();
         let info = blocking(move || {
             let c = state.collection(&name)?;
-            Ok(info_to_proto(&c.info(), &state.meta_of(c.name())))
+            Ok(info_to_proto(&c.info(), &state.meta_of(&c)))
         })
         .await?;
         Ok(Response::new(pb::GetCollectionInfoResponse {
@@ -93,15 +94,7 @@ impl pb::collections_server::Collections for CollectionsService {
         let t = Instant::now();
         let (name, config, meta) = create_from_proto(request.into_inner())?;
         let state = self.state.clone();
-        blocking(move || {
-            state
-                .db
-                .create_collection(&name, config)
-                .map_err(from_engine)?;
-            state.meta.write().insert(name, meta);
-            Ok(())
-        })
-        .await?;
+        blocking(move || state.create_collection(&name, config, meta)).await?;
         Ok(done(t, true))
     }
 
@@ -126,12 +119,12 @@ impl pb::collections_server::Collections for CollectionsService {
         {
             return Err(unsupported("sparse vectors"));
         }
-        if r.strict_mode_config
-            .as_ref()
-            .is_some_and(|s| s.enabled == Some(true))
-        {
-            return Err(unsupported("strict mode"));
+        if let Some(diff) = r.strict_mode_config {
+            let diff = StrictModeConfig::from_proto(diff);
+            let merged = StrictModeConfig::of(&c).merged(&diff);
+            self.state.strict.set(&c, merged)?;
         }
+        self.state.add_metadata(&c, r.metadata)?;
         let mut metas = self.state.meta.write();
         let meta = metas.entry(c.name().to_string()).or_default();
         if let Some(o) = r.optimizers_config {
@@ -140,7 +133,6 @@ impl pb::collections_server::Collections for CollectionsService {
         if let Some(b) = r.params.and_then(|p| p.on_disk_payload) {
             meta.on_disk_payload = b;
         }
-        meta.metadata.extend(r.metadata);
         Ok(done(t, true))
     }
 

@@ -12,6 +12,7 @@ use crate::ops::{QueryPlan, WriteOp};
 use crate::pb;
 use crate::state::State;
 use crate::status::from_engine;
+use crate::strict::{self, Read};
 
 /// `qdrant.Points`: writes, reads, search and query.
 #[derive(Clone)]
@@ -31,6 +32,7 @@ impl PointsService {
         &self,
         name: String,
         wait: Option<bool>,
+        timeout: Option<u64>,
         request: R,
         convert: fn(R) -> Result<WriteOp, Status>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
@@ -39,7 +41,9 @@ impl PointsService {
         let w = wait.unwrap_or(false);
         let r = blocking(move || {
             let op = convert(request)?;
-            op.apply(&*state.collection(&name)?, w).map_err(from_engine)
+            let c = state.collection(&name)?;
+            strict::check_write(&state.strict, &c, &op, timeout)?;
+            op.apply(&c, w).map_err(from_engine)
         })
         .await?;
         Ok(Response::new(pb::PointsOperationResponse {
@@ -53,10 +57,14 @@ impl PointsService {
         &self,
         name: String,
         plans: Vec<QueryPlan>,
+        batch: bool,
+        timeout: Option<u64>,
     ) -> Result<Vec<pb::BatchResult>, Status> {
         let state = self.state.clone();
         blocking(move || {
             let c = state.collection(&name)?;
+            let reads: Vec<Read<'_>> = plans.iter().map(QueryPlan::as_read).collect();
+            strict::check_reads(&state.strict, &c, &reads, batch, timeout)?;
             plans
                 .into_iter()
                 .map(|p| {
@@ -79,13 +87,13 @@ impl PointsService {
         name: String,
         r: pb::SearchMatrixPoints,
     ) -> Result<vicinity::SearchMatrix, Status> {
+        let timeout = r.timeout;
         let req = qconv::search_matrix(r)?;
         let state = self.state.clone();
         blocking(move || {
-            state
-                .collection(&name)?
-                .search_matrix(&req)
-                .map_err(from_engine)
+            let c = state.collection(&name)?;
+            strict::check_reads(&state.strict, &c, &[Read::Matrix(&req)], false, timeout)?;
+            c.search_matrix(&req).map_err(from_engine)
         })
         .await
     }
@@ -94,10 +102,15 @@ impl PointsService {
         &self,
         name: String,
         req: vicinity::QueryGroupsRequest,
+        timeout: Option<u64>,
     ) -> Result<pb::GroupsResult, Status> {
         let state = self.state.clone();
-        let groups =
-            blocking(move || state.db.query_groups(&name, &req).map_err(from_engine)).await?;
+        let groups = blocking(move || {
+            let c = state.collection(&name)?;
+            strict::check_reads(&state.strict, &c, &[Read::Groups(&req)], false, timeout)?;
+            state.db.query_groups(&name, &req).map_err(from_engine)
+        })
+        .await?;
         Ok(qconv::groups_to_proto(groups))
     }
 }
@@ -109,8 +122,8 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::UpsertPoints>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::upsert).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::upsert).await
     }
 
     async fn delete(
@@ -118,8 +131,8 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::DeletePoints>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::delete).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::delete).await
     }
 
     async fn update_vectors(
@@ -127,8 +140,9 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::UpdatePointVectors>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::update_vectors).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::update_vectors)
+            .await
     }
 
     async fn delete_vectors(
@@ -136,8 +150,9 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::DeletePointVectors>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::delete_vectors).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::delete_vectors)
+            .await
     }
 
     async fn set_payload(
@@ -145,8 +160,8 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::SetPayloadPoints>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::set).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::set).await
     }
 
     async fn overwrite_payload(
@@ -154,8 +169,8 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::SetPayloadPoints>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::overwrite).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::overwrite).await
     }
 
     async fn delete_payload(
@@ -163,8 +178,9 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::DeletePayloadPoints>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::delete_payload).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::delete_payload)
+            .await
     }
 
     async fn clear_payload(
@@ -172,8 +188,9 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::ClearPayloadPoints>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::clear_payload).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::clear_payload)
+            .await
     }
 
     async fn create_field_index(
@@ -181,8 +198,9 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::CreateFieldIndexCollection>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::create_field_index).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::create_field_index)
+            .await
     }
 
     async fn delete_field_index(
@@ -190,8 +208,9 @@ impl pb::points_server::Points for PointsService {
         request: Request<pb::DeleteFieldIndexCollection>,
     ) -> Result<Response<pb::PointsOperationResponse>, Status> {
         let mut r = request.into_inner();
-        let (name, wait) = (std::mem::take(&mut r.collection_name), r.wait);
-        self.write(name, wait, r, conv::delete_field_index).await
+        let (name, wait, timeout) = (std::mem::take(&mut r.collection_name), r.wait, r.timeout);
+        self.write(name, wait, timeout, r, conv::delete_field_index)
+            .await
     }
 
     async fn update_batch(
@@ -206,10 +225,13 @@ impl pb::points_server::Points for PointsService {
             .into_iter()
             .map(conv::batch_op)
             .collect::<Result<Vec<_>, _>>()?;
-        let name = r.collection_name;
+        let (name, timeout) = (r.collection_name, r.timeout);
         let state = self.state.clone();
         let results = blocking(move || {
             let c = state.collection(&name)?;
+            for op in &ops {
+                strict::check_write(&state.strict, &c, op, timeout)?;
+            }
             ops.into_iter()
                 .map(|op| {
                     op.apply(&c, wait)
@@ -233,13 +255,19 @@ impl pb::points_server::Points for PointsService {
         let t = Instant::now();
         let mut r = request.into_inner();
         let name = std::mem::take(&mut r.collection_name);
+        let timeout = r.timeout;
         let (ids, with) = conv::get(r)?;
         let state = self.state.clone();
         let records = blocking(move || {
-            state
-                .collection(&name)?
-                .get(&ids, &with)
-                .map_err(from_engine)
+            let c = state.collection(&name)?;
+            strict::check_reads(
+                &state.strict,
+                &c,
+                &[Read::Retrieve(ids.len())],
+                false,
+                timeout,
+            )?;
+            c.get(&ids, &with).map_err(from_engine)
         })
         .await?;
         Ok(Response::new(pb::GetResponse {
@@ -256,10 +284,15 @@ impl pb::points_server::Points for PointsService {
         let t = Instant::now();
         let mut r = request.into_inner();
         let name = std::mem::take(&mut r.collection_name);
+        let timeout = r.timeout;
         let req = conv::scroll(r)?;
         let state = self.state.clone();
-        let page =
-            blocking(move || state.collection(&name)?.scroll(&req).map_err(from_engine)).await?;
+        let page = blocking(move || {
+            let c = state.collection(&name)?;
+            strict::check_reads(&state.strict, &c, &[Read::Scroll(&req)], false, timeout)?;
+            c.scroll(&req).map_err(from_engine)
+        })
+        .await?;
         Ok(Response::new(pb::ScrollResponse {
             next_page_offset: page
                 .next_page_offset
@@ -278,9 +311,14 @@ impl pb::points_server::Points for PointsService {
         let r = request.into_inner();
         let filter = conv::count(&r)?;
         let state = self.state.clone();
-        let name = r.collection_name;
+        let (name, exact, timeout) = (r.collection_name, r.exact.unwrap_or(true), r.timeout);
         let count = blocking(move || {
             let c = state.collection(&name)?;
+            let read = Read::Count {
+                filter: filter.as_ref(),
+                exact,
+            };
+            strict::check_reads(&state.strict, &c, &[read], false, timeout)?;
             Ok(match &filter {
                 Some(f) => c.count_where(f),
                 None => c.count(),
@@ -302,9 +340,11 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::SearchResponse>, Status> {
         let t = Instant::now();
         let mut r = request.into_inner();
-        let name = std::mem::take(&mut r.collection_name);
+        let (name, timeout) = (std::mem::take(&mut r.collection_name), r.timeout);
         let plan = QueryPlan::Vector(conv::search(r)?);
-        let mut batch = self.search_batch_of(name, vec![plan]).await?;
+        let mut batch = self
+            .search_batch_of(name, vec![plan], false, timeout)
+            .await?;
         Ok(Response::new(pb::SearchResponse {
             result: batch.pop().map(|b| b.result).unwrap_or_default(),
             time: secs(t),
@@ -323,7 +363,9 @@ impl pb::points_server::Points for PointsService {
             .into_iter()
             .map(|s| conv::search(s).map(QueryPlan::Vector))
             .collect::<Result<Vec<_>, _>>()?;
-        let result = self.search_batch_of(r.collection_name, plans).await?;
+        let result = self
+            .search_batch_of(r.collection_name, plans, true, r.timeout)
+            .await?;
         Ok(Response::new(pb::SearchBatchResponse {
             result,
             time: secs(t),
@@ -337,9 +379,11 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::QueryResponse>, Status> {
         let t = Instant::now();
         let mut r = request.into_inner();
-        let name = std::mem::take(&mut r.collection_name);
+        let (name, timeout) = (std::mem::take(&mut r.collection_name), r.timeout);
         let plan = conv::query(r)?;
-        let mut batch = self.search_batch_of(name, vec![plan]).await?;
+        let mut batch = self
+            .search_batch_of(name, vec![plan], false, timeout)
+            .await?;
         Ok(Response::new(pb::QueryResponse {
             result: batch.pop().map(|b| b.result).unwrap_or_default(),
             time: secs(t),
@@ -358,7 +402,9 @@ impl pb::points_server::Points for PointsService {
             .into_iter()
             .map(conv::query)
             .collect::<Result<Vec<_>, _>>()?;
-        let result = self.search_batch_of(r.collection_name, plans).await?;
+        let result = self
+            .search_batch_of(r.collection_name, plans, true, r.timeout)
+            .await?;
         Ok(Response::new(pb::QueryBatchResponse {
             result,
             time: secs(t),
@@ -372,9 +418,9 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::QueryGroupsResponse>, Status> {
         let t = Instant::now();
         let mut r = request.into_inner();
-        let name = std::mem::take(&mut r.collection_name);
+        let (name, timeout) = (std::mem::take(&mut r.collection_name), r.timeout);
         let req = qconv::query_groups(r)?;
-        let result = self.groups_of(name, req).await?;
+        let result = self.groups_of(name, req, timeout).await?;
         Ok(Response::new(pb::QueryGroupsResponse {
             result: Some(result),
             time: secs(t),
@@ -388,9 +434,9 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::SearchGroupsResponse>, Status> {
         let t = Instant::now();
         let mut r = request.into_inner();
-        let name = std::mem::take(&mut r.collection_name);
+        let (name, timeout) = (std::mem::take(&mut r.collection_name), r.timeout);
         let req = qconv::search_groups(r)?;
-        let result = self.groups_of(name, req).await?;
+        let result = self.groups_of(name, req, timeout).await?;
         Ok(Response::new(pb::SearchGroupsResponse {
             result: Some(result),
             time: secs(t),
@@ -404,9 +450,9 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::RecommendGroupsResponse>, Status> {
         let t = Instant::now();
         let mut r = request.into_inner();
-        let name = std::mem::take(&mut r.collection_name);
+        let (name, timeout) = (std::mem::take(&mut r.collection_name), r.timeout);
         let req = qconv::recommend_groups(r)?;
-        let result = self.groups_of(name, req).await?;
+        let result = self.groups_of(name, req, timeout).await?;
         Ok(Response::new(pb::RecommendGroupsResponse {
             result: Some(result),
             time: secs(t),
@@ -420,9 +466,11 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::RecommendResponse>, Status> {
         let t = Instant::now();
         let mut r = request.into_inner();
-        let name = std::mem::take(&mut r.collection_name);
+        let (name, timeout) = (std::mem::take(&mut r.collection_name), r.timeout);
         let plan = QueryPlan::Query(qconv::recommend(r)?);
-        let mut batch = self.search_batch_of(name, vec![plan]).await?;
+        let mut batch = self
+            .search_batch_of(name, vec![plan], false, timeout)
+            .await?;
         Ok(Response::new(pb::RecommendResponse {
             result: batch.pop().map(|b| b.result).unwrap_or_default(),
             time: secs(t),
@@ -441,7 +489,9 @@ impl pb::points_server::Points for PointsService {
             .into_iter()
             .map(|q| qconv::recommend(q).map(QueryPlan::Query))
             .collect::<Result<Vec<_>, _>>()?;
-        let result = self.search_batch_of(r.collection_name, plans).await?;
+        let result = self
+            .search_batch_of(r.collection_name, plans, true, r.timeout)
+            .await?;
         Ok(Response::new(pb::RecommendBatchResponse {
             result,
             time: secs(t),
@@ -455,9 +505,11 @@ impl pb::points_server::Points for PointsService {
     ) -> Result<Response<pb::DiscoverResponse>, Status> {
         let t = Instant::now();
         let mut r = request.into_inner();
-        let name = std::mem::take(&mut r.collection_name);
+        let (name, timeout) = (std::mem::take(&mut r.collection_name), r.timeout);
         let plan = QueryPlan::Query(qconv::discover(r)?);
-        let mut batch = self.search_batch_of(name, vec![plan]).await?;
+        let mut batch = self
+            .search_batch_of(name, vec![plan], false, timeout)
+            .await?;
         Ok(Response::new(pb::DiscoverResponse {
             result: batch.pop().map(|b| b.result).unwrap_or_default(),
             time: secs(t),
@@ -476,7 +528,9 @@ impl pb::points_server::Points for PointsService {
             .into_iter()
             .map(|q| qconv::discover(q).map(QueryPlan::Query))
             .collect::<Result<Vec<_>, _>>()?;
-        let result = self.search_batch_of(r.collection_name, plans).await?;
+        let result = self
+            .search_batch_of(r.collection_name, plans, true, r.timeout)
+            .await?;
         Ok(Response::new(pb::DiscoverBatchResponse {
             result,
             time: secs(t),
@@ -530,9 +584,17 @@ impl pb::points_server::Points for PointsService {
                 usize::try_from(limit).map_err(|_| crate::status::invalid("limit is too large"))?;
         }
         let state = self.state.clone();
-        let name = r.collection_name;
-        let hits =
-            blocking(move || state.collection(&name)?.facet(&req).map_err(from_engine)).await?;
+        let (name, exact, timeout) = (r.collection_name, r.exact.unwrap_or(false), r.timeout);
+        let hits = blocking(move || {
+            let c = state.collection(&name)?;
+            let read = Read::Facet {
+                request: &req,
+                exact,
+            };
+            strict::check_reads(&state.strict, &c, &[read], false, timeout)?;
+            c.facet(&req).map_err(from_engine)
+        })
+        .await?;
         Ok(Response::new(pb::FacetResponse {
             hits: hits.into_iter().map(conv::facet_hit_to_proto).collect(),
             time: secs(t),
