@@ -594,3 +594,36 @@ def test_conformance_cases(server, protocol, cases):
     r = subprocess.run(args, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "(100.0%)" in r.stdout.strip().splitlines()[-1], r.stdout
+
+
+def test_strict_mode(client):
+    """Strict mode set and read back through the official client's models,
+    refusals with Qdrant's words over both protocols, update lifts a limit."""
+    name = "py_strict"
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT),
+        strict_mode_config=models.StrictModeConfig(
+            enabled=True, max_query_limit=3, unindexed_filtering_retrieve=False
+        ),
+    )
+    cfg = client.get_collection(name).config.strict_mode_config
+    assert cfg.enabled is True and cfg.max_query_limit == 3
+    assert cfg.unindexed_filtering_retrieve is False
+    client.upsert(
+        name,
+        points=[models.PointStruct(id=i, vector=[1.0, float(i)], payload={"brand": "b"}) for i in range(5)],
+        wait=True,
+    )
+    code, msg = _refused(client, lambda: client.query_points(name, query=[1.0, 0.0], limit=4))
+    assert code in ("INVALID_ARGUMENT", 400), code
+    assert 'Limit exceeded 4 > 3 for \\"limit\\"' in msg or 'Limit exceeded 4 > 3 for "limit"' in msg, msg
+    brand = models.Filter(must=[models.FieldCondition(key="brand", match=models.MatchValue(value="b"))])
+    code, msg = _refused(
+        client, lambda: client.query_points(name, query=[1.0, 0.0], limit=3, query_filter=brand)
+    )
+    assert "Index required but not found for" in msg and "keyword" in msg, msg
+    client.update_collection(name, strict_mode_config=models.StrictModeConfig(max_query_limit=10))
+    assert len(client.query_points(name, query=[1.0, 0.0], limit=4).points) == 4
+    assert client.get_collection(name).config.strict_mode_config.max_query_limit == 10
+    client.delete_collection(name)
