@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// TLS private key (PEM); needs --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// The most collections this server holds; creating one more is
+    /// refused (Qdrant's `storage.max_collections`; default: no limit).
+    #[arg(long, value_name = "N")]
+    max_collections: Option<usize>,
     /// The largest REST request body, in MiB (Qdrant's default: 32).
     #[arg(long, value_name = "MIB", default_value_t = 32)]
     max_request_size_mb: usize,
@@ -109,6 +113,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     recover_at_start(&args, &db)?;
     let state = State::with_database(db);
+    state.set_max_collections(args.max_collections);
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
             cert_pem: std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?,

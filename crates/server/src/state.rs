@@ -95,6 +95,9 @@ pub struct State {
     pub started_at: String,
     /// The collections' enforced strict modes.
     pub strict: crate::strict::Registry,
+    /// The most collections [`create_collection`](State::create_collection)
+    /// makes (`usize::MAX`: no limit).
+    max_collections: std::sync::atomic::AtomicUsize,
 }
 
 impl State {
@@ -112,6 +115,7 @@ impl State {
             id: uuid::Uuid::new_v4().to_string(),
             started_at: now_rfc3339(),
             strict: crate::strict::Registry::default(),
+            max_collections: std::sync::atomic::AtomicUsize::new(usize::MAX),
         })
     }
 
@@ -131,6 +135,15 @@ impl State {
         meta
     }
 
+    /// Limits the number of collections `create_collection` makes (Qdrant's
+    /// `storage.max_collections`); `None`: no limit.
+    pub fn set_max_collections(&self, max: Option<usize>) {
+        self.max_collections.store(
+            max.unwrap_or(usize::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
     /// Creates a collection with its echoed settings; its strict mode and
     /// metadata are kept with it (they survive restarts and travel in
     /// snapshots).
@@ -141,6 +154,14 @@ impl State {
         meta: CollectionMeta,
     ) -> Result<(), Status> {
         meta.strict_mode.validate()?;
+        let max = self
+            .max_collections
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if self.db.list_collections().len() >= max && !self.db.collection_exists(name) {
+            return Err(Status::invalid_argument(format!(
+                "Bad request: Can't create collection with name {name}. Max collections limit reached: {max}"
+            )));
+        }
         let c = self
             .db
             .create_collection(name, config)

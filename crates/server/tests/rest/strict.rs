@@ -365,3 +365,36 @@ async fn strict_mode_and_metadata_survive_a_restart() {
     .await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_collection_count_and_deep_filters_are_bounded() {
+    let state = State::new();
+    state.set_max_collections(Some(2));
+    let s = TestServer::start_on(state).await.unwrap();
+    let addr = s.http_addr();
+    let body = r#"{"vectors": {"size": 2, "distance": "Dot"}}"#;
+    for name in ["a", "b"] {
+        let r = json(addr, "PUT", &format!("/collections/{name}"), body).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = json(addr, "PUT", "/collections/c", body).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(
+        r.error(),
+        "Bad request: Can't create collection with name c. Max collections limit reached: 2"
+    );
+    // an existing name is still "already exists", not the limit
+    let r = json(addr, "PUT", "/collections/a", body).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    // a filter nested far deeper than any real one is refused, not a crash
+    let depth = 100_000;
+    let deep = format!(
+        r#"{{"query": [1, 0], "filter": {}{}}}"#,
+        r#"{"must": [{"#.repeat(depth),
+        "}]}".repeat(depth)
+    );
+    let r = json(addr, "POST", "/collections/a/points/query", &deep).await;
+    assert_eq!(r.status, 400, "{}", &r.body[..r.body.len().min(300)]);
+    // and the server still answers
+    assert_eq!(get(addr, "/collections/a").await.status, 200);
+}
