@@ -29,7 +29,7 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use vicinity_server::BackgroundServer;
-use vicinity_server::http_client::{HttpClient, Tls, Url};
+use vicinity_server::http_client::{ClientError, HttpClient, Tls, Url};
 
 /// The header's `format`.
 const FORMAT: &str = "vicinity-export";
@@ -163,8 +163,23 @@ impl Endpoint {
                 &format!("/collections/{name}/points/count"),
                 Some(&json!({"exact": true})),
             )
-            .await
-            .with_context(|| format!("counting {name} on {}", self.spec))?;
+            .await;
+        let r = match r {
+            // strict mode without exact search: the collection's own count
+            Err(ClientError::Status {
+                status: 400,
+                message,
+                ..
+            }) if message.contains("Exact search disabled") => {
+                let info = self
+                    .http
+                    .json::<()>(Method::GET, &format!("/collections/{name}"), None)
+                    .await
+                    .with_context(|| format!("counting {name} on {}", self.spec))?;
+                json!({ "count": info["points_count"] })
+            }
+            r => r.with_context(|| format!("counting {name} on {}", self.spec))?,
+        };
         r["count"]
             .as_u64()
             .with_context(|| format!("counting {name}: no count in {r}"))
@@ -317,9 +332,8 @@ fn create_body(config: &Value) -> Value {
     copy(config, "optimizer_config", "optimizers_config");
     copy(config, "wal_config", "wal_config");
     copy(config, "quantization_config", "quantization_config");
-    if config["strict_mode_config"]["enabled"] == json!(true) {
-        copy(config, "strict_mode_config", "strict_mode_config");
-    }
+    // strict mode is set after the points are in (see `import`): its
+    // limits (batch size, rate, points count) are for clients, not a copy
     if config["metadata"]
         .as_object()
         .is_some_and(|m| !m.is_empty())
@@ -495,6 +509,17 @@ pub fn import(a: &ImportArgs) -> Result<Imported> {
                     header.points_count
                 );
             }
+            // last: a count (exact) or the loading may be what strict mode refuses
+            let strict = &header.config["strict_mode_config"];
+            if strict["enabled"] == json!(true) {
+                http.json(
+                    Method::PATCH,
+                    &path,
+                    Some(&json!({ "strict_mode_config": strict })),
+                )
+                .await
+                .with_context(|| format!("strict mode of {name} on {}", end.spec))?;
+            }
             Ok(Imported {
                 collection: name.clone(),
                 lines: read,
@@ -562,6 +587,17 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let (src, dst) = (tmp.path().join("src"), tmp.path().join("dst"));
         source(&src);
+        // strict mode that would refuse the import's own batches and its
+        // exact count, were it set before the points are in
+        let strict = json!({"enabled": true, "upsert_max_batchsize": 10,
+                            "search_allow_exact": false, "max_points_count": 500});
+        {
+            let db = vicinity::Database::open(&src).unwrap();
+            let settings = json!({ "strict_mode": strict.clone() });
+            let c = db.collection("named").unwrap();
+            c.set_settings(settings.as_object().unwrap().clone())
+                .unwrap();
+        }
         for name in ["named", "cos"] {
             let file = tmp.path().join(format!("{name}.jsonl"));
             let n = export(&export_args(src.to_str().unwrap(), name, &file)).unwrap();
@@ -590,6 +626,11 @@ mod tests {
             501
         );
         assert_same(&src, &dst);
+        let db = vicinity::Database::open(&dst).unwrap();
+        assert_eq!(
+            db.collection("named").unwrap().settings()["strict_mode"],
+            strict
+        );
     }
 
     #[test]
