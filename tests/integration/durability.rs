@@ -453,9 +453,24 @@ fn a_failing_disk_is_an_error_and_changes_nothing() {
     assert!(matches!(e, Error::Storage(StorageError::Io { .. })), "{e}");
     assert_eq!(c.count(), 1, "a failed write is not applied");
     assert!(c.checkpoint().is_err());
+    // a full disk still serves reads
+    assert_eq!(c.get(&[PointId::Num(1)], &all()).unwrap().len(), 1);
+    let hits = c.search(&SearchRequest::new(vec![1.0, 0.0], 5)).unwrap();
+    assert_eq!(hits.len(), 1);
     io.heal();
     c.upsert(vec![PointStruct::new(3, vec![0.0, 1.0], Payload::new())])
         .unwrap();
+    c.update(
+        UpdateOperation::Upsert(vec![PointStruct::new(4, vec![1.0, 1.0], Payload::new())]),
+        true,
+    )
+    .unwrap();
+    c.checkpoint().unwrap();
+    c.update(
+        UpdateOperation::Delete(vicinity::PointsSelector::Ids(vec![PointId::Num(4)])),
+        true,
+    )
+    .unwrap();
     drop(c);
     drop(db);
     let db = Database::open_with("/db", Arc::new(io), None).unwrap();

@@ -264,7 +264,15 @@ impl SimState {
 impl AppendFile for SimAppend {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         let mut s = self.state.lock();
-        s.spend()?;
+        if let Err(e) = s.spend() {
+            // a full disk takes what fits, then fails: half the bytes
+            s.files
+                .entry(self.path.clone())
+                .or_default()
+                .live
+                .extend_from_slice(&bytes[..bytes.len() / 2]);
+            return Err(e);
+        }
         s.files
             .entry(self.path.clone())
             .or_default()

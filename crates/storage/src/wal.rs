@@ -73,6 +73,11 @@ pub struct Wal {
     bytes: u64,
     /// Whether records were appended since the last sync.
     dirty: bool,
+    /// Whether a failed append may have left part of a record after
+    /// `bytes` (a full disk writes what fits, then fails): it must be cut
+    /// off before the next record, or replay would stop at it and drop
+    /// every record after.
+    torn: bool,
 }
 
 impl std::fmt::Debug for Wal {
@@ -192,6 +197,7 @@ impl Wal {
                 path,
                 bytes,
                 dirty: false,
+                torn: false,
             },
             records,
         ))
@@ -206,6 +212,9 @@ impl Wal {
                 max: MAX_RECORD,
             });
         }
+        if self.torn {
+            self.cut_torn_tail()?;
+        }
         if self.bytes >= ROTATE_BYTES {
             self.rotate(seq)?;
         }
@@ -216,9 +225,12 @@ impl Wal {
         frame.extend_from_slice(body);
         let crc = crc32c::crc32c(&frame[8..]);
         frame[4..8].copy_from_slice(&crc.to_le_bytes());
-        self.file
-            .append(&frame)
-            .map_err(|e| io_err(&self.path, e))?;
+        if let Err(e) = self.file.append(&frame) {
+            self.torn = true;
+            // cut now if the disk lets us; else before the next append
+            let _ = self.cut_torn_tail();
+            return Err(io_err(&self.path, e));
+        }
         self.bytes += frame.len() as u64;
         self.dirty = true;
         Ok(())
@@ -236,6 +248,20 @@ impl Wal {
     /// Whether records were appended since the last sync.
     pub fn is_dirty(&self) -> bool {
         self.dirty
+    }
+
+    /// Cuts the file back to its last whole record and reopens it, after
+    /// a failed append.
+    fn cut_torn_tail(&mut self) -> Result<(), StorageError> {
+        self.io
+            .truncate(&self.path, self.bytes)
+            .map_err(|e| io_err(&self.path, e))?;
+        self.file = self
+            .io
+            .open_append(&self.path)
+            .map_err(|e| io_err(&self.path, e))?;
+        self.torn = false;
+        Ok(())
     }
 
     fn rotate(&mut self, next_seq: u64) -> Result<(), StorageError> {
@@ -368,6 +394,29 @@ mod tests {
         drop(w);
         let (_, recs) = open(&io);
         assert_eq!(recs.len(), 1);
+    }
+
+    /// A full disk writes part of a record before failing: the part is cut
+    /// off, so records appended once there is space again follow the last
+    /// whole one and replay sees them all.
+    #[test]
+    fn a_record_torn_by_a_full_disk_does_not_hide_later_ones() {
+        let io = SimIo::new();
+        let (mut w, _) = open(&io);
+        w.append(0, b"before").unwrap();
+        io.fail_after(0);
+        assert!(w.append(1, b"torn by the full disk").is_err());
+        // still full: refused again, nothing half-written stays
+        assert!(w.append(1, b"torn again").is_err());
+        io.heal();
+        w.append(1, b"after").unwrap();
+        w.append(2, b"and more").unwrap();
+        w.sync().unwrap();
+        drop(w);
+        let (_, recs) = open(&io);
+        let bodies: Vec<&[u8]> = recs.iter().map(|r| &r.body[..]).collect();
+        assert_eq!(bodies, [&b"before"[..], b"after", b"and more"]);
+        assert_eq!(recs.iter().map(|r| r.seq).collect::<Vec<_>>(), [0, 1, 2]);
     }
 
     #[test]
