@@ -22,13 +22,28 @@ pub const CHECKPOINT_LOG_BYTES: u64 = 64 << 20;
 
 /// Every second: fsync what `wait = false` writes left, and checkpoint a
 /// collection whose log passed [`CHECKPOINT_LOG_BYTES`]. Runs until its
-/// task is aborted; a failure shows again at the next write that waits.
+/// task is aborted; a failure (a full disk, say) is reported on stderr
+/// (at most once a minute, and when it clears) and tried again next
+/// second, and shows at the next write that waits.
 pub async fn maintenance(state: Arc<State>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last_report: Option<std::time::Instant> = None;
     loop {
         tick.tick().await;
         let state = state.clone();
-        let _ = tokio::task::spawn_blocking(move || state.db.maintain(CHECKPOINT_LOG_BYTES)).await;
+        let r = tokio::task::spawn_blocking(move || state.db.maintain(CHECKPOINT_LOG_BYTES)).await;
+        match r {
+            Ok(Err(e)) => {
+                if last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    eprintln!("vicinity: background flush or checkpoint failed (retrying): {e}");
+                    last_report = Some(std::time::Instant::now());
+                }
+            }
+            Ok(Ok(())) if last_report.take().is_some() => {
+                eprintln!("vicinity: background flush and checkpoint work again");
+            }
+            _ => {}
+        }
     }
 }
 

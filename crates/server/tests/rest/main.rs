@@ -3,6 +3,7 @@
 //! data is unchanged), the body limit, API keys, CORS, metrics, and a
 //! point written over one protocol read over the other.
 
+mod faults;
 mod http;
 mod malformed;
 mod protocols;
