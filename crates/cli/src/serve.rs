@@ -49,6 +49,15 @@ pub struct ServeArgs {
     /// refused (Qdrant's `storage.max_collections`; default: no limit).
     #[arg(long, value_name = "N")]
     max_collections: Option<usize>,
+    /// Point writes admitted at once on both ports; more wait for their
+    /// turn before their bodies are read, up to their timeout (default
+    /// 60 s), then get Qdrant's timeout error.
+    #[arg(long, value_name = "N", default_value_t = vicinity_server::admission::DEFAULT_MAX_IN_FLIGHT)]
+    max_concurrent_writes: usize,
+    /// The largest gRPC message, in MiB (refused from its length prefix,
+    /// before it is read).
+    #[arg(long, value_name = "MIB", default_value_t = vicinity_server::DEFAULT_MAX_GRPC_MESSAGE >> 20)]
+    max_grpc_message_size_mb: usize,
     /// The largest REST request body, in MiB (Qdrant's default: 32).
     #[arg(long, value_name = "MIB", default_value_t = 32)]
     max_request_size_mb: usize,
@@ -134,7 +143,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         tls,
         rest: vicinity_server::rest::RestConfig {
             body_limit: args.max_request_size_mb.saturating_mul(1024 * 1024),
+            ..Default::default()
         },
+        max_concurrent_writes: args.max_concurrent_writes,
+        max_grpc_message_bytes: args.max_grpc_message_size_mb.saturating_mul(1024 * 1024),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

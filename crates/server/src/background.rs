@@ -33,11 +33,9 @@ pub async fn maintenance(state: Arc<State>) {
         let state = state.clone();
         let r = tokio::task::spawn_blocking(move || state.db.maintain(CHECKPOINT_LOG_BYTES)).await;
         match r {
-            Ok(Err(e)) => {
-                if last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-                    eprintln!("vicinity: background flush or checkpoint failed (retrying): {e}");
-                    last_report = Some(std::time::Instant::now());
-                }
+            Ok(Err(e)) if last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) => {
+                eprintln!("vicinity: background flush or checkpoint failed (retrying): {e}");
+                last_report = Some(std::time::Instant::now());
             }
             Ok(Ok(())) if last_report.take().is_some() => {
                 eprintln!("vicinity: background flush and checkpoint work again");

@@ -35,6 +35,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod auth;
 pub mod background;
 pub mod grpc;
@@ -51,7 +52,9 @@ mod tls;
 
 pub use auth::ApiKeys;
 pub use background::BackgroundServer;
-pub use server::{RunningServer, ServerConfig, ServerError, TlsFiles, start};
+pub use server::{
+    DEFAULT_MAX_GRPC_MESSAGE, RunningServer, ServerConfig, ServerError, TlsFiles, start,
+};
 pub use state::State;
 
 /// The server's name, as Qdrant reports it.

@@ -47,7 +47,18 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     /// The REST port's settings (the body limit).
     pub rest: crate::rest::RestConfig,
+    /// Point writes admitted at once on both ports; more wait (see
+    /// [`admission`](crate::admission)).
+    pub max_concurrent_writes: usize,
+    /// The largest gRPC message accepted, in bytes: refused from its length
+    /// prefix, before it is read.
+    pub max_grpc_message_bytes: usize,
 }
+
+/// The default gRPC message limit: 256 MiB. (Qdrant sets none; a bound
+/// keeps one message from taking the process's memory, and no client
+/// batch comes near it.)
+pub const DEFAULT_MAX_GRPC_MESSAGE: usize = 256 << 20;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -58,6 +69,8 @@ impl Default for ServerConfig {
             keys: ApiKeys::default(),
             tls: None,
             rest: crate::rest::RestConfig::default(),
+            max_concurrent_writes: crate::admission::DEFAULT_MAX_IN_FLIGHT,
+            max_grpc_message_bytes: DEFAULT_MAX_GRPC_MESSAGE,
         }
     }
 }
@@ -162,13 +175,18 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
             $server
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(usize::MAX)
+                .max_decoding_message_size(config.max_grpc_message_bytes)
                 .max_encoding_message_size(usize::MAX)
         };
     }
+    let gate = crate::admission::WriteGate::new(
+        config.max_concurrent_writes,
+        crate::admission::DEFAULT_WAIT,
+    );
     let router = builder
         .layer(crate::metrics::GrpcMetricsLayer::new(state.clone()))
         .layer(GrpcAuthLayer::new(keys.clone(), state.clone()))
+        .layer(crate::admission::GrpcGateLayer::new(gate.clone()))
         .add_service(wire!(QdrantServer::new(QdrantService)))
         .add_service(wire!(CollectionsServer::new(CollectionsService::new(
             state.clone()
@@ -188,7 +206,11 @@ pub async fn start(config: ServerConfig, state: Arc<State>) -> Result<RunningSer
             .map_err(ServerError::from)
     });
 
-    let app = crate::rest::app(keys, state.clone(), &config.rest);
+    let rest = crate::rest::RestConfig {
+        writes: gate,
+        ..config.rest.clone()
+    };
+    let app = crate::rest::app(keys, state.clone(), &rest);
     let mut http_stop = stopped;
     let http_stopped = async move {
         let _ = http_stop.wait_for(|s| *s).await;

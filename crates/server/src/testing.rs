@@ -32,6 +32,14 @@ impl TestServer {
         Self::start_over(ServerConfig::default(), state).await
     }
 
+    /// A server with these settings over this state.
+    pub async fn start_with_state(
+        config: ServerConfig,
+        state: Arc<State>,
+    ) -> Result<Self, ServerError> {
+        Self::start_over(config, state).await
+    }
+
     async fn start_over(mut config: ServerConfig, state: Arc<State>) -> Result<Self, ServerError> {
         config.host = std::net::IpAddr::from([127, 0, 0, 1]);
         config.grpc_port = 0;

@@ -257,12 +257,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 pub struct RestConfig {
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The gate point writes pass (shared with the gRPC port by
+    /// [`start`](crate::start)).
+    pub writes: crate::admission::WriteGate,
 }
 
 impl Default for RestConfig {
     fn default() -> Self {
         RestConfig {
             body_limit: DEFAULT_BODY_LIMIT,
+            writes: crate::admission::WriteGate::default(),
         }
     }
 }
@@ -427,6 +431,10 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(
             metrics_state,
             crate::metrics::record_rest,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            config.writes.clone(),
+            crate::admission::rest_gate,
         ))
         .layer(axum::middleware::from_fn_with_state(
             Guard {

@@ -674,6 +674,7 @@ async fn the_body_limit_is_32_mib_by_default_and_configurable() {
     let config = ServerConfig {
         rest: vicinity_server::rest::RestConfig {
             body_limit: 1 << 20,
+            ..Default::default()
         },
         ..ServerConfig::default()
     };
