@@ -132,6 +132,39 @@ fn maintenance_checkpoints_long_logs_only() {
     assert_eq!(db.collection("c").unwrap().count(), 201);
 }
 
+/// The log a reopen replays counts toward the next checkpoint: processes
+/// that never live long enough to log a checkpoint's worth themselves (a
+/// crash loop) do not grow the log forever.
+#[test]
+fn a_replayed_log_counts_toward_the_next_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng::new(seed(14));
+    let mut logged = 0;
+    for round in 0..3u64 {
+        let db = Database::open(dir.path()).unwrap();
+        let c = match db.collection("c") {
+            Ok(c) => c,
+            Err(_) => db
+                .create_collection("c", CollectionConfig::single(8, Distance::Cosine))
+                .unwrap(),
+        };
+        assert_eq!(c.log_bytes_since_checkpoint(), logged, "round {round}");
+        c.upsert((0..100).map(|i| point(round * 100 + i, &mut rng)).collect())
+            .unwrap();
+        logged = c.log_bytes_since_checkpoint();
+        // dropped without a checkpoint, as a killed process would leave it
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.collection("c").unwrap();
+    assert_eq!(c.log_bytes_since_checkpoint(), logged);
+    db.maintain(logged - 1).unwrap();
+    assert_eq!(c.log_bytes_since_checkpoint(), 0);
+    drop(c);
+    drop(db);
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(db.collection("c").unwrap().count(), 300);
+}
+
 #[test]
 fn a_collection_built_in_memory_is_added_as_a_checkpoint() {
     let dir = tempfile::tempdir().unwrap();

@@ -666,6 +666,24 @@ async fn copy_collection(
             }
         }
     }
+    // strict mode last: its limits (batch size, rate, exact counts) are for
+    // the target's clients, not for this copy
+    let strict = info
+        .config
+        .as_ref()
+        .and_then(|c| c.strict_mode_config.clone())
+        .filter(|s| s.enabled == Some(true));
+    if let Some(strict) = strict {
+        to.collections
+            .clone()
+            .update(pb::UpdateCollection {
+                collection_name: name.into(),
+                strict_mode_config: Some(strict),
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("strict mode of {name} on {}", to.name))?;
+    }
     if !a.quiet {
         eprintln!(
             "{name}: {target_count} of {total} points on {} ({:.0} points/s), {} sampled, {} differ",
@@ -924,6 +942,16 @@ pub(crate) mod tests {
             tmp.path().join("s.json"),
         );
         source(&a);
+        // strict mode that would refuse the copy's own batches were it set
+        // before the points are in
+        let strict = serde_json::json!({"enabled": true, "upsert_max_batchsize": 10});
+        {
+            let db = Database::open(&a).unwrap();
+            let settings = serde_json::json!({ "strict_mode": strict.clone() });
+            let c = db.collection("named").unwrap();
+            c.set_settings(settings.as_object().unwrap().clone())
+                .unwrap();
+        }
         let config = ServerConfig {
             grpc_port: 0,
             http_port: 0,
@@ -940,10 +968,17 @@ pub(crate) mod tests {
             server.state.db.collection_aliases("cos").unwrap(),
             vec!["shop"]
         );
+        let named = server.state.db.collection("named").unwrap();
+        assert_eq!(named.settings()["strict_mode"], strict);
         let out = migrate(&args(&url, b.to_str().unwrap(), &state)).unwrap();
         assert_eq!(out["cos"].target_count, 130);
         server.stop().unwrap();
         assert_same(&a, &b);
+        let db = Database::open(&b).unwrap();
+        assert_eq!(
+            db.collection("named").unwrap().settings()["strict_mode"],
+            strict
+        );
     }
 
     #[test]

@@ -190,6 +190,13 @@ fn kill_nine_under_concurrent_writes_over_the_server() {
             }
             checked_deletes += facts.values().filter(|k| **k == Known::Deleted).count() as u64;
         });
+        if cycle > 0 && cycle % 100 == 0 {
+            eprintln!(
+                "after {cycle} cycles: {acked} acknowledged writes, {} facts checked, {:?}",
+                facts.len(),
+                started.elapsed()
+            );
+        }
         if cycle == cycles {
             child.kill().unwrap();
             child.wait().unwrap();

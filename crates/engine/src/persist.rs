@@ -476,10 +476,16 @@ impl Collection {
         }
         let wal_dir = storage.dir.join("wal");
         let (wal, records) = Wal::open(Arc::clone(io), &wal_dir)?;
+        // what this open replayed counts toward the next checkpoint: else a
+        // process that never lives long enough to log a checkpoint's worth
+        // itself (a crash loop, short-lived runs) grows the log forever, and
+        // every open replays more
+        let mut replayed = 0u64;
         for rec in records {
             if rec.seq < next_seq {
                 continue;
             }
+            replayed += rec.body.len() as u64;
             let op: UpdateOperation = serde_json::from_slice(&rec.body).map_err(|e| {
                 corrupt(
                     &wal_dir,
@@ -504,6 +510,7 @@ impl Collection {
         {
             let mut w = c.writer.lock();
             w.next_seq = next_seq;
+            w.logged_bytes = replayed;
             w.wal = Some(wal);
         }
         *c.storage.lock() = Some(storage);
