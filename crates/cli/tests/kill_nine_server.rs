@@ -57,7 +57,7 @@ async fn writer(
 ) -> (BTreeMap<u64, Known>, Vec<u64>) {
     let mut known = BTreeMap::new();
     let mut doubt = Vec::new();
-    let mut x = (w + 1) * 0x9E37_79B9 ^ cycle.wrapping_mul(0x85EB_CA6B);
+    let mut x = ((w + 1) * 0x9E37_79B9) ^ cycle.wrapping_mul(0x85EB_CA6B);
     let mut next = || {
         x ^= x << 13;
         x ^= x >> 7;
