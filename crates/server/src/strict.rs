@@ -423,17 +423,13 @@ fn refuse(what: impl Display, help: impl Display) -> Status {
     Status::invalid_argument(format!("Bad request: {what}. Help: {help}"))
 }
 
-fn limit(value: Option<u64>, max: Option<u64>, name: &str) -> Result<(), Status> {
-    match (value, max) {
-        (Some(v), Some(m)) if v > m => Err(refuse(
-            format!("Limit exceeded {v} > {m} for \"{name}\""),
-            format!("Reduce the \"{name}\" parameter to or below {m}."),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn limit_f(value: Option<f64>, max: Option<f64>, name: &str) -> Result<(), Status> {
+/// Qdrant's `check_limit_opt`: refused when both are set and the value
+/// is above the limit.
+fn limit<T: PartialOrd + Display>(
+    value: Option<T>,
+    max: Option<T>,
+    name: &str,
+) -> Result<(), Status> {
     match (value, max) {
         (Some(v), Some(m)) if v > m => Err(refuse(
             format!("Limit exceeded {v} > {m} for \"{name}\""),
@@ -643,7 +639,7 @@ fn exact_allowed(cfg: &StrictModeConfig, exact: bool) -> Result<(), Status> {
 }
 
 fn params(cfg: &StrictModeConfig, p: &SearchParams) -> Result<(), Status> {
-    limit_f(
+    limit(
         p.quantization.and_then(|q| q.oversampling),
         cfg.search_max_oversampling,
         "oversampling",
