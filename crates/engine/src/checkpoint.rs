@@ -159,7 +159,15 @@ impl Collection {
                 None => (format!("vectors-{tag}-{c}.vec"), 0, 0),
             };
             let path = dir.join(&vectors);
-            let mut file = if from == 0 {
+            // a new file only when there is none to extend: one the last
+            // checkpoint wrote with no rows (an empty segment) is extended
+            // like any other, not given a second header
+            let mut file = if previous.is_none() {
+                // what a checkpoint that failed before its state file may
+                // have left under this tag
+                if io.exists(&path) {
+                    io.remove(&path).map_err(|e| io_err(&path, e))?;
+                }
                 let mut f = io.open_append(&path).map_err(|e| io_err(&path, e))?;
                 f.append(&vectors_header(dim))
                     .map_err(|e| io_err(&path, e))?;
@@ -493,6 +501,28 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// A checkpoint of an empty segment, then one with rows: the second
+    /// extends the first's vector file. It used to append a second header
+    /// to it (the file was "new" whenever it had no rows), and the reopen
+    /// failed its checksum; the server's first maintenance tick on a new
+    /// collection takes exactly that first checkpoint.
+    #[test]
+    fn an_empty_checkpoint_is_extended_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectionConfig::named([("a", VectorParams::new(6, Distance::Cosine))]);
+        {
+            let db = Database::open(dir.path()).unwrap();
+            let c = db.create_collection("c", config).unwrap();
+            c.checkpoint().unwrap();
+            c.upsert(points(0..10)).unwrap();
+            c.checkpoint().unwrap();
+        }
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.collection("c").unwrap();
+        assert_eq!(c.count(), 10);
+        assert_eq!(c.search(&query()).unwrap().len(), 10);
     }
 
     #[test]

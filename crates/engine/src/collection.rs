@@ -28,6 +28,10 @@ pub(crate) struct Writer {
     pub(crate) wal: Option<vicinity_storage::Wal>,
     /// Bytes logged since the last checkpoint.
     pub(crate) logged_bytes: u64,
+    /// While a vacuum builds its copy: every operation applied since the
+    /// copy, with its sequence number, to apply to the copy before it
+    /// takes the segment's place (see the `vacuum` module).
+    pub(crate) catch_up: Option<Vec<(crate::UpdateOperation, u64)>>,
 }
 
 /// A `wait = true` write waiting for the group commit that carries it.
@@ -122,14 +126,17 @@ pub struct Collection {
     /// The files the last checkpoint wrote, which the next one extends.
     pub(crate) persisted: Mutex<Option<crate::checkpoint::Persisted>>,
     /// Held while rows are renumbered for locality, by
-    /// [`optimize`](Collection::optimize) or by the indexer, so that one
-    /// renumbering runs at a time. Taken before the writer lock.
+    /// [`optimize`](Collection::optimize) or by the indexer, or vacuumed,
+    /// so that one rebuild runs at a time. Taken before the writer lock.
     pub(crate) reorder: Arc<Mutex<()>>,
+    /// What the indexer's vacuums did.
+    pub(crate) vacuums: Arc<crate::vacuum::VacuumStats>,
     /// Settings the layers above keep with the collection (the server's
     /// strict mode and metadata): stored in `config.json` and in
     /// snapshots, never read by the engine.
     pub(crate) settings: RwLock<serde_json::Map<String, serde_json::Value>>,
-    pool: Option<Arc<ThreadPool>>,
+    /// Where parallel work runs (rayon's global pool if `None`).
+    pub(crate) pool: Option<Arc<ThreadPool>>,
 }
 
 impl std::fmt::Debug for Collection {
@@ -168,11 +175,13 @@ impl Collection {
                 next_seq: 0,
                 wal: None,
                 logged_bytes: 0,
+                catch_up: None,
             })),
             commits: Mutex::new(Vec::new()),
             storage: Mutex::new(None),
             persisted: Mutex::new(None),
             reorder: Arc::new(Mutex::new(())),
+            vacuums: Arc::default(),
             settings: RwLock::new(serde_json::Map::new()),
             pool,
         })
@@ -217,7 +226,10 @@ impl Collection {
     /// an fsync.
     pub(crate) fn index_in_background(&self) {
         let segment = self.segment();
-        if segment.indexed() >= segment.row_count() && !self.is_durable() {
+        if segment.indexed() >= segment.row_count()
+            && !self.is_durable()
+            && !crate::vacuum::vacuum_due(&segment)
+        {
             return;
         }
         let mut indexer = self.indexer.lock();
@@ -229,6 +241,11 @@ impl Collection {
                     &self.config,
                     Arc::clone(&self.reorder),
                     segment.indexed(),
+                ),
+                crate::vacuum::AutoVacuum::new(
+                    &self.config,
+                    Arc::clone(&self.reorder),
+                    Arc::clone(&self.vacuums),
                 ),
                 self.pool.clone(),
             ) {

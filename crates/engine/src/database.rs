@@ -186,12 +186,16 @@ impl Database {
     /// Housekeeping for a long-running process (the server calls it every
     /// second): fsyncs every collection's log, and checkpoints each durable
     /// collection that logged more than `log_bytes` since its last
-    /// checkpoint, so that reopening replays little.
+    /// checkpoint, so that reopening replays little, or whose segment was
+    /// replaced since (vacuumed or renumbered), so that reopening reads
+    /// only live rows.
     pub fn maintain(&self, log_bytes: u64) -> Result<()> {
         let collections: Vec<Arc<Collection>> = self.collections.read().values().cloned().collect();
         for c in collections {
             c.flush()?;
-            if c.is_durable() && c.log_bytes_since_checkpoint() > log_bytes {
+            if c.is_durable()
+                && (c.log_bytes_since_checkpoint() > log_bytes || c.segment_replaced())
+            {
                 c.checkpoint()?;
             }
         }

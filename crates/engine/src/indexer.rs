@@ -71,6 +71,7 @@ impl Indexer {
         slot: SegmentSlot,
         writer: WriterSlot,
         mut order: AutoOrder,
+        mut vacuum: crate::vacuum::AutoVacuum,
         pool: Option<Arc<ThreadPool>>,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
@@ -82,7 +83,7 @@ impl Indexer {
         let s = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("vicinity-indexer".into())
-            .spawn(move || run(&s, &slot, &writer, &mut order, pool.as_deref()))?;
+            .spawn(move || run(&s, &slot, &writer, &mut order, &mut vacuum, pool.as_deref()))?;
         Ok(Indexer {
             shared,
             thread: Some(thread),
@@ -106,6 +107,7 @@ fn run(
     slot: &SegmentSlot,
     writer: &WriterSlot,
     order: &mut AutoOrder,
+    vacuum: &mut crate::vacuum::AutoVacuum,
     pool: Option<&ThreadPool>,
 ) {
     loop {
@@ -138,13 +140,24 @@ fn run(
             // busy from the first chunk of a large job until the
             // renumbering that may follow is over, so that the collection
             // does not look settled in between
-            if large_backlog(&segment, &order.config) || order.due(&segment) {
+            if large_backlog(&segment, &order.config) || order.due(&segment) || vacuum.due(&segment)
+            {
                 shared.busy.store(true, Ordering::Release);
+            }
+            // a segment due for a vacuum is rebuilt from its live rows:
+            // indexing retired ones first would be work thrown away
+            if vacuum.due(&segment) {
+                break;
             }
             let done = segment.index_some(CHUNK, pool);
             if done == 0 {
                 break;
             }
+        }
+        if vacuum.run_if_due(slot, writer, pool) {
+            // the copy's catch-up appended rows to index
+            *shared.pending.lock() = true;
+            continue;
         }
         order.run_if_due(slot, writer, pool);
         shared.busy.store(false, Ordering::Release);

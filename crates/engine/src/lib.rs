@@ -40,6 +40,7 @@ mod request;
 mod segment;
 mod snapshots;
 mod update;
+mod vacuum;
 
 pub use collection::{
     Collection, CollectionInfo, CollectionStatus, MemoryReport, PayloadIndexInfo,

@@ -561,6 +561,19 @@ impl Collection {
         Ok(())
     }
 
+    /// Whether the segment is not the one the last checkpoint wrote (a
+    /// vacuum or a renumbering replaced it): the next checkpoint writes
+    /// new files, and until then an open reads the old ones, retired rows
+    /// and all, and replays the log over them. False before the first
+    /// checkpoint: the log holds everything then.
+    pub(crate) fn segment_replaced(&self) -> bool {
+        let segment = self.segment();
+        self.persisted
+            .lock()
+            .as_ref()
+            .is_some_and(|p| !std::sync::Weak::ptr_eq(&p.segment, &Arc::downgrade(&segment)))
+    }
+
     /// Bytes of operations logged since the last checkpoint: what the
     /// next open would replay.
     pub fn log_bytes_since_checkpoint(&self) -> u64 {

@@ -116,6 +116,9 @@ impl Collection {
         }
         w.next_seq += 1;
         let applied = self.apply(&op, seq);
+        if let Some(kept) = w.catch_up.as_mut() {
+            kept.push((op, seq));
+        }
         drop(guard);
         self.index_in_background();
         applied.map(|()| Self::done(seq))
@@ -163,7 +166,13 @@ impl Collection {
         };
         for (p, seq) in logged {
             let result = match &synced {
-                Ok(()) => self.apply(&p.op, seq).map(|()| Self::done(seq)),
+                Ok(()) => {
+                    let r = self.apply(&p.op, seq).map(|()| Self::done(seq));
+                    if let Some(kept) = w.catch_up.as_mut() {
+                        kept.push((p.op, seq));
+                    }
+                    r
+                }
                 Err(reason) => Err(Error::Storage(vicinity_storage::StorageError::Io {
                     path: "wal".into(),
                     source: std::io::Error::other(format!("fsync failed: {reason}")),
@@ -196,131 +205,10 @@ impl Collection {
         }
     }
 
-    /// Applies a (validated or logged) operation numbered `seq`. The caller
-    /// holds the writer lock.
+    /// Applies a (validated or logged) operation numbered `seq` to the
+    /// current segment. The caller holds the writer lock.
     pub(crate) fn apply(&self, op: &UpdateOperation, seq: u64) -> Result<()> {
-        let segment = self.segment();
-        match op {
-            UpdateOperation::Upsert(points) => {
-                let rows = points
-                    .iter()
-                    .map(|p| NewRow {
-                        vectors: segment
-                            .columns
-                            .iter()
-                            .map(|c| p.vectors.get(&c.name))
-                            .collect(),
-                        preprocessed: false,
-                        meta: RowMeta {
-                            id: p.id,
-                            version: seq,
-                            payload: p.payload.clone().unwrap_or_default(),
-                        },
-                    })
-                    .collect();
-                self.run(|| segment.append(rows))
-            }
-            UpdateOperation::Delete(points) => {
-                let ids = selected(&segment, points);
-                segment.delete(&ids);
-                Ok(())
-            }
-            UpdateOperation::SetPayload {
-                points,
-                payload,
-                key,
-            } => update_payloads(&segment, points, seq, |p| match key {
-                Some(path) => p.merge_at(path, payload),
-                None => p.merge(payload),
-            }),
-            UpdateOperation::OverwritePayload { points, payload } => {
-                update_payloads(&segment, points, seq, |p| *p = payload.clone())
-            }
-            UpdateOperation::DeletePayload { points, keys } => {
-                update_payloads(&segment, points, seq, |p| {
-                    for k in keys {
-                        p.remove(k);
-                    }
-                })
-            }
-            UpdateOperation::ClearPayload(points) => {
-                update_payloads(&segment, points, seq, |p| *p = Payload::new())
-            }
-            UpdateOperation::UpdateVectors(points) => {
-                let changes: Vec<_> = points
-                    .iter()
-                    .map(|(id, v)| (*id, v.iter().map(|(n, x)| (n, Some(x))).collect()))
-                    .collect();
-                self.rewrite_vectors(&segment, &changes, seq)
-            }
-            UpdateOperation::DeleteVectors { ids, names } => {
-                let changes: Vec<_> = ids
-                    .iter()
-                    .map(|id| (*id, names.iter().map(|n| (n.as_str(), None)).collect()))
-                    .collect();
-                self.rewrite_vectors(&segment, &changes, seq)
-            }
-            UpdateOperation::CreateFieldIndex { key, params } => {
-                let mut table = segment.table.write();
-                let mut index = FieldIndex::new(key.clone(), params.clone());
-                for &row in table.ids.values() {
-                    index.add(row.0, table.rows[row.index()].payload.as_map());
-                }
-                table.indexes.insert(key.to_string(), index);
-                Ok(())
-            }
-            UpdateOperation::DeleteFieldIndex(key) => {
-                segment.table.write().indexes.remove(&key.to_string());
-                Ok(())
-            }
-        }
-    }
-
-    /// Rewrites points with some vectors changed: for each id, the names to
-    /// set (`Some`) or remove (`None`); other vectors and the payload are
-    /// kept. Every id must exist; nothing is written otherwise.
-    fn rewrite_vectors(
-        &self,
-        segment: &Segment,
-        changes: &[(PointId, VectorChanges<'_>)],
-        seq: u64,
-    ) -> Result<()> {
-        let mut owned: Vec<(RowMeta, Vec<Option<Vec<f32>>>)> = Vec::with_capacity(changes.len());
-        {
-            let table = segment.table.read();
-            for (id, change) in changes {
-                let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
-                let vectors = segment
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(
-                        |(c, col)| match change.iter().find(|(n, _)| *n == col.name) {
-                            Some((_, new)) => new.map(|v| {
-                                let mut v = v.to_vec();
-                                col.store.distance().preprocess(&mut v);
-                                v
-                            }),
-                            None if segment.has_vector(c, row) => {
-                                col.store.get(row).map(<[f32]>::to_vec)
-                            }
-                            None => None,
-                        },
-                    )
-                    .collect();
-                let meta = RowMeta {
-                    id: *id,
-                    version: seq,
-                    payload: table.rows[row.index()].payload.clone(),
-                };
-                owned.push((meta, vectors));
-            }
-        }
-        let rows = owned
-            .iter()
-            .map(|(meta, vectors)| NewRow::stored(meta, vectors))
-            .collect();
-        self.run(|| segment.append(rows))
+        apply_to(&self.segment(), self.pool.as_deref(), op, seq)
     }
 
     /// Inserts points, or replaces them whole (vectors and payload) when
@@ -422,6 +310,147 @@ impl Collection {
     /// Drops the payload index on `key`, if any.
     pub fn delete_field_index(&self, key: &JsonPath) -> Result<UpdateResult> {
         self.update(UpdateOperation::DeleteFieldIndex(key.clone()), true)
+    }
+}
+
+/// Applies a (validated or logged) operation numbered `seq` to `segment`,
+/// parallel work on `pool`: the same code for a live write, a log replay
+/// and the catch-up of a vacuumed copy (see the `vacuum` module), so all
+/// three reach the same state. The caller holds the writer lock.
+pub(crate) fn apply_to(
+    segment: &Segment,
+    pool: Option<&rayon::ThreadPool>,
+    op: &UpdateOperation,
+    seq: u64,
+) -> Result<()> {
+    match op {
+        UpdateOperation::Upsert(points) => {
+            let rows = points
+                .iter()
+                .map(|p| NewRow {
+                    vectors: segment
+                        .columns
+                        .iter()
+                        .map(|c| p.vectors.get(&c.name))
+                        .collect(),
+                    preprocessed: false,
+                    meta: RowMeta {
+                        id: p.id,
+                        version: seq,
+                        payload: p.payload.clone().unwrap_or_default(),
+                    },
+                })
+                .collect();
+            in_pool(pool, || segment.append(rows))
+        }
+        UpdateOperation::Delete(points) => {
+            let ids = selected(segment, points);
+            segment.delete(&ids);
+            Ok(())
+        }
+        UpdateOperation::SetPayload {
+            points,
+            payload,
+            key,
+        } => update_payloads(segment, points, seq, |p| match key {
+            Some(path) => p.merge_at(path, payload),
+            None => p.merge(payload),
+        }),
+        UpdateOperation::OverwritePayload { points, payload } => {
+            update_payloads(segment, points, seq, |p| *p = payload.clone())
+        }
+        UpdateOperation::DeletePayload { points, keys } => {
+            update_payloads(segment, points, seq, |p| {
+                for k in keys {
+                    p.remove(k);
+                }
+            })
+        }
+        UpdateOperation::ClearPayload(points) => {
+            update_payloads(segment, points, seq, |p| *p = Payload::new())
+        }
+        UpdateOperation::UpdateVectors(points) => {
+            let changes: Vec<_> = points
+                .iter()
+                .map(|(id, v)| (*id, v.iter().map(|(n, x)| (n, Some(x))).collect()))
+                .collect();
+            rewrite_vectors(segment, pool, &changes, seq)
+        }
+        UpdateOperation::DeleteVectors { ids, names } => {
+            let changes: Vec<_> = ids
+                .iter()
+                .map(|id| (*id, names.iter().map(|n| (n.as_str(), None)).collect()))
+                .collect();
+            rewrite_vectors(segment, pool, &changes, seq)
+        }
+        UpdateOperation::CreateFieldIndex { key, params } => {
+            let mut table = segment.table.write();
+            let mut index = FieldIndex::new(key.clone(), params.clone());
+            for &row in table.ids.values() {
+                index.add(row.0, table.rows[row.index()].payload.as_map());
+            }
+            table.indexes.insert(key.to_string(), index);
+            Ok(())
+        }
+        UpdateOperation::DeleteFieldIndex(key) => {
+            segment.table.write().indexes.remove(&key.to_string());
+            Ok(())
+        }
+    }
+}
+
+/// Rewrites points with some vectors changed: for each id, the names to
+/// set (`Some`) or remove (`None`); other vectors and the payload are
+/// kept. Every id must exist; nothing is written otherwise.
+fn rewrite_vectors(
+    segment: &Segment,
+    pool: Option<&rayon::ThreadPool>,
+    changes: &[(PointId, VectorChanges<'_>)],
+    seq: u64,
+) -> Result<()> {
+    let mut owned: Vec<(RowMeta, Vec<Option<Vec<f32>>>)> = Vec::with_capacity(changes.len());
+    {
+        let table = segment.table.read();
+        for (id, change) in changes {
+            let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
+            let vectors = segment
+                .columns
+                .iter()
+                .enumerate()
+                .map(
+                    |(c, col)| match change.iter().find(|(n, _)| *n == col.name) {
+                        Some((_, new)) => new.map(|v| {
+                            let mut v = v.to_vec();
+                            col.store.distance().preprocess(&mut v);
+                            v
+                        }),
+                        None if segment.has_vector(c, row) => {
+                            col.store.get(row).map(<[f32]>::to_vec)
+                        }
+                        None => None,
+                    },
+                )
+                .collect();
+            let meta = RowMeta {
+                id: *id,
+                version: seq,
+                payload: table.rows[row.index()].payload.clone(),
+            };
+            owned.push((meta, vectors));
+        }
+    }
+    let rows = owned
+        .iter()
+        .map(|(meta, vectors)| NewRow::stored(meta, vectors))
+        .collect();
+    in_pool(pool, || segment.append(rows))
+}
+
+/// Runs `f` on `pool` if given, else here.
+fn in_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
     }
 }
 
