@@ -627,3 +627,70 @@ def test_strict_mode(client):
     assert len(client.query_points(name, query=[1.0, 0.0], limit=4).points) == 4
     assert client.get_collection(name).config.strict_mode_config.max_query_limit == 10
     client.delete_collection(name)
+
+
+def _all_points(c, name):
+    got, _ = c.scroll(name, limit=1000, with_payload=True, with_vectors=True)
+    return {p.id: (p.payload, [round(x, 4) for x in p.vector]) for p in got}
+
+
+def test_conditional_updates_match_local_mode(client):
+    """update_filter and update_mode (upsert and update_vectors), on random
+    points and random conditions, against the Python client's local mode:
+    the same points end with the same payloads and vectors."""
+    import random
+
+    from qdrant_client import QdrantClient
+
+    rng = random.Random(7)
+    local = QdrantClient(":memory:")
+    name = "py_conditional"
+    for c in (client, local):
+        if c.collection_exists(name):
+            c.delete_collection(name)
+        c.create_collection(
+            name, vectors_config=models.VectorParams(size=3, distance=models.Distance.EUCLID)
+        )
+
+    def point(i):
+        return models.PointStruct(
+            id=i,
+            vector=[rng.uniform(-1, 1) for _ in range(3)],
+            payload={"v": rng.randint(0, 3), "tag": rng.choice(["a", "b"])},
+        )
+
+    first = [point(i) for i in range(0, 40, 2)]
+    for c in (client, local):
+        c.upsert(name, first, wait=True)
+    modes = [None, *models.UpdateMode]
+    for step in range(30):
+        # distinct ids: with an id twice in one batch, local mode judges the
+        # second against the first, Qdrant's server both against the
+        # collection before the batch (as we do)
+        batch = [point(i) for i in rng.sample(range(60), 8)]
+        cond = rng.choice(
+            [
+                None,
+                models.Filter(must=[models.FieldCondition(key="v", range=models.Range(gte=2))]),
+                models.Filter(
+                    must_not=[
+                        models.FieldCondition(key="tag", match=models.MatchValue(value="a"))
+                    ]
+                ),
+            ]
+        )
+        mode = rng.choice(modes)
+        if step % 3 == 2 and cond is not None:
+            existing = list(_all_points(local, name))
+            vecs = [
+                models.PointVectors(id=i, vector=[rng.uniform(-1, 1) for _ in range(3)])
+                for i in rng.sample(existing, 5)
+            ]
+            for c in (client, local):
+                c.update_vectors(name, vecs, update_filter=cond, wait=True)
+        else:
+            for c in (client, local):
+                c.upsert(name, batch, update_filter=cond, update_mode=mode, wait=True)
+        ours, theirs = _all_points(client, name), _all_points(local, name)
+        assert ours == theirs, (step, mode, cond)
+    local.close()

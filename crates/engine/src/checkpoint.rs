@@ -60,6 +60,17 @@ pub(crate) struct Persisted {
     /// The segment the files hold (a compaction makes a new one).
     pub(crate) segment: Weak<Segment>,
     pub(crate) columns: Vec<ColumnFiles>,
+    /// About what an open reads of it: the state file and the vectors.
+    pub(crate) bytes: u64,
+}
+
+/// The bytes of `rows` rows' vectors in `columns`.
+fn vector_bytes(columns: &[ColumnFiles], dims: impl Iterator<Item = usize>) -> u64 {
+    columns
+        .iter()
+        .zip(dims)
+        .map(|(f, dim)| f.rows * dim as u64 * 4)
+        .sum()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -210,6 +221,8 @@ impl Collection {
             .map_err(|e| io_err(&spath, e))?;
         let persisted = Persisted {
             segment: Arc::downgrade(&segment),
+            bytes: bytes.len() as u64
+                + vector_bytes(&columns, segment.columns.iter().map(|c| c.store.dim())),
             columns: columns.clone(),
         };
         Ok((state, columns, persisted))
@@ -298,6 +311,8 @@ impl Collection {
         let segment = Arc::new(Segment::from_parts(columns, table, rows, indexed));
         *self.persisted.lock() = Some(Persisted {
             segment: Arc::downgrade(&segment),
+            bytes: data.len() as u64
+                + vector_bytes(files, segment.columns.iter().map(|c| c.store.dim())),
             columns: files.to_vec(),
         });
         *self.segment.write() = segment;

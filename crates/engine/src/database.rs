@@ -186,16 +186,14 @@ impl Database {
     /// Housekeeping for a long-running process (the server calls it every
     /// second): fsyncs every collection's log, and checkpoints each durable
     /// collection that logged more than `log_bytes` since its last
-    /// checkpoint, so that reopening replays little, or whose segment was
-    /// replaced since (vacuumed or renumbered), so that reopening reads
-    /// only live rows.
+    /// checkpoint (or more than 1 MiB and half the checkpoint's size), so
+    /// that reopening replays little, or whose segment was replaced since
+    /// (vacuumed or renumbered), so that reopening reads only live rows.
     pub fn maintain(&self, log_bytes: u64) -> Result<()> {
         let collections: Vec<Arc<Collection>> = self.collections.read().values().cloned().collect();
         for c in collections {
             c.flush()?;
-            if c.is_durable()
-                && (c.log_bytes_since_checkpoint() > log_bytes || c.segment_replaced())
-            {
+            if c.checkpoint_due(log_bytes) {
                 c.checkpoint()?;
             }
         }
@@ -406,6 +404,7 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::persist::SMALL_LOG;
     use crate::{Distance, ErrorKind};
 
     fn db_with(names: &[&str]) -> Database {
@@ -415,6 +414,44 @@ mod tests {
                 .unwrap();
         }
         db
+    }
+
+    /// The log a maintenance pass lets grow is bounded by the checkpoint's
+    /// size as well as by `log_bytes`: a small collection is checkpointed
+    /// after about a MiB of log, a large one only at the cap.
+    #[test]
+    fn maintenance_checkpoints_when_the_log_outgrows_half_the_checkpoint() {
+        use crate::{Payload, PointStruct};
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).unwrap();
+        let dim = 64;
+        let points = |ids: std::ops::Range<u64>| -> Vec<PointStruct> {
+            ids.map(|i| PointStruct::new(i, vec![i as f32; dim], Payload::new()))
+                .collect()
+        };
+        let small = db
+            .create_collection("small", CollectionConfig::single(dim, Distance::Dot))
+            .unwrap();
+        let large = db
+            .create_collection("large", CollectionConfig::single(dim, Distance::Dot))
+            .unwrap();
+        small.upsert(points(0..10)).unwrap();
+        large.upsert(points(0..40_000)).unwrap();
+        db.checkpoint_all().unwrap();
+        assert!(large.checkpoint_bytes() > 8 * SMALL_LOG);
+        // the same 2 MiB or so of log on both
+        for round in 0..8 {
+            let ids = round * 1_000..(round + 1) * 1_000;
+            small.upsert(points(ids.clone())).unwrap();
+            large.upsert(points(ids)).unwrap();
+        }
+        let logged = small.log_bytes_since_checkpoint();
+        assert!(logged > 2 * SMALL_LOG && large.log_bytes_since_checkpoint() == logged);
+        db.maintain(u64::MAX).unwrap();
+        assert_eq!(small.log_bytes_since_checkpoint(), 0, "small: checkpointed");
+        assert_eq!(large.log_bytes_since_checkpoint(), logged, "large: not yet");
+        db.maintain(logged - 1).unwrap();
+        assert_eq!(large.log_bytes_since_checkpoint(), 0, "large: at the cap");
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub use request::{
     ScrollRequest, ScrollResult, SearchParams, SearchRequest,
 };
 pub use snapshots::FULL_SNAPSHOT_VERSION;
-pub use update::{PointsSelector, UpdateOperation};
+pub use update::{PointsSelector, UpdateMode, UpdateOperation};
 pub use vicinity_index::{Distance, HnswConfig};
 pub use vicinity_payload::filter::datetime;
 pub use vicinity_payload::{

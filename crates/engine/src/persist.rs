@@ -574,6 +574,27 @@ impl Collection {
             .is_some_and(|p| !std::sync::Weak::ptr_eq(&p.segment, &Arc::downgrade(&segment)))
     }
 
+    /// About how many bytes an open reads from the last checkpoint (0
+    /// before the first).
+    pub(crate) fn checkpoint_bytes(&self) -> u64 {
+        self.persisted.lock().as_ref().map_or(0, |p| p.bytes)
+    }
+
+    /// Whether a maintenance pass should checkpoint: the log since the
+    /// last checkpoint passed `log_bytes`, or passed [`SMALL_LOG`] and is
+    /// more than half what an open reads from the checkpoint (so the next
+    /// open's replay costs at most about half its load, whatever the
+    /// collection's size: a small collection in a crash loop used to
+    /// replay up to `log_bytes`, 64 MiB in the server, at every start),
+    /// or the segment was replaced since.
+    pub(crate) fn checkpoint_due(&self, log_bytes: u64) -> bool {
+        let logged = self.log_bytes_since_checkpoint();
+        self.is_durable()
+            && (logged > log_bytes
+                || (logged > SMALL_LOG && logged > self.checkpoint_bytes() / 2)
+                || self.segment_replaced())
+    }
+
     /// Bytes of operations logged since the last checkpoint: what the
     /// next open would replay.
     pub fn log_bytes_since_checkpoint(&self) -> u64 {
@@ -594,6 +615,10 @@ impl Collection {
         self.storage.lock().is_some()
     }
 }
+
+/// Log bytes below which a maintenance pass never checkpoints unless asked
+/// to (see [`Collection::checkpoint_due`]).
+pub(crate) const SMALL_LOG: u64 = 1 << 20;
 
 const SNAPSHOT_MAGIC: &[u8; 8] = b"VCN-SNAP";
 /// The snapshot format version this build writes and reads.

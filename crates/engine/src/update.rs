@@ -87,6 +87,39 @@ pub enum UpdateOperation {
     },
     /// Drop a payload index.
     DeleteFieldIndex(JsonPath),
+    /// A conditional upsert (Qdrant's `update_filter` and `update_mode`):
+    /// the points that `mode` and `filter` leave out are skipped, judged
+    /// against the collection when the operation applies.
+    UpsertWhere {
+        /// The points.
+        points: Vec<PointStruct>,
+        /// Existing points are replaced only if they pass it.
+        filter: Option<Filter>,
+        /// Which points may be inserted and which replaced.
+        mode: UpdateMode,
+    },
+    /// A conditional vector update (Qdrant's `update_filter`): points
+    /// that exist and fail the filter are skipped.
+    UpdateVectorsWhere {
+        /// The points and their new vectors.
+        points: Vec<(PointId, Vectors)>,
+        /// The condition.
+        filter: Filter,
+    },
+}
+
+/// Which points a conditional upsert may write (Qdrant's `update_mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateMode {
+    /// Insert new points; replace existing ones (that pass the filter).
+    #[default]
+    Upsert,
+    /// Insert new points only; existing ones are left as they are.
+    InsertOnly,
+    /// Replace existing points (that pass the filter) only; new ids are
+    /// not inserted.
+    UpdateOnly,
 }
 
 /// Vector names to set (`Some`) or remove (`None`) on one point.
@@ -191,7 +224,11 @@ impl Collection {
             UpdateOperation::Upsert(points) => points
                 .iter()
                 .try_for_each(|p| self.validate_vectors(&p.vectors)),
-            UpdateOperation::UpdateVectors(points) => points
+            UpdateOperation::UpsertWhere { points, .. } => points
+                .iter()
+                .try_for_each(|p| self.validate_vectors(&p.vectors)),
+            UpdateOperation::UpdateVectors(points)
+            | UpdateOperation::UpdateVectorsWhere { points, .. } => points
                 .iter()
                 .try_for_each(|(_, v)| self.validate_vectors(v)),
             UpdateOperation::DeleteVectors { names, .. } => names.iter().try_for_each(|name| {
@@ -324,29 +361,32 @@ pub(crate) fn apply_to(
     seq: u64,
 ) -> Result<()> {
     match op {
-        UpdateOperation::Upsert(points) => {
-            let rows = points
-                .iter()
-                .map(|p| NewRow {
-                    vectors: segment
-                        .columns
-                        .iter()
-                        .map(|c| p.vectors.get(&c.name))
-                        .collect(),
-                    preprocessed: false,
-                    meta: RowMeta {
-                        id: p.id,
-                        version: seq,
-                        payload: p.payload.clone().unwrap_or_default(),
-                    },
-                })
-                .collect();
-            in_pool(pool, || segment.append(rows))
+        UpdateOperation::Upsert(points) => upsert_rows(segment, pool, points.iter(), seq),
+        UpdateOperation::UpsertWhere {
+            points,
+            filter,
+            mode,
+        } => {
+            let ids = points.iter().map(|p| p.id);
+            let keep = kept_by_condition(segment, ids, filter.as_ref(), *mode);
+            let kept = points.iter().zip(keep).filter_map(|(p, k)| k.then_some(p));
+            upsert_rows(segment, pool, kept, seq)
         }
         UpdateOperation::Delete(points) => {
             let ids = selected(segment, points);
             segment.delete(&ids);
             Ok(())
+        }
+        UpdateOperation::UpdateVectorsWhere { points, filter } => {
+            let ids = points.iter().map(|(id, _)| *id);
+            let keep = kept_by_condition(segment, ids, Some(filter), UpdateMode::Upsert);
+            let changes: Vec<_> = points
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| *k)
+                .map(|((id, v), _)| (*id, v.iter().map(|(n, x)| (n, Some(x))).collect()))
+                .collect();
+            rewrite_vectors(segment, pool, &changes, seq)
         }
         UpdateOperation::SetPayload {
             points,
@@ -397,6 +437,50 @@ pub(crate) fn apply_to(
             Ok(())
         }
     }
+}
+
+/// Appends `points` as new rows (retiring the rows their ids had).
+fn upsert_rows<'a>(
+    segment: &Segment,
+    pool: Option<&rayon::ThreadPool>,
+    points: impl Iterator<Item = &'a PointStruct>,
+    seq: u64,
+) -> Result<()> {
+    let rows = points
+        .map(|p| NewRow {
+            vectors: segment
+                .columns
+                .iter()
+                .map(|c| p.vectors.get(&c.name))
+                .collect(),
+            preprocessed: false,
+            meta: RowMeta {
+                id: p.id,
+                version: seq,
+                payload: p.payload.clone().unwrap_or_default(),
+            },
+        })
+        .collect();
+    in_pool(pool, || segment.append(rows))
+}
+
+/// For each id, whether a conditional write goes ahead, as Qdrant decides:
+/// an id that exists is written if `mode` allows replacing and it passes
+/// `filter` (no filter: every point passes); one that does not exist is
+/// written if `mode` allows inserting.
+fn kept_by_condition(
+    segment: &Segment,
+    ids: impl Iterator<Item = PointId>,
+    filter: Option<&Filter>,
+    mode: UpdateMode,
+) -> Vec<bool> {
+    let table = segment.table.read();
+    let plan = filter.map(|f| table.plan(segment, f));
+    ids.map(|id| match table.ids.get(&id) {
+        Some(&row) => mode != UpdateMode::InsertOnly && plan.as_ref().is_none_or(|p| p.check(row)),
+        None => mode != UpdateMode::UpdateOnly,
+    })
+    .collect()
 }
 
 /// Rewrites points with some vectors changed: for each id, the names to
@@ -499,5 +583,109 @@ fn update_payloads(
     match missing {
         Some(id) => Err(Error::PointNotFound { id }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::{CollectionConfig, Database, Distance, PayloadSelector, VectorSelector};
+
+    fn point(id: u64, v: i64, x: f32) -> PointStruct {
+        let payload = Payload::try_from(json!({"v": v})).unwrap();
+        PointStruct::new(id, vec![x, 1.0], payload)
+    }
+
+    /// Each id's `v` and first coordinate.
+    fn state(c: &Collection) -> Vec<(u64, i64, f32)> {
+        let ids: Vec<PointId> = (0..10).map(PointId::Num).collect();
+        let with = crate::WithSelectors {
+            payload: PayloadSelector::All,
+            vectors: VectorSelector::All,
+        };
+        let mut out: Vec<_> = c
+            .get(&ids, &with)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let PointId::Num(id) = r.id else {
+                    unreachable!()
+                };
+                let v = r.payload.unwrap().as_map()["v"].as_i64().unwrap();
+                let x = r.vectors.unwrap().iter().next().unwrap().1[0];
+                (id, v, x)
+            })
+            .collect();
+        out.sort_by_key(|p| p.0);
+        out
+    }
+
+    #[test]
+    fn conditional_writes_skip_what_the_filter_and_mode_leave_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = CollectionConfig::single(2, Distance::Euclid);
+        let at_least_3: Filter =
+            serde_json::from_value(json!({"must": [{"key": "v", "range": {"gte": 3}}]})).unwrap();
+        let expected = {
+            let db = Database::open(dir.path()).unwrap();
+            let c = db.create_collection("c", config).unwrap();
+            c.upsert(vec![point(1, 1, 0.1), point(2, 5, 0.2)]).unwrap();
+            let upsert_where = |points, filter: Option<&Filter>, mode| {
+                c.update(
+                    UpdateOperation::UpsertWhere {
+                        points,
+                        filter: filter.cloned(),
+                        mode,
+                    },
+                    true,
+                )
+                .unwrap()
+            };
+            // 1 fails the filter and stays; 2 passes and is replaced; 3 is new
+            let points = vec![point(1, 7, 1.1), point(2, 8, 1.2), point(3, 9, 1.3)];
+            upsert_where(points, Some(&at_least_3), UpdateMode::Upsert);
+            assert_eq!(
+                state(&c),
+                [(1, 1, 0.1), (2, 8, 1.2), (3, 9, 1.3)],
+                "upsert with a filter"
+            );
+            // existing ids are left alone, new ones go in
+            upsert_where(
+                vec![point(1, 0, 2.1), point(4, 4, 2.4)],
+                None,
+                UpdateMode::InsertOnly,
+            );
+            assert_eq!(state(&c)[0], (1, 1, 0.1));
+            assert_eq!(state(&c)[3], (4, 4, 2.4));
+            // existing ids that pass are replaced, new ones are not inserted
+            upsert_where(
+                vec![point(3, 3, 3.3), point(4, 0, 3.4), point(5, 5, 3.5)],
+                Some(&at_least_3),
+                UpdateMode::UpdateOnly,
+            );
+            assert_eq!(
+                state(&c),
+                [(1, 1, 0.1), (2, 8, 1.2), (3, 3, 3.3), (4, 0, 3.4)],
+                "update only"
+            );
+            // vectors: only points passing the filter change
+            let v = |x: f32| Vectors::from(vec![x, 1.0]);
+            c.update(
+                UpdateOperation::UpdateVectorsWhere {
+                    points: vec![(PointId::Num(1), v(4.1)), (PointId::Num(2), v(4.2))],
+                    filter: at_least_3.clone(),
+                },
+                true,
+            )
+            .unwrap();
+            let s = state(&c);
+            assert_eq!((s[0], s[1]), ((1, 1, 0.1), (2, 8, 4.2)));
+            s
+        };
+        // the log replays to the same state
+        let db = Database::open(dir.path()).unwrap();
+        assert_eq!(state(&db.collection("c").unwrap()), expected);
     }
 }

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tonic::Status;
 use vicinity::{
-    Collection, Database, JsonPath, Payload, PointId, PointStruct, PointsSelector, ScoredPoint,
-    ScrollRequest, SearchRequest, UpdateOperation, UpdateResult, Vectors,
+    Collection, Database, Filter, JsonPath, Payload, PointId, PointStruct, PointsSelector,
+    ScoredPoint, ScrollRequest, SearchRequest, UpdateMode, UpdateOperation, UpdateResult, Vectors,
 };
 
 use crate::status::from_engine;
@@ -21,8 +21,9 @@ use crate::status::from_engine;
 /// One write, converted and validated, ready for one engine call.
 #[derive(Debug)]
 pub enum WriteOp {
-    /// Insert or replace whole points.
-    Upsert(Vec<PointStruct>),
+    /// Insert or replace whole points; with a filter (`update_filter`)
+    /// or a mode other than upsert, only those they allow.
+    Upsert(Vec<PointStruct>, Option<Filter>, UpdateMode),
     /// Delete points.
     Delete(PointsSelector),
     /// Merge keys into payloads (at `key`, if given).
@@ -33,8 +34,9 @@ pub enum WriteOp {
     DeletePayload(PointsSelector, Vec<JsonPath>),
     /// Empty payloads.
     ClearPayload(PointsSelector),
-    /// Replace some vectors of existing points.
-    UpdateVectors(Vec<(PointId, Vectors)>),
+    /// Replace some vectors of existing points (of those that pass the
+    /// filter, if one is given: `update_filter`).
+    UpdateVectors(Vec<(PointId, Vectors)>, Option<Filter>),
     /// Remove named vectors from points.
     DeleteVectors(PointsSelector, Vec<String>),
     /// An engine write as it is (payload index creation and removal).
@@ -46,7 +48,12 @@ impl WriteOp {
     /// fsync its log before answering.
     pub fn apply(self, c: &Collection, wait: bool) -> vicinity::Result<UpdateResult> {
         let op = match self {
-            WriteOp::Upsert(points) => UpdateOperation::Upsert(points),
+            WriteOp::Upsert(points, None, UpdateMode::Upsert) => UpdateOperation::Upsert(points),
+            WriteOp::Upsert(points, filter, mode) => UpdateOperation::UpsertWhere {
+                points,
+                filter,
+                mode,
+            },
             WriteOp::Delete(s) => UpdateOperation::Delete(s),
             WriteOp::SetPayload(points, payload, key) => UpdateOperation::SetPayload {
                 points,
@@ -58,7 +65,10 @@ impl WriteOp {
             }
             WriteOp::DeletePayload(points, keys) => UpdateOperation::DeletePayload { points, keys },
             WriteOp::ClearPayload(s) => UpdateOperation::ClearPayload(s),
-            WriteOp::UpdateVectors(points) => UpdateOperation::UpdateVectors(points),
+            WriteOp::UpdateVectors(points, None) => UpdateOperation::UpdateVectors(points),
+            WriteOp::UpdateVectors(points, Some(filter)) => {
+                UpdateOperation::UpdateVectorsWhere { points, filter }
+            }
             WriteOp::Engine(op) => op,
             WriteOp::DeleteVectors(s, names) => {
                 let ids = match s {

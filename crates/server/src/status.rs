@@ -39,12 +39,6 @@ pub(crate) fn unsupported(what: impl std::fmt::Display) -> Status {
     Status::unimplemented(format!("Vicinity does not support {what} yet"))
 }
 
-/// The status for requests that carry a filter, until the engine's
-/// `vicinity::Filter` lands.
-pub(crate) fn filter_unsupported() -> Status {
-    unsupported("payload filters (the filtering engine is in progress)")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1008,7 +1008,7 @@ pub fn check_write(
         }
     }
     match op {
-        WriteOp::Upsert(points) => {
+        WriteOp::Upsert(points, ..) => {
             limit(
                 Some(points.len() as u64),
                 cfg.upsert_max_batchsize,
@@ -1017,7 +1017,7 @@ pub fn check_write(
             collection_size(&e, c)?;
             memory(cfg)?;
         }
-        WriteOp::UpdateVectors(points) => {
+        WriteOp::UpdateVectors(points, _) => {
             limit(
                 Some(points.len() as u64),
                 cfg.upsert_max_batchsize,
@@ -1053,8 +1053,8 @@ pub fn check_write(
     limit(timeout, cfg.max_timeout, "timeout")?;
     if let Some(w) = &e.write {
         let cost = match op {
-            WriteOp::Upsert(p) => p.len(),
-            WriteOp::UpdateVectors(p) => p.len(),
+            WriteOp::Upsert(p, ..) => p.len(),
+            WriteOp::UpdateVectors(p, _) => p.len(),
             WriteOp::Delete(s)
             | WriteOp::SetPayload(s, ..)
             | WriteOp::OverwritePayload(s, _)

@@ -16,10 +16,11 @@ use serde_json::{Map, Value};
 use vicinity::{
     ContextPair, Direction, FieldIndexParams, FieldType, Filter, Fusion, JsonPath, LookupFrom,
     OrderBy, Payload, PayloadSelector, PointId, PointStruct, PointsSelector, Prefetch, Query,
-    QueryRequest, RecommendStrategy, SearchParams, VectorInput, VectorSelector, Vectors,
-    WithLookup, WithSelectors,
+    QueryRequest, RecommendStrategy, SearchParams, UpdateMode, VectorInput, VectorSelector,
+    Vectors, WithLookup, WithSelectors,
 };
 
+use crate::ops::WriteOp;
 use crate::rest::RestError;
 
 /// Qdrant's default `limit` of a query, a prefetch, a scroll and a facet.
@@ -249,7 +250,7 @@ pub struct UpsertBody {
     /// Custom sharding (refused).
     #[serde(default)]
     pub shard_key: Option<Value>,
-    /// A conditional upsert (refused for now).
+    /// Existing points are replaced only if they pass it.
     #[serde(default)]
     pub update_filter: Option<Filter>,
     /// `upsert`, `insert_only` or `update_only`.
@@ -258,32 +259,27 @@ pub struct UpsertBody {
 }
 
 impl UpsertBody {
-    /// The points to write.
-    pub fn into_points(self) -> Result<Vec<PointStruct>> {
+    /// The write: the points, under the body's condition if any.
+    pub fn into_write(self) -> Result<WriteOp> {
         no_shard_key(&self.shard_key)?;
-        if self.update_filter.is_some() {
-            return Err(RestError::unsupported(
-                "conditional updates (update_filter)",
-            ));
-        }
-        match self.update_mode.as_deref() {
-            None | Some("upsert") => {}
-            Some(m @ ("insert_only" | "update_only")) => {
-                return Err(RestError::unsupported(format!("update_mode {m}")));
-            }
+        let mode = match self.update_mode.as_deref() {
+            None | Some("upsert") => UpdateMode::Upsert,
+            Some("insert_only") => UpdateMode::InsertOnly,
+            Some("update_only") => UpdateMode::UpdateOnly,
             Some(m) => {
                 return Err(RestError::format(format!(
                     "unknown variant `{m}`, expected one of `upsert`, `insert_only`, `update_only`"
                 )));
             }
-        }
-        match (self.points, self.batch) {
+        };
+        let points = match (self.points, self.batch) {
             (Some(points), None) => points.into_iter().map(PointJson::into_point).collect(),
             (None, Some(batch)) => batch.into_points(),
             _ => Err(RestError::format(
                 "data did not match any variant of untagged enum PointInsertOperations",
             )),
-        }
+        }?;
+        Ok(WriteOp::Upsert(points, self.update_filter, mode))
     }
 }
 
@@ -304,24 +300,21 @@ pub struct UpdateVectorsBody {
     /// Custom sharding (refused).
     #[serde(default)]
     pub shard_key: Option<Value>,
-    /// A conditional update (refused for now).
+    /// Points that exist and fail it are left as they are.
     #[serde(default)]
     pub update_filter: Option<Filter>,
 }
 
 impl UpdateVectorsBody {
-    /// The engine's list.
-    pub fn into_points(self) -> Result<Vec<(PointId, Vectors)>> {
+    /// The write: the points' new vectors, under the body's condition.
+    pub fn into_write(self) -> Result<WriteOp> {
         no_shard_key(&self.shard_key)?;
-        if self.update_filter.is_some() {
-            return Err(RestError::unsupported(
-                "conditional updates (update_filter)",
-            ));
-        }
-        self.points
+        let points = self
+            .points
             .into_iter()
             .map(|p| Ok((p.id, p.vector.into_vectors()?)))
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(WriteOp::UpdateVectors(points, self.update_filter))
     }
 }
 
@@ -2388,7 +2381,11 @@ mod tests {
         let batch: UpsertBody = parse(json!({"batch": {
             "ids": [1, 2], "vectors": [[1.0, 2.0], [3.0, 4.0]], "payloads": [{"a": 1}, null]
         }}));
-        assert_eq!(list.into_points().unwrap(), batch.into_points().unwrap());
+        let points = |b: UpsertBody| match b.into_write().unwrap() {
+            WriteOp::Upsert(points, None, UpdateMode::Upsert) => points,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(points(list), points(batch));
     }
 
     #[test]

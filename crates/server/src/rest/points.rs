@@ -49,10 +49,7 @@ pub(super) async fn upsert(
     Params(p): Params<WriteParams>,
     Body(body): Body<UpsertBody>,
 ) -> RestResult {
-    write(state, name, p, body, |b| {
-        Ok(WriteOp::Upsert(b.into_points()?))
-    })
-    .await
+    write(state, name, p, body, |b| b.into_write()).await
 }
 
 /// `POST /collections/{name}/points/delete`.
@@ -75,10 +72,7 @@ pub(super) async fn update_vectors(
     Params(p): Params<WriteParams>,
     Body(body): Body<UpdateVectorsBody>,
 ) -> RestResult {
-    write(state, name, p, body, |b| {
-        Ok(WriteOp::UpdateVectors(b.into_points()?))
-    })
-    .await
+    write(state, name, p, body, |b| b.into_write()).await
 }
 
 /// `POST /collections/{name}/points/vectors/delete`.
@@ -157,7 +151,7 @@ pub(super) async fn clear_payload(
 
 fn batch_op(o: BatchOperation) -> Result<WriteOp, RestError> {
     Ok(match o {
-        BatchOperation::Upsert(b) => WriteOp::Upsert(b.into_points()?),
+        BatchOperation::Upsert(b) => b.into_write()?,
         BatchOperation::Delete(s) => WriteOp::Delete(s.into_selector()?),
         BatchOperation::SetPayload(b) => set_op(b)?,
         BatchOperation::OverwritePayload(b) => overwrite_op(b)?,
@@ -166,7 +160,7 @@ fn batch_op(o: BatchOperation) -> Result<WriteOp, RestError> {
             WriteOp::DeletePayload(s, keys)
         }
         BatchOperation::ClearPayload(s) => WriteOp::ClearPayload(s.into_selector()?),
-        BatchOperation::UpdateVectors(b) => WriteOp::UpdateVectors(b.into_points()?),
+        BatchOperation::UpdateVectors(b) => b.into_write()?,
         BatchOperation::DeleteVectors(b) => {
             let (s, names) = b.parts()?;
             WriteOp::DeleteVectors(s, names)

@@ -373,13 +373,6 @@ async fn malformed_requests_are_refused_and_change_nothing() {
         }]))
     );
     expect!(
-        Unimplemented,
-        pt.upsert(pb::UpsertPoints {
-            update_mode: Some(pb::UpdateMode::InsertOnly as i32),
-            ..upsert(vec![point(9, vec![1.0, 2.0, 3.0])])
-        })
-    );
-    expect!(
         InvalidArgument,
         pt.delete(pb::DeletePoints {
             collection_name: C.into(),

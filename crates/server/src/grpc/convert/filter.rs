@@ -9,23 +9,12 @@ use crate::grpc::convert::id::{id_from_proto, id_to_proto};
 use crate::pb::{self, condition::ConditionOneOf, r#match::MatchValue, point_id::PointIdOptions};
 use crate::status::{invalid, unsupported};
 
-/// The status for a request that carries a filter, until the engine's
-/// `vicinity::Filter` lands: a malformed filter is still refused as
-/// malformed (`InvalidArgument`), a well-formed one as `Unimplemented`.
+/// A wire filter as the engine's filter; a malformed one is refused as
+/// Qdrant refuses it (`InvalidArgument`).
 pub fn filter_from_proto(f: pb::Filter) -> Result<vicinity::Filter, Status> {
     let json = filter_to_json(f)?;
     vicinity::Filter::from_json(json)
         .map_err(|e| crate::status::invalid(format!("Format error in JSON body: {e}")))
-}
-
-/// A request feature that needs the filter in a form not served yet.
-pub fn refuse_filter(f: pb::Filter) -> Status {
-    match filter_to_json(f) {
-        Err(malformed) => malformed,
-        // FILTER-HOOK: deserialize this JSON into vicinity::Filter and hand
-        // it to the engine request instead of refusing.
-        Ok(_json) => crate::status::filter_unsupported(),
-    }
 }
 
 /// A wire filter as Qdrant REST JSON: `{must, should, must_not,

@@ -6,7 +6,7 @@ use vicinity::{
     UpdateOperation, UpdateResult, WithSelectors,
 };
 
-use crate::grpc::convert::filter::{filter_from_proto, refuse_filter};
+use crate::grpc::convert::filter::filter_from_proto;
 use crate::grpc::convert::id::{id_to_proto, ids_from_proto, required_id};
 use crate::grpc::convert::selector::{path, paths, payload_selector, vector_selector};
 use crate::grpc::convert::value::{payload_from_proto, payload_to_proto};
@@ -40,20 +40,20 @@ fn points_from_proto(
     update_filter: Option<pb::Filter>,
     update_mode: Option<i32>,
 ) -> Result<WriteOp, Status> {
-    if let Some(f) = update_filter {
-        // FILTER-HOOK: a conditional upsert needs the engine's filter.
-        return Err(refuse_filter(f));
-    }
-    match update_mode.map(pb::UpdateMode::try_from) {
-        None | Some(Ok(pb::UpdateMode::Upsert)) => {}
-        Some(Ok(m)) => return Err(unsupported(format!("update mode {}", m.as_str_name()))),
-        Some(Err(_)) => return Err(invalid("unknown update mode")),
-    }
+    let filter = update_filter.map(filter_from_proto).transpose()?;
+    // Qdrant reads a mode it does not know as a plain upsert
+    let mode = match update_mode.map(pb::UpdateMode::try_from) {
+        Some(Ok(pb::UpdateMode::InsertOnly)) => vicinity::UpdateMode::InsertOnly,
+        Some(Ok(pb::UpdateMode::UpdateOnly)) => vicinity::UpdateMode::UpdateOnly,
+        _ => vicinity::UpdateMode::Upsert,
+    };
     Ok(WriteOp::Upsert(
         points
             .into_iter()
             .map(point_from_proto)
             .collect::<Result<_, _>>()?,
+        filter,
+        mode,
     ))
 }
 
@@ -61,15 +61,13 @@ fn point_vectors(
     points: Vec<pb::PointVectors>,
     update_filter: Option<pb::Filter>,
 ) -> Result<WriteOp, Status> {
-    if let Some(f) = update_filter {
-        // FILTER-HOOK: conditional vector updates need the engine's filter.
-        return Err(refuse_filter(f));
-    }
+    let filter = update_filter.map(filter_from_proto).transpose()?;
     Ok(WriteOp::UpdateVectors(
         points
             .into_iter()
             .map(|p| Ok((required_id(p.id)?, vectors_from_proto(p.vectors)?)))
             .collect::<Result<_, Status>>()?,
+        filter,
     ))
 }
 
