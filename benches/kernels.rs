@@ -38,5 +38,33 @@ fn bench_kernels(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_kernels);
+/// The `int8` kernels scalar quantization scores with, against the `f32`
+/// ones at the same dimension (a quarter of the bytes per row).
+fn bench_i8_kernels(c: &mut Criterion) {
+    type Kernel = fn(&[i8], &[i8]) -> f32;
+    let pairs: [(&str, Kernel, Kernel); 3] = [
+        ("dot_i8", kernels::dot_i8, scalar::dot_i8),
+        ("l2sq_i8", kernels::l2sq_i8, scalar::l2sq_i8),
+        ("l1_i8", kernels::l1_i8, scalar::l1_i8),
+    ];
+    for (name, simd, plain) in pairs {
+        let mut g = c.benchmark_group(name);
+        for dim in [128usize, 384, 768, 1536] {
+            let mut r = Rng::new(dim as u64);
+            let mut code = || ((r.next_u64() % 255) as i16 - 127) as i8;
+            let a: Vec<i8> = (0..dim).map(|_| code()).collect();
+            let b: Vec<i8> = (0..dim).map(|_| code()).collect();
+            g.throughput(Throughput::Elements(dim as u64));
+            g.bench_with_input(BenchmarkId::new("simd", dim), &dim, |bn, _| {
+                bn.iter(|| simd(black_box(&a), black_box(&b)))
+            });
+            g.bench_with_input(BenchmarkId::new("plain", dim), &dim, |bn, _| {
+                bn.iter(|| plain(black_box(&a), black_box(&b)))
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_kernels, bench_i8_kernels);
 criterion_main!(benches);

@@ -4,5 +4,6 @@ mod api;
 mod concurrency;
 mod conformance;
 mod durability;
+mod quantization;
 mod query;
 mod recall;

@@ -694,3 +694,74 @@ def test_conditional_updates_match_local_mode(client):
         ours, theirs = _all_points(client, name), _all_points(local, name)
         assert ours == theirs, (step, mode, cond)
     local.close()
+
+
+def test_scalar_quantization(client):
+    """A collection with scalar int8 quantization: echoed as given, searched
+    over the codes and rescored (exact scores), or with the codes ignored;
+    product and binary quantization are refused as not served yet."""
+    import random
+
+    rng = random.Random(3)
+    name = "py_quantized"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(size=16, distance=models.Distance.COSINE),
+        quantization_config=models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(
+                type=models.ScalarType.INT8, quantile=0.99, always_ram=True
+            )
+        ),
+        hnsw_config=models.HnswConfigDiff(full_scan_threshold=0),
+    )
+    info = client.get_collection(name)
+    q = info.config.quantization_config
+    assert q.scalar.type == models.ScalarType.INT8 and abs(q.scalar.quantile - 0.99) < 1e-6
+    assert q.scalar.always_ram is True
+    vectors = [[rng.gauss(0, 1) for _ in range(16)] for _ in range(2000)]
+    client.upsert(
+        name,
+        [models.PointStruct(id=i, vector=v) for i, v in enumerate(vectors)],
+        wait=True,
+    )
+    query = [rng.gauss(0, 1) for _ in range(16)]
+    exact = client.query_points(
+        name, query=query, limit=10, search_params=models.SearchParams(exact=True)
+    ).points
+    rescored = client.query_points(
+        name,
+        query=query,
+        limit=10,
+        search_params=models.SearchParams(
+            hnsw_ef=128,
+            quantization=models.QuantizationSearchParams(rescore=True, oversampling=3.0),
+        ),
+    ).points
+    by_id = {p.id: p.score for p in exact}
+    assert len({p.id for p in rescored} & set(by_id)) >= 8
+    for p in rescored:
+        if p.id in by_id:
+            assert abs(p.score - by_id[p.id]) < 1e-5
+    ignored = client.query_points(
+        name,
+        query=query,
+        limit=10,
+        search_params=models.SearchParams(
+            hnsw_ef=128, quantization=models.QuantizationSearchParams(ignore=True)
+        ),
+    ).points
+    assert len({p.id for p in ignored} & set(by_id)) >= 8
+    for refused in (
+        models.ProductQuantization(
+            product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16)
+        ),
+        models.BinaryQuantization(binary=models.BinaryQuantizationConfig()),
+    ):
+        with pytest.raises(Exception, match="quantization"):
+            client.create_collection(
+                name + "_refused",
+                vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+                quantization_config=refused,
+            )

@@ -304,11 +304,19 @@ impl Collection {
             for r in &absent {
                 set.insert(PointOffset(r));
             }
-            columns.push(VectorColumn::new(name.clone(), store, graph, set));
+            columns.push(VectorColumn::new(
+                name.clone(),
+                store,
+                graph,
+                set,
+                config.quantization_for(name).cloned(),
+            ));
         }
         // With one graph to rebuild, `indexed` is 0 for all: re-inserting
         // rows a graph already holds does nothing.
         let segment = Arc::new(Segment::from_parts(columns, table, rows, indexed));
+        // codes are made from the vectors, not stored
+        segment.encode_indexed()?;
         *self.persisted.lock() = Some(Persisted {
             segment: Arc::downgrade(&segment),
             bytes: data.len() as u64

@@ -63,6 +63,8 @@ pub struct MemoryReport {
     pub graphs: usize,
     /// Bytes of the per-vector "no vector in this row" bitmaps.
     pub bitmaps: usize,
+    /// Bytes of quantized codes (always in memory).
+    pub codes: usize,
 }
 
 /// Figures about a collection.
@@ -625,6 +627,18 @@ impl Collection {
         let searchable = segment.searchable(column);
         let allowed = |row: PointOffset| searchable.check(row) && !exclude.contains(&row);
         let ef = params.hnsw_ef.unwrap_or(hnsw.ef_construct);
+        // the walk over quantized codes, when the vector has them for
+        // every row in the graph and the search does not ignore them
+        let quant = params.quantization.as_ref();
+        let walker = Walker {
+            column,
+            codes: column
+                .codes_for(indexed)
+                .filter(|_| !quant.is_some_and(|q| q.ignore))
+                .zip(scorer.query_row()),
+            oversampling: quant.and_then(|q| q.oversampling).unwrap_or(1.0),
+            rescore: quant.and_then(|q| q.rescore).unwrap_or(true),
+        };
         let dim = column.store.dim();
         let store = &column.store;
         let published = searchable.published as usize;
@@ -635,7 +649,7 @@ impl Collection {
                     let rows = (0..segment.row_count() as u32).map(PointOffset);
                     exact_search_scored(store, scorer, k, &allowed, rows)
                 } else {
-                    let graph = column.graph.search_scored(store, scorer, k, ef, &allowed);
+                    let graph = walker.walk(scorer, k, ef, &allowed, None);
                     with_tail(graph, store, scorer, k, &allowed, tail)
                 }
             }
@@ -665,13 +679,11 @@ impl Collection {
                     // filtered walk, which scores what it visits.
                     (rows, false) if cardinality * 3 < column.graph.len() => {
                         let seeds = seeds(rows.as_ref(), indexed, check);
-                        let graph = column
-                            .graph
-                            .search_selective_scored(store, scorer, k, ef, &check, &seeds);
+                        let graph = walker.walk(scorer, k, ef, &check, Some(&seeds));
                         with_tail(graph, store, scorer, k, &check, tail)
                     }
                     (_, false) => {
-                        let graph = column.graph.search_scored(store, scorer, k, ef, &check);
+                        let graph = walker.walk(scorer, k, ef, &check, None);
                         with_tail(graph, store, scorer, k, &check, tail)
                     }
                 }
@@ -799,11 +811,63 @@ impl Collection {
             indexed_vectors_count,
             rows_count,
             segments_count: 1,
-            memory_bytes: memory.vectors_in_memory + memory.graphs + memory.bitmaps,
+            memory_bytes: memory.vectors_in_memory + memory.graphs + memory.bitmaps + memory.codes,
             memory,
             config: self.config.clone(),
             payload_schema: self.payload_schema(),
         }
+    }
+}
+
+/// A graph walk over one vector column: over its quantized codes when
+/// `codes` holds them and the query row, else over the vectors.
+struct Walker<'a> {
+    column: &'a crate::segment::VectorColumn,
+    codes: Option<(&'a vicinity_index::I8Rows, &'a [f32])>,
+    /// Candidates per result the codes' walk returns (at least 1).
+    oversampling: f64,
+    /// Whether the candidates are rescored with the vectors.
+    rescore: bool,
+}
+
+impl Walker<'_> {
+    /// The `k` best rows passing `filter`; with `seeds`, the selective
+    /// (two-hop) walk. Over codes: the `oversampling * k` best by the
+    /// codes (the walk at least that wide), then, with `rescore`, the `k`
+    /// best of those by the vectors (exact scores), as Qdrant does.
+    fn walk<S: Scorer, F: vicinity_index::PointFilter>(
+        &self,
+        scorer: &S,
+        k: usize,
+        ef: usize,
+        filter: &F,
+        seeds: Option<&[PointOffset]>,
+    ) -> Vec<ScoredOffset> {
+        let (graph, store) = (&self.column.graph, &self.column.store);
+        let Some((codes, query)) = self.codes else {
+            return match seeds {
+                Some(seeds) => graph.search_selective_scored(store, scorer, k, ef, filter, seeds),
+                None => graph.search_scored(store, scorer, k, ef, filter),
+            };
+        };
+        let n = ((k as f64) * self.oversampling.max(1.0)).ceil() as usize;
+        let mut found = with_metric!(store.distance(), M => {
+            let q = vicinity_index::QuantizedNearest::<M>::new(codes.quantizer(), query);
+            match seeds {
+                Some(seeds) => graph.search_selective_scored(codes, &q, n, ef.max(n), filter, seeds),
+                None => graph.search_scored(codes, &q, n, ef.max(n), filter),
+            }
+        });
+        if self.rescore {
+            for hit in &mut found {
+                if let Some(v) = store.get(hit.offset) {
+                    hit.similarity = scorer.score(v);
+                }
+            }
+            found.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        found.truncate(k);
+        found
     }
 }
 

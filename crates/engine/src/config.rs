@@ -29,6 +29,66 @@ pub struct VectorParams {
     /// collections ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_disk: Option<bool>,
+    /// Quantization for this vector; `None` takes the collection's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization_config: Option<QuantizationConfig>,
+}
+
+/// Qdrant's `quantization_config`, in its JSON shape (`{"scalar": {"type":
+/// "int8", "quantile": 0.99, "always_ram": true}}`). Searches walk the
+/// graph over the codes and rescore the best candidates with the vectors
+/// (see [`QuantizationSearchParams`](crate::QuantizationSearchParams)).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuantizationConfig {
+    /// Each value as an 8-bit code.
+    Scalar(ScalarQuantization),
+}
+
+/// Scalar quantization's parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScalarQuantization {
+    /// The code type: `int8`, the only one.
+    #[serde(rename = "type")]
+    pub kind: ScalarType,
+    /// The share of values (0.5 to 1) whose range the codes cover; values
+    /// outside it are clamped. `None`: the whole range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile: Option<f32>,
+    /// Qdrant's `always_ram`: codes stay in memory (ours always do; kept
+    /// to echo it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub always_ram: Option<bool>,
+}
+
+/// The code type of scalar quantization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScalarType {
+    /// Signed 8-bit codes.
+    Int8,
+}
+
+impl QuantizationConfig {
+    /// Scalar `int8` quantization over the values' `quantile` range.
+    pub fn scalar(quantile: Option<f32>) -> Self {
+        QuantizationConfig::Scalar(ScalarQuantization {
+            kind: ScalarType::Int8,
+            quantile,
+            always_ram: None,
+        })
+    }
+
+    fn validate(&self, at: &str) -> Result<()> {
+        match self {
+            QuantizationConfig::Scalar(s) => match s.quantile {
+                Some(q) if !(0.5..=1.0).contains(&q) => Err(Error::BadRequest(format!(
+                    "Validation error in JSON body: [{at}.scalar.quantile: value {q} invalid, must be from 0.5 to 1]"
+                ))),
+                _ => Ok(()),
+            },
+        }
+    }
 }
 
 impl VectorParams {
@@ -39,6 +99,7 @@ impl VectorParams {
             distance,
             hnsw_config: None,
             on_disk: None,
+            quantization_config: None,
         }
     }
 
@@ -64,6 +125,9 @@ pub struct CollectionConfig {
     /// HNSW settings for vectors that do not set their own.
     #[serde(default)]
     pub hnsw_config: HnswConfig,
+    /// Quantization for vectors that do not set their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization_config: Option<QuantizationConfig>,
 }
 
 impl CollectionConfig {
@@ -77,6 +141,7 @@ impl CollectionConfig {
         CollectionConfig {
             vectors: vectors.into_iter().map(|(k, v)| (k.into(), v)).collect(),
             hnsw_config: HnswConfig::default(),
+            quantization_config: None,
         }
     }
 
@@ -84,6 +149,20 @@ impl CollectionConfig {
     pub fn with_hnsw(mut self, hnsw: HnswConfig) -> Self {
         self.hnsw_config = hnsw;
         self
+    }
+
+    /// The same configuration with quantization for every vector.
+    pub fn with_quantization(mut self, quantization: QuantizationConfig) -> Self {
+        self.quantization_config = Some(quantization);
+        self
+    }
+
+    /// The quantization of one vector: its own, else the collection's.
+    pub fn quantization_for(&self, name: &str) -> Option<&QuantizationConfig> {
+        self.vectors
+            .get(name)
+            .and_then(|v| v.quantization_config.as_ref())
+            .or(self.quantization_config.as_ref())
     }
 
     /// The HNSW settings of one vector.
@@ -102,7 +181,13 @@ impl CollectionConfig {
             ));
         }
         self.hnsw_config.validate()?;
+        if let Some(q) = &self.quantization_config {
+            q.validate("quantization_config")?;
+        }
         for (name, params) in &self.vectors {
+            if let Some(q) = &params.quantization_config {
+                q.validate(&format!("vectors.{name}.quantization_config"))?;
+            }
             if !(1..=MAX_DIMENSION).contains(&params.size) {
                 return Err(Error::BadRequest(format!(
                     "Validation error in JSON body: [vectors.{name}.size: value {} invalid, must be from 1 to {MAX_DIMENSION}]",

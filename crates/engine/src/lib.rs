@@ -46,7 +46,8 @@ pub use collection::{
     Collection, CollectionInfo, CollectionStatus, MemoryReport, PayloadIndexInfo,
 };
 pub use config::{
-    CollectionConfig, DEFAULT_VECTOR, MAX_DIMENSION, VectorParams, validate_collection_name,
+    CollectionConfig, DEFAULT_VECTOR, MAX_DIMENSION, QuantizationConfig, ScalarQuantization,
+    ScalarType, VectorParams, validate_collection_name,
 };
 pub use database::Database;
 pub use error::{Error, ErrorKind, Result};

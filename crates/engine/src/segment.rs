@@ -8,13 +8,16 @@
 //! best rows into points.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
-use vicinity_index::{AtomicBitSet, Bf16Rows, HnswGraph, PointFilter, VectorStore};
+use vicinity_index::{
+    AtomicBitSet, Bf16Rows, HnswGraph, I8Rows, PointFilter, ScalarQuantizer, VectorStore,
+};
 
 use roaring::RoaringBitmap;
 use vicinity_payload::filter::text::TokenizerOptions;
@@ -22,7 +25,7 @@ use vicinity_payload::filter::{Candidates, FieldCondition, IndexSource};
 use vicinity_payload::{FieldIndex, FieldType, Filter, JsonPath, Payload, PointView};
 use vicinity_storage::PointOffset;
 
-use crate::{CollectionConfig, Error, PointId, Result, Vectors};
+use crate::{CollectionConfig, Error, PointId, QuantizationConfig, Result, Vectors};
 
 /// One named vector space of a segment.
 pub(crate) struct VectorColumn {
@@ -37,6 +40,13 @@ pub(crate) struct VectorColumn {
     /// once the indexer catches up. Only the indexer touches it, under
     /// the segment's index lock.
     pub(crate) build_copy: Mutex<Option<Bf16Rows>>,
+    /// The vector's quantization, if configured.
+    pub(crate) quantization: Option<QuantizationConfig>,
+    /// Its codes: made (the map trained on the rows there) when the first
+    /// rows are indexed, then extended as rows are, so that every row in
+    /// the graph has its codes. Rebuilt from the vectors when a segment is
+    /// copied or opened.
+    pub(crate) codes: OnceLock<I8Rows>,
 }
 
 /// The smallest backlog of rows to index that starts a construction copy
@@ -52,6 +62,7 @@ impl VectorColumn {
         store: VectorStore,
         graph: HnswGraph,
         absent: AtomicBitSet,
+        quantization: Option<QuantizationConfig>,
     ) -> Self {
         VectorColumn {
             name,
@@ -59,7 +70,31 @@ impl VectorColumn {
             graph,
             absent,
             build_copy: Mutex::new(None),
+            quantization,
+            codes: OnceLock::new(),
         }
+    }
+
+    /// Encodes rows up to `to` if the vector is quantized, training the map
+    /// on the rows stored so far the first time.
+    pub(crate) fn encode_to(&self, to: usize) -> Result<()> {
+        let Some(QuantizationConfig::Scalar(scalar)) = &self.quantization else {
+            return Ok(());
+        };
+        let err = |e| Error::for_vector(&self.name, e);
+        if self.codes.get().is_none() {
+            let quantizer = ScalarQuantizer::train(&self.store, scalar.quantile).map_err(err)?;
+            let _ = self.codes.set(I8Rows::new(quantizer).map_err(err)?);
+        }
+        match self.codes.get() {
+            Some(codes) => codes.extend_to(&self.store, to).map_err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// The codes, if they cover the first `rows` rows.
+    pub(crate) fn codes_for(&self, rows: usize) -> Option<&I8Rows> {
+        self.codes.get().filter(|c| c.len() >= rows)
     }
 
     /// Inserts `nodes` (rows below `to`) into the graph, over the
@@ -373,6 +408,7 @@ impl Segment {
                     VectorStore::new(params.size, params.distance)?,
                     HnswGraph::new(config.hnsw_for(name))?,
                     AtomicBitSet::new(),
+                    config.quantization_for(name).cloned(),
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -405,6 +441,13 @@ impl Segment {
         }
     }
 
+    /// Encodes the rows in the graphs, for quantized vectors (a segment
+    /// made with its graphs, not by indexing: opened, or renumbered).
+    pub(crate) fn encode_indexed(&self) -> Result<()> {
+        let indexed = self.indexed();
+        self.columns.iter().try_for_each(|c| c.encode_to(indexed))
+    }
+
     /// Rows `< indexed()` are in the graphs; later ones are scored exactly.
     pub(crate) fn indexed(&self) -> usize {
         self.indexed.load(Ordering::Acquire)
@@ -433,6 +476,8 @@ impl Segment {
         }
         let rows = self.row_count();
         for column in &self.columns {
+            // no memory for codes: the walks read the vectors instead
+            let _ = column.encode_to(to);
             let nodes: Vec<PointOffset> = (from as u32..to as u32)
                 .map(PointOffset)
                 .filter(|&r| !column.absent.contains(r))
@@ -621,6 +666,7 @@ impl Segment {
         }
         fresh.indexed.store(rows, Ordering::Release);
         fresh.ordered_rows.store(rows, Ordering::Release);
+        fresh.encode_indexed()?;
         Ok(fresh)
     }
 
@@ -698,6 +744,7 @@ impl Segment {
                 .map_or(0, |b| b.reserved_bytes());
             r.graphs += c.graph.memory_bytes();
             r.bitmaps += c.absent.allocated_bytes();
+            r.codes += c.codes.get().map_or(0, |codes| codes.reserved_bytes());
         }
         r
     }

@@ -108,6 +108,13 @@ pub trait Metric: Copy + Send + Sync + 'static {
     /// The same similarity of two rows of `bfloat16` bits (a construction
     /// copy, see [`Bf16Rows`](crate::Bf16Rows)).
     fn similarity_bf16(a: &[u16], b: &[u16]) -> f32;
+
+    /// The similarity of two rows of scalar-quantized codes, each followed
+    /// by its [`quantized::TAIL`](crate::quantized::TAIL) bytes, in code
+    /// units: a positive multiple of the similarity of the vectors the
+    /// codes stand for, plus a constant (see
+    /// [`ScalarQuantizer`](crate::ScalarQuantizer)), so it ranks as they do.
+    fn similarity_i8(a: &[i8], b: &[i8]) -> f32;
 }
 
 /// What a row holds, element by element: `f32` (the stored vectors), or
@@ -137,6 +144,19 @@ impl Element for Bf16 {
     }
 }
 
+/// A scalar-quantized value: a signed 8-bit code, within ±127 (see
+/// [`ScalarQuantizer`](crate::ScalarQuantizer)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(transparent)]
+pub struct I8(pub i8);
+
+impl Element for I8 {
+    #[inline]
+    fn similarity<M: Metric>(a: &[I8], b: &[I8]) -> f32 {
+        M::similarity_i8(bytemuck::cast_slice(a), bytemuck::cast_slice(b))
+    }
+}
+
 /// Dot product similarity (Cosine on normalised vectors, and Dot).
 #[derive(Clone, Copy, Debug)]
 pub struct DotMetric;
@@ -157,6 +177,14 @@ impl Metric for DotMetric {
     fn similarity_bf16(a: &[u16], b: &[u16]) -> f32 {
         kernels::dot_bf16(a, b)
     }
+
+    /// The codes' dot product plus both rows' corrections (their tails).
+    #[inline]
+    fn similarity_i8(a: &[i8], b: &[i8]) -> f32 {
+        let (ca, ta) = crate::quantized::split(a);
+        let (cb, tb) = crate::quantized::split(b);
+        kernels::dot_i8(ca, cb) + ta + tb
+    }
 }
 
 impl Metric for L2Metric {
@@ -171,6 +199,13 @@ impl Metric for L2Metric {
     fn similarity_bf16(a: &[u16], b: &[u16]) -> f32 {
         -kernels::l2sq_bf16_normed(a, b)
     }
+
+    #[inline]
+    fn similarity_i8(a: &[i8], b: &[i8]) -> f32 {
+        let (ca, _) = crate::quantized::split(a);
+        let (cb, _) = crate::quantized::split(b);
+        -kernels::l2sq_i8(ca, cb)
+    }
 }
 
 impl Metric for L1Metric {
@@ -182,6 +217,13 @@ impl Metric for L1Metric {
     #[inline]
     fn similarity_bf16(a: &[u16], b: &[u16]) -> f32 {
         -kernels::l1_bf16(a, b)
+    }
+
+    #[inline]
+    fn similarity_i8(a: &[i8], b: &[i8]) -> f32 {
+        let (ca, _) = crate::quantized::split(a);
+        let (cb, _) = crate::quantized::split(b);
+        -kernels::l1_i8(ca, cb)
     }
 }
 

@@ -28,6 +28,9 @@ pub enum IndexError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A quantization parameter is out of range.
+    #[error("invalid quantization parameter: {0}")]
+    Quantization(String),
     /// Saved graph bytes failed a check.
     #[error("damaged HNSW graph: {0}")]
     Corrupted(String),

@@ -14,6 +14,13 @@ use crate::distance::Element;
 pub trait Scorer<E = f32>: Sync {
     /// The score of `v`.
     fn score(&self, v: &[E]) -> f32;
+
+    /// The one query row this scorer ranks by similarity to, if that is
+    /// all it does: such a search may walk quantized codes instead of the
+    /// rows (see [`QuantizedNearest`](crate::QuantizedNearest)).
+    fn query_row(&self) -> Option<&[E]> {
+        None
+    }
 }
 
 /// The similarity to one query row under metric `M`.
@@ -37,6 +44,10 @@ impl<M: Metric, E: Element> Scorer<E> for Nearest<'_, M, E> {
     #[inline]
     fn score(&self, v: &[E]) -> f32 {
         E::similarity::<M>(self.query, v)
+    }
+
+    fn query_row(&self) -> Option<&[E]> {
+        Some(self.query)
     }
 }
 

@@ -218,7 +218,7 @@ impl VectorStore {
 /// (10 rows ahead against 13), and 384-d searches (4 ahead against 5) and
 /// builds (4 against 5) held. The earlier machine, an AMD EPYC, ran best
 /// at 3-5 ahead on 384-d and 16-24 on 128-d.
-fn rows_ahead(row_bytes: usize, sharers: usize) -> usize {
+pub(crate) fn rows_ahead(row_bytes: usize, sharers: usize) -> usize {
     let lines = row_bytes.div_ceil(64) * sharers.max(1);
     ((96 + lines / 2) / lines).clamp(2, 16)
 }

@@ -636,9 +636,9 @@ impl HnswGraph {
     /// neighbour that fails is not scored but its own neighbours are tried
     /// (two hops), which keeps the walk connected through the rows the
     /// filter removes and spends no distance computation on them.
-    fn search_layer_two_hop<S: Scorer, F: PointFilter>(
+    fn search_layer_two_hop<R: Rows, S: Scorer<R::E>, F: PointFilter>(
         &self,
-        store: &VectorStore,
+        store: &R,
         q: &S,
         entries: &[ScoredOffset],
         ef: usize,
@@ -731,10 +731,11 @@ impl HnswGraph {
         })
     }
 
-    /// [`search_selective`](Self::search_selective) ranking by any scorer.
-    pub fn search_selective_scored<S: Scorer, F: PointFilter>(
+    /// [`search_selective`](Self::search_selective) ranking by any scorer,
+    /// over any rows (see [`search_scored`](Self::search_scored)).
+    pub fn search_selective_scored<R: Rows, S: Scorer<R::E>, F: PointFilter>(
         &self,
-        store: &VectorStore,
+        store: &R,
         scorer: &S,
         k: usize,
         ef: usize,
@@ -753,7 +754,7 @@ impl HnswGraph {
                 .iter()
                 .filter(|&&o| self.contains(o))
                 .filter_map(|&o| {
-                    store.get(o).map(|v| ScoredOffset {
+                    store.row(o).map(|v| ScoredOffset {
                         offset: o,
                         similarity: scorer.score(v),
                     })
@@ -775,13 +776,13 @@ impl HnswGraph {
 
     /// The greedy descent from the entry point to level 1: the level-0
     /// entry for a query.
-    fn descend<S: Scorer>(&self, store: &VectorStore, q: &S) -> Option<ScoredOffset> {
+    fn descend<R: Rows, S: Scorer<R::E>>(&self, store: &R, q: &S) -> Option<ScoredOffset> {
         let ep = self.entry.load(Ordering::Acquire);
         if ep == EMPTY {
             return None;
         }
         let (id, top) = unpack(ep);
-        let v = store.get(PointOffset(id))?;
+        let v = store.row(PointOffset(id))?;
         let mut cur = ScoredOffset {
             offset: PointOffset(id),
             similarity: q.score(v),
@@ -808,10 +809,13 @@ impl HnswGraph {
 
     /// The `k` rows `scorer` ranks best among those passing `filter`, best
     /// first: the same walk as [`search`](Self::search), for queries that
-    /// score by more than one vector (recommend, discover).
-    pub fn search_scored<S: Scorer, F: PointFilter>(
+    /// score by more than one vector (recommend, discover), or over other
+    /// rows than the stored vectors (the codes of
+    /// [`I8Rows`](crate::I8Rows), scored by
+    /// [`QuantizedNearest`](crate::QuantizedNearest)).
+    pub fn search_scored<R: Rows, S: Scorer<R::E>, F: PointFilter>(
         &self,
-        store: &VectorStore,
+        store: &R,
         scorer: &S,
         k: usize,
         ef: usize,

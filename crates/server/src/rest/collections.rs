@@ -119,7 +119,9 @@ pub(super) async fn update(
         ));
     }
     if given(&body.quantization_config) {
-        return Err(RestError::unsupported("quantization"));
+        return Err(RestError::unsupported(
+            "changing the quantization of an existing collection",
+        ));
     }
     if body.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty()) {
         return Err(RestError::unsupported("sparse vectors"));

@@ -1780,7 +1780,7 @@ pub struct VectorParamsJson {
     /// HNSW settings for this vector.
     #[serde(default)]
     pub hnsw_config: Option<HnswDiff>,
-    /// Quantization (not served yet).
+    /// Quantization for this vector (scalar `int8` served).
     #[serde(default)]
     pub quantization_config: Option<Value>,
     /// Vectors on disk.
@@ -1796,6 +1796,22 @@ pub struct VectorParamsJson {
 
 fn set(v: &Option<Value>) -> bool {
     v.as_ref().is_some_and(|v| !v.is_null())
+}
+
+/// A `quantization_config` as the engine's: `{"scalar": {...}}` is served;
+/// `product`, `binary` and `turboquant` are refused as not served yet.
+pub fn quantization_from_json(v: Option<Value>) -> Result<Option<vicinity::QuantizationConfig>> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    for kind in ["product", "binary", "turboquant"] {
+        if v.get(kind).is_some() {
+            return Err(RestError::unsupported(format!("{kind} quantization")));
+        }
+    }
+    serde_json::from_value(v)
+        .map(Some)
+        .map_err(|e| RestError::format(e.to_string()))
 }
 
 impl VectorParamsJson {
@@ -1816,9 +1832,7 @@ impl VectorParamsJson {
         if set(&self.multivector_config) {
             return Err(RestError::unsupported("multivectors"));
         }
-        if set(&self.quantization_config) {
-            return Err(RestError::unsupported("quantization"));
-        }
+        let quantization = quantization_from_json(self.quantization_config)?;
         if self.size == 0 {
             return Err(RestError::validation(
                 "vectors.size",
@@ -1826,6 +1840,7 @@ impl VectorParamsJson {
             ));
         }
         let mut v = vicinity::VectorParams::new(self.size, self.distance.into());
+        v.quantization_config = quantization;
         v.hnsw_config = self
             .hnsw_config
             .map(|h| h.apply(vicinity::HnswConfig::default()));
@@ -1945,7 +1960,7 @@ pub struct CreateCollectionBody {
     /// Deprecated: copy from another collection.
     #[serde(default)]
     pub init_from: Option<Value>,
-    /// Quantization (not served yet).
+    /// Quantization for every vector (scalar `int8` served).
     #[serde(default)]
     pub quantization_config: Option<Value>,
     /// Sparse vectors (not served yet).
@@ -1971,9 +1986,7 @@ pub fn metadata_to_proto(
 impl CreateCollectionBody {
     /// The engine's configuration and the echoed settings.
     pub fn into_config(self) -> Result<(vicinity::CollectionConfig, crate::state::CollectionMeta)> {
-        if set(&self.quantization_config) {
-            return Err(RestError::unsupported("quantization"));
-        }
+        let quantization = quantization_from_json(self.quantization_config)?;
         if self.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty()) {
             return Err(RestError::unsupported("sparse vectors"));
         }
@@ -1998,7 +2011,8 @@ impl CreateCollectionBody {
             .as_ref()
             .map(|h| h.apply(vicinity::HnswConfig::default()))
             .unwrap_or_default();
-        let config = vicinity::CollectionConfig::named(vectors).with_hnsw(hnsw);
+        let mut config = vicinity::CollectionConfig::named(vectors).with_hnsw(hnsw);
+        config.quantization_config = quantization;
         let mut meta = crate::state::CollectionMeta::new();
         if let Some(h) = self.hnsw_config {
             meta.hnsw_extra = crate::pb::HnswConfigDiff {

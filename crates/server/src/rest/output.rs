@@ -261,6 +261,9 @@ fn vector_params(p: &VectorParams) -> Value {
             "full_scan_threshold": h.full_scan_threshold,
         });
     }
+    if let Some(q) = &p.quantization_config {
+        v["quantization_config"] = json!(q);
+    }
     v
 }
 
@@ -353,7 +356,7 @@ pub fn collection_info(info: &CollectionInfo, meta: &CollectionMeta) -> Value {
                 "wal_segments_ahead": meta.wal.wal_segments_ahead.unwrap_or(0),
                 "wal_retain_closed": meta.wal.wal_retain_closed.unwrap_or(1),
             },
-            "quantization_config": null,
+            "quantization_config": info.config.quantization_config,
             "strict_mode_config": meta.strict_mode,
             "metadata": metadata,
         },

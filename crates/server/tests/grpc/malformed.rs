@@ -199,10 +199,34 @@ async fn malformed_requests_are_refused_and_change_nothing() {
             ..create("d", 3, pb::Distance::Dot)
         })
     );
+    // a quantization config with no kind, or an unknown scalar type, as
+    // Qdrant refuses them; binary quantization is not served yet
+    expect!(
+        InvalidArgument,
+        cl.create(pb::CreateCollection {
+            quantization_config: Some(pb::QuantizationConfig::default()),
+            ..create("d", 3, pb::Distance::Dot)
+        })
+    );
+    expect!(
+        InvalidArgument,
+        cl.create(pb::CreateCollection {
+            quantization_config: Some(pb::QuantizationConfig {
+                quantization: Some(pb::quantization_config::Quantization::Scalar(
+                    pb::ScalarQuantization::default()
+                )),
+            }),
+            ..create("d", 3, pb::Distance::Dot)
+        })
+    );
     expect!(
         Unimplemented,
         cl.create(pb::CreateCollection {
-            quantization_config: Some(pb::QuantizationConfig::default()),
+            quantization_config: Some(pb::QuantizationConfig {
+                quantization: Some(pb::quantization_config::Quantization::Binary(
+                    pb::BinaryQuantization::default()
+                )),
+            }),
             ..create("d", 3, pb::Distance::Dot)
         })
     );

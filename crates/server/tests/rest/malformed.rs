@@ -502,12 +502,20 @@ fn catalogue() -> Vec<Case> {
             "cannot contain",
         ),
         case(
-            "quantization",
+            "product quantization",
             "PUT",
             "/collections/d",
-            r#"{"vectors": {"size": 3, "distance": "Cosine"}, "quantization_config": {"scalar": {"type": "int8"}}}"#,
+            r#"{"vectors": {"size": 3, "distance": "Cosine"}, "quantization_config": {"product": {"compression": "x16"}}}"#,
             501,
-            "quantization",
+            "product quantization",
+        ),
+        case(
+            "quantile out of range",
+            "PUT",
+            "/collections/d",
+            r#"{"vectors": {"size": 3, "distance": "Cosine"}, "quantization_config": {"scalar": {"type": "int8", "quantile": 0.3}}}"#,
+            400,
+            "quantization_config.scalar.quantile: value 0.3 invalid, must be from 0.5 to 1",
         ),
         case(
             "unknown index type",

@@ -60,10 +60,12 @@ fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
     if p.multivector_config.is_some() {
         return Err(unsupported("multi-vectors"));
     }
-    if p.quantization_config.is_some() {
-        return Err(unsupported("quantization"));
-    }
+    let quantization = p
+        .quantization_config
+        .map(quantization_from_proto)
+        .transpose()?;
     let mut v = VectorParams::new(usize_of(p.size, "size")?, distance);
+    v.quantization_config = quantization;
     if let Some(h) = &p.hnsw_config {
         v.hnsw_config = Some(apply_hnsw_diff(HnswConfig::default(), h)?);
     }
@@ -76,9 +78,10 @@ fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
 pub fn create_from_proto(
     r: pb::CreateCollection,
 ) -> Result<(String, CollectionConfig, CollectionMeta), Status> {
-    if r.quantization_config.is_some() {
-        return Err(unsupported("quantization"));
-    }
+    let quantization = r
+        .quantization_config
+        .map(quantization_from_proto)
+        .transpose()?;
     if r.sparse_vectors_config
         .as_ref()
         .is_some_and(|s| !s.map.is_empty())
@@ -107,7 +110,8 @@ pub fn create_from_proto(
         Some(d) => apply_hnsw_diff(HnswConfig::default(), d)?,
         None => HnswConfig::default(),
     };
-    let config = CollectionConfig::named(vectors).with_hnsw(hnsw);
+    let mut config = CollectionConfig::named(vectors).with_hnsw(hnsw);
+    config.quantization_config = quantization;
     let mut meta = CollectionMeta::new();
     if let Some(h) = r.hnsw_config {
         meta.hnsw_extra = h;
@@ -186,7 +190,47 @@ fn vector_params_to_proto(p: &VectorParams) -> pb::VectorParams {
             .as_ref()
             .map(|h| hnsw_to_proto(h, &pb::HnswConfigDiff::default())),
         on_disk: Some(p.on_disk.unwrap_or(false)),
+        quantization_config: p.quantization_config.as_ref().map(quantization_to_proto),
         ..Default::default()
+    }
+}
+
+/// A wire quantization config as the engine's: scalar `int8` is served;
+/// product, binary and turbo quantization are refused as not served yet.
+pub fn quantization_from_proto(
+    q: pb::QuantizationConfig,
+) -> Result<vicinity::QuantizationConfig, Status> {
+    use pb::quantization_config::Quantization as Q;
+    match q.quantization {
+        Some(Q::Scalar(s)) => match pb::QuantizationType::try_from(s.r#type) {
+            Ok(pb::QuantizationType::Int8) => Ok(vicinity::QuantizationConfig::Scalar(
+                vicinity::ScalarQuantization {
+                    kind: vicinity::ScalarType::Int8,
+                    quantile: s.quantile,
+                    always_ram: s.always_ram,
+                },
+            )),
+            _ => Err(invalid("Unknown quantization type")),
+        },
+        Some(Q::Product(_)) => Err(unsupported("product quantization")),
+        Some(Q::Binary(_)) => Err(unsupported("binary quantization")),
+        Some(Q::Turboquant(_)) => Err(unsupported("turbo quantization")),
+        None => Err(invalid("Unable to convert quantization config")),
+    }
+}
+
+/// The engine's quantization config on the wire.
+pub fn quantization_to_proto(q: &vicinity::QuantizationConfig) -> pb::QuantizationConfig {
+    use pb::quantization_config::Quantization as Q;
+    match q {
+        vicinity::QuantizationConfig::Scalar(s) => pb::QuantizationConfig {
+            quantization: Some(Q::Scalar(pb::ScalarQuantization {
+                r#type: pb::QuantizationType::Int8 as i32,
+                quantile: s.quantile,
+                always_ram: s.always_ram,
+                memory: None,
+            })),
+        },
     }
 }
 
@@ -236,7 +280,11 @@ pub fn info_to_proto(info: &vicinity::CollectionInfo, meta: &CollectionMeta) -> 
             hnsw_config: Some(hnsw_to_proto(&info.config.hnsw_config, &meta.hnsw_extra)),
             optimizer_config: Some(meta.optimizers),
             wal_config: Some(meta.wal),
-            quantization_config: None,
+            quantization_config: info
+                .config
+                .quantization_config
+                .as_ref()
+                .map(quantization_to_proto),
             strict_mode_config: Some(meta.strict_mode.to_proto()),
             metadata: meta.metadata.clone(),
         }),

@@ -111,7 +111,9 @@ impl pb::collections_server::Collections for CollectionsService {
             ));
         }
         if r.quantization_config.is_some() {
-            return Err(unsupported("quantization"));
+            return Err(unsupported(
+                "changing the quantization of an existing collection",
+            ));
         }
         if r.sparse_vectors_config
             .as_ref()
