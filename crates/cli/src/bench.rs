@@ -68,7 +68,9 @@ pub struct BuildArgs {
     /// Threads for the build.
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// Engine parameters as JSON: `m`, `ef_construct`.
+    /// Engine parameters as JSON: `m`, `ef_construct`, `payload_index`,
+    /// `quantization` (Qdrant's `quantization_config`) and `search_params`
+    /// (Qdrant's search `params`: its `quantization`, for `search`).
     #[arg(long, default_value = "{}")]
     params: String,
 }
@@ -107,6 +109,10 @@ struct IndexRecord {
     threads: usize,
     #[serde(default)]
     payload_index: bool,
+    #[serde(default)]
+    quantization: Option<vicinity::QuantizationConfig>,
+    #[serde(default)]
+    search_params: BenchSearchParams,
 }
 
 #[derive(Deserialize, Default)]
@@ -115,6 +121,30 @@ struct EngineParams {
     ef_construct: Option<usize>,
     #[serde(default)]
     payload_index: bool,
+    /// Qdrant's `quantization_config` (`{"scalar": {"type": "int8"}}`).
+    #[serde(default)]
+    quantization: Option<vicinity::QuantizationConfig>,
+    /// Qdrant's search `params` that `search` uses (its `quantization`).
+    #[serde(default)]
+    search_params: BenchSearchParams,
+}
+
+/// The search parameters `build --params` records for `search`.
+#[derive(Serialize, Deserialize, Default, Clone, Copy)]
+struct BenchSearchParams {
+    #[serde(default)]
+    quantization: Option<BenchQuantizationParams>,
+}
+
+/// Qdrant's `quantization` search parameters.
+#[derive(Serialize, Deserialize, Default, Clone, Copy)]
+struct BenchQuantizationParams {
+    #[serde(default)]
+    ignore: bool,
+    #[serde(default)]
+    rescore: Option<bool>,
+    #[serde(default)]
+    oversampling: Option<f64>,
 }
 
 /// Runs a bench sub-command.
@@ -199,11 +229,9 @@ fn build_collection(dataset: &Path, record: &IndexRecord) -> Result<(Collection,
         ef_construct: record.ef_construct,
         ..HnswConfig::default()
     };
-    let c = Collection::new(
-        "bench",
-        CollectionConfig::single(dim, distance).with_hnsw(hnsw),
-        Some(pool),
-    )?;
+    let mut config = CollectionConfig::single(dim, distance).with_hnsw(hnsw);
+    config.quantization_config = record.quantization.clone();
+    let c = Collection::new("bench", config, Some(pool))?;
     let payloads = read_payloads(dataset, n)?;
     let mut points: Vec<PointStruct> = base
         .chunks_exact(dim)
@@ -281,6 +309,8 @@ fn build(a: BuildArgs) -> Result<()> {
         ef_construct: p.ef_construct.unwrap_or(defaults.ef_construct),
         threads: a.threads,
         payload_index: p.payload_index,
+        quantization: p.quantization,
+        search_params: p.search_params,
     };
     let (c, seconds) = build_collection(&a.dataset, &record)?;
     fs::create_dir_all(&a.index)?;
@@ -306,7 +336,7 @@ fn build(a: BuildArgs) -> Result<()> {
         serde_json::json!({
             "build_seconds": seconds,
             "save_seconds": save_seconds,
-            "index_bytes": memory.vectors_in_memory + memory.graphs,
+            "index_bytes": memory.vectors_in_memory + memory.graphs + memory.codes,
             "points": points,
             "simd": vicinity_index::kernels::simd_capability(),
         })
@@ -327,6 +357,17 @@ fn search(a: SearchArgs) -> Result<()> {
     let db = Database::open(a.index.join("db")).context("opening the index built by `build`")?;
     let c = db.collection("bench")?;
     let open_seconds = start.elapsed().as_secs_f64();
+    let record: IndexRecord =
+        serde_json::from_slice(&fs::read(a.index.join("vicinity-bench.json"))?)?;
+    let quantization =
+        record
+            .search_params
+            .quantization
+            .map(|q| vicinity::QuantizationSearchParams {
+                ignore: q.ignore,
+                rescore: q.rescore,
+                oversampling: q.oversampling,
+            });
     let (nq, _, queries) = read_f32_matrix(&a.dataset.join("query.fbin"))?;
     let dim = queries.len() / nq.max(1);
     let queries: Vec<Vec<f32>> = queries.chunks_exact(dim).map(<[f32]>::to_vec).collect();
@@ -335,6 +376,7 @@ fn search(a: SearchArgs) -> Result<()> {
             let mut req = SearchRequest::new(q.clone(), a.k);
             req.params = SearchParams {
                 hnsw_ef: Some(ef),
+                quantization,
                 ..SearchParams::default()
             };
             req.filter = filter.clone();
