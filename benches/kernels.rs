@@ -14,18 +14,20 @@ fn vectors(dim: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
     )
 }
 
-fn bench_kernels(c: &mut Criterion) {
-    eprintln!("simsimd dispatches to {}", kernels::simd_capability());
-    type Kernel = fn(&[f32], &[f32]) -> f32;
-    let pairs: [(&str, Kernel, Kernel); 3] = [
-        ("dot", kernels::dot, scalar::dot),
-        ("l2sq", kernels::l2sq, scalar::l2sq),
-        ("l1", kernels::l1, scalar::l1),
-    ];
-    for (name, simd, plain) in pairs {
+/// A kernel over two rows of `T`.
+type Kernel<T> = fn(&[T], &[T]) -> f32;
+
+/// Each kernel against its scalar loop, at the dimensions embeddings come
+/// in, on two rows `make` draws for a dimension.
+fn bench_pairs<T>(
+    c: &mut Criterion,
+    pairs: &[(&str, Kernel<T>, Kernel<T>)],
+    make: impl Fn(usize) -> (Vec<T>, Vec<T>),
+) {
+    for &(name, simd, plain) in pairs {
         let mut g = c.benchmark_group(name);
         for dim in [128usize, 384, 768, 1536] {
-            let (a, b) = vectors(dim, dim as u64);
+            let (a, b) = make(dim);
             g.throughput(Throughput::Elements(dim as u64));
             g.bench_with_input(BenchmarkId::new("simd", dim), &dim, |bn, _| {
                 bn.iter(|| simd(black_box(&a), black_box(&b)))
@@ -38,32 +40,31 @@ fn bench_kernels(c: &mut Criterion) {
     }
 }
 
+fn bench_kernels(c: &mut Criterion) {
+    eprintln!("simsimd dispatches to {}", kernels::simd_capability());
+    let pairs: [(&str, Kernel<f32>, Kernel<f32>); 3] = [
+        ("dot", kernels::dot, scalar::dot),
+        ("l2sq", kernels::l2sq, scalar::l2sq),
+        ("l1", kernels::l1, scalar::l1),
+    ];
+    bench_pairs(c, &pairs, |dim| vectors(dim, dim as u64));
+}
+
 /// The `int8` kernels scalar quantization scores with, against the `f32`
 /// ones at the same dimension (a quarter of the bytes per row).
 fn bench_i8_kernels(c: &mut Criterion) {
-    type Kernel = fn(&[i8], &[i8]) -> f32;
-    let pairs: [(&str, Kernel, Kernel); 3] = [
+    let pairs: [(&str, Kernel<i8>, Kernel<i8>); 3] = [
         ("dot_i8", kernels::dot_i8, scalar::dot_i8),
         ("l2sq_i8", kernels::l2sq_i8, scalar::l2sq_i8),
         ("l1_i8", kernels::l1_i8, scalar::l1_i8),
     ];
-    for (name, simd, plain) in pairs {
-        let mut g = c.benchmark_group(name);
-        for dim in [128usize, 384, 768, 1536] {
-            let mut r = Rng::new(dim as u64);
-            let mut code = || ((r.next_u64() % 255) as i16 - 127) as i8;
-            let a: Vec<i8> = (0..dim).map(|_| code()).collect();
-            let b: Vec<i8> = (0..dim).map(|_| code()).collect();
-            g.throughput(Throughput::Elements(dim as u64));
-            g.bench_with_input(BenchmarkId::new("simd", dim), &dim, |bn, _| {
-                bn.iter(|| simd(black_box(&a), black_box(&b)))
-            });
-            g.bench_with_input(BenchmarkId::new("plain", dim), &dim, |bn, _| {
-                bn.iter(|| plain(black_box(&a), black_box(&b)))
-            });
-        }
-        g.finish();
-    }
+    bench_pairs(c, &pairs, |dim| {
+        let mut r = Rng::new(dim as u64);
+        let mut code = || ((r.next_u64() % 255) as i16 - 127) as i8;
+        let a: Vec<i8> = (0..dim).map(|_| code()).collect();
+        let b: Vec<i8> = (0..dim).map(|_| code()).collect();
+        (a, b)
+    });
 }
 
 criterion_group!(benches, bench_kernels, bench_i8_kernels);

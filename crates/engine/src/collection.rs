@@ -291,10 +291,7 @@ impl Collection {
     }
 
     pub(crate) fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        match &self.pool {
-            Some(pool) => pool.install(f),
-            None => f(),
-        }
+        crate::update::in_pool(self.pool.as_deref(), f)
     }
 
     pub(crate) fn done(seq: u64) -> UpdateResult {

@@ -235,10 +235,7 @@ impl AutoOrder {
             return None;
         }
         let seq = writer.lock().next_seq;
-        let made = match pool {
-            Some(p) => p.install(|| from.reordered(&self.config)),
-            None => from.reordered(&self.config),
-        };
+        let made = crate::update::in_pool(pool, || from.reordered(&self.config));
         match made {
             Ok(ordered) => Some(Renumbered { from, seq, ordered }),
             Err(_) => {

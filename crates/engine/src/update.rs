@@ -531,7 +531,10 @@ fn rewrite_vectors(
 }
 
 /// Runs `f` on `pool` if given, else here.
-fn in_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn in_pool<R: Send>(
+    pool: Option<&rayon::ThreadPool>,
+    f: impl FnOnce() -> R + Send,
+) -> R {
     match pool {
         Some(p) => p.install(f),
         None => f(),

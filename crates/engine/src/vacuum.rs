@@ -37,7 +37,7 @@ use rayon::ThreadPool;
 use crate::config::CollectionConfig;
 use crate::indexer::{SegmentSlot, WriterSlot};
 use crate::segment::Segment;
-use crate::update::apply_to;
+use crate::update::{apply_to, in_pool};
 use vicinity_index::PointOffset;
 
 /// Qdrant's `optimizers_config.deleted_threshold` default: the fraction of
@@ -115,11 +115,7 @@ impl AutoVacuum {
             }
             let mut live: Vec<PointOffset> = from.table.read().ids.values().copied().collect();
             live.sort_unstable();
-            let copied = match pool {
-                Some(p) => p.install(|| from.copy_rows(&self.config, &live)),
-                None => from.copy_rows(&self.config, &live),
-            };
-            match copied {
+            match in_pool(pool, || from.copy_rows(&self.config, &live)) {
                 Ok(fresh) => {
                     w.catch_up = Some(Vec::new());
                     (from, fresh)

@@ -29,7 +29,7 @@ use vicinity_storage::{AppendRows, PointOffset};
 use crate::IndexError;
 use crate::distance::{Distance, I8, Metric};
 use crate::scorer::Scorer;
-use crate::vectors::{Rows, VectorStore, rows_ahead};
+use crate::vectors::{Rows, VectorStore, encode_rows, rows_ahead, visit_prefetched};
 
 /// Bytes after a row's codes: the `f32` (little-endian) of its correction.
 pub const TAIL: usize = 4;
@@ -190,23 +190,12 @@ impl I8Rows {
     }
 
     /// Encodes rows `len()..to` of `store` (all of them if `to` is past its
-    /// end). Rows the store no longer holds are encoded as zeros.
+    /// end).
     pub fn extend_to(&self, store: &VectorStore, to: usize) -> Result<(), IndexError> {
-        let to = to.min(store.len());
-        let from = self.rows.len();
-        if to <= from {
-            return Ok(());
-        }
-        self.rows.reserve(to - from)?;
-        let zeros = vec![0.0; self.quantizer.dim];
-        let mut row = Vec::with_capacity(self.quantizer.dim + TAIL);
-        for r in from..to {
-            let v = store.get(PointOffset(r as u32)).unwrap_or(&zeros);
-            row.clear();
-            self.quantizer.encode(v, &mut row);
-            self.rows.push(&row)?;
-        }
-        Ok(())
+        let width = self.quantizer.dim + TAIL;
+        encode_rows(&self.rows, store, to, width, |v, row| {
+            self.quantizer.encode(v, row)
+        })
     }
 
     /// Bytes of memory the codes hold.
@@ -239,20 +228,10 @@ impl Rows for I8Rows {
         depth: usize,
         n: usize,
         id: impl Fn(usize) -> u32,
-        mut f: impl FnMut(PointOffset, &[I8]),
+        f: impl FnMut(PointOffset, &[I8]),
     ) {
-        for j in 0..n.min(depth) {
-            self.rows.prefetch_row(PointOffset(id(j)));
-        }
-        for j in 0..n {
-            if j + depth < n {
-                self.rows.prefetch_row(PointOffset(id(j + depth)));
-            }
-            let offset = PointOffset(id(j));
-            if let Some(v) = self.rows.get(offset) {
-                f(offset, v);
-            }
-        }
+        let rows = &self.rows;
+        visit_prefetched(depth, n, id, |o| rows.prefetch_row(o), |o| rows.get(o), f)
     }
 }
 

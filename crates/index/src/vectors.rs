@@ -172,20 +172,9 @@ impl VectorStore {
         depth: usize,
         n: usize,
         id: impl Fn(usize) -> u32,
-        mut f: impl FnMut(PointOffset, &[f32]),
+        f: impl FnMut(PointOffset, &[f32]),
     ) {
-        for j in 0..n.min(depth) {
-            self.prefetch_row(PointOffset(id(j)));
-        }
-        for j in 0..n {
-            if j + depth < n {
-                self.prefetch_row(PointOffset(id(j + depth)));
-            }
-            let offset = PointOffset(id(j));
-            if let Some(v) = self.get(offset) {
-                f(offset, v);
-            }
-        }
+        visit_prefetched(depth, n, id, |o| self.prefetch_row(o), |o| self.get(o), f)
     }
 
     /// Validates and preprocesses a query vector for this store.
@@ -218,6 +207,61 @@ impl VectorStore {
 /// (10 rows ahead against 13), and 384-d searches (4 ahead against 5) and
 /// builds (4 against 5) held. The earlier machine, an AMD EPYC, ran best
 /// at 3-5 ahead on 384-d and 16-24 on 128-d.
+/// Calls `f` with rows `id(0), ..., id(n - 1)` that `get` holds, in
+/// order, asking `prefetch` for each row `depth` places ahead: the loop of
+/// every [`Rows::for_each_row`].
+#[inline]
+pub(crate) fn visit_prefetched<'a, T: 'a>(
+    depth: usize,
+    n: usize,
+    id: impl Fn(usize) -> u32,
+    prefetch: impl Fn(PointOffset),
+    get: impl Fn(PointOffset) -> Option<&'a [T]>,
+    mut f: impl FnMut(PointOffset, &[T]),
+) {
+    for j in 0..n.min(depth) {
+        prefetch(PointOffset(id(j)));
+    }
+    for j in 0..n {
+        if j + depth < n {
+            prefetch(PointOffset(id(j + depth)));
+        }
+        let offset = PointOffset(id(j));
+        if let Some(v) = get(offset) {
+            f(offset, v);
+        }
+    }
+}
+
+/// Appends to `rows` rows `rows.len()..to` of `store` (all of them if `to`
+/// is past its end), each made by `encode` from the stored vector into a
+/// buffer of `width` elements: the loop of [`Bf16Rows`] and
+/// [`I8Rows`](crate::I8Rows).
+pub(crate) fn encode_rows<T: bytemuck::Pod>(
+    rows: &AppendRows<T>,
+    store: &VectorStore,
+    to: usize,
+    width: usize,
+    mut encode: impl FnMut(&[f32], &mut Vec<T>),
+) -> Result<(), IndexError> {
+    let to = to.min(store.len());
+    let from = rows.len();
+    if to <= from {
+        return Ok(());
+    }
+    rows.reserve(to - from)?;
+    let mut row: Vec<T> = Vec::with_capacity(width);
+    for r in from..to {
+        let v = store
+            .get(PointOffset(r as u32))
+            .expect("rows below the store's length are there");
+        row.clear();
+        encode(v, &mut row);
+        rows.push(&row)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn rows_ahead(row_bytes: usize, sharers: usize) -> usize {
     let lines = row_bytes.div_ceil(64) * sharers.max(1);
     ((96 + lines / 2) / lines).clamp(2, 16)
@@ -343,26 +387,16 @@ impl Bf16Rows {
     /// Copies rows `len()..to` of `store` (all of them if `to` is past its
     /// end).
     pub fn extend_to(&self, store: &VectorStore, to: usize) -> Result<(), IndexError> {
-        let to = to.min(store.len());
-        let from = self.rows.len();
-        if to <= from {
-            return Ok(());
-        }
-        self.rows.reserve(to - from)?;
         let tail = Self::tail(self.distance);
-        let mut row: Vec<u16> = Vec::with_capacity(self.dim + tail);
-        for r in from..to {
-            let v = store
-                .get(PointOffset(r as u32))
-                .expect("rows below the store's length are there");
-            row.clear();
-            row.extend(v.iter().map(|&x| kernels::to_bf16(x)));
+        let mut bits: Vec<u16> = Vec::with_capacity(self.dim + tail);
+        encode_rows(&self.rows, store, to, self.dim + tail, |v, row| {
+            bits.clear();
+            bits.extend(v.iter().map(|&x| kernels::to_bf16(x)));
             if tail > 0 {
-                kernels::push_norm_tail(&mut row);
+                kernels::push_norm_tail(&mut bits);
             }
-            self.rows.push(bytemuck::cast_slice(&row))?;
-        }
-        Ok(())
+            row.extend_from_slice(bytemuck::cast_slice(&bits));
+        })
     }
 
     /// Bytes of memory the copy holds.
@@ -395,19 +429,9 @@ impl Rows for Bf16Rows {
         depth: usize,
         n: usize,
         id: impl Fn(usize) -> u32,
-        mut f: impl FnMut(PointOffset, &[Bf16]),
+        f: impl FnMut(PointOffset, &[Bf16]),
     ) {
-        for j in 0..n.min(depth) {
-            self.rows.prefetch_row(PointOffset(id(j)));
-        }
-        for j in 0..n {
-            if j + depth < n {
-                self.rows.prefetch_row(PointOffset(id(j + depth)));
-            }
-            let offset = PointOffset(id(j));
-            if let Some(v) = self.rows.get(offset) {
-                f(offset, v);
-            }
-        }
+        let rows = &self.rows;
+        visit_prefetched(depth, n, id, |o| rows.prefetch_row(o), |o| rows.get(o), f)
     }
 }
