@@ -88,6 +88,9 @@ fn quantized_search_keeps_recall_and_exact_scores() {
                     .count();
                 let raw = c.search(&search(q, params(false, 1.0))).unwrap();
                 raw_hits += raw.iter().filter(|h| truth_ids.contains(&h.id)).count();
+                // Qdrant's default for scalar codes: no rescoring, the
+                // codes' own scores come back
+                assert_eq!(c.search(&search(q, None)).unwrap(), raw);
                 let plain = c
                     .search(&search(
                         q,

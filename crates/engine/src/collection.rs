@@ -15,9 +15,9 @@ use vicinity_storage::PointOffset;
 
 use crate::segment::{PointTable, RowMeta, Segment};
 use crate::{
-    CollectionConfig, Direction, Error, FacetHit, FacetRequest, OrderBy, PointId, Record, Result,
-    ScoredPoint, ScrollRequest, ScrollResult, SearchParams, SearchRequest, UpdateResult,
-    UpdateStatus, VectorSelector, Vectors, WithSelectors,
+    CollectionConfig, Direction, Error, FacetHit, FacetRequest, OrderBy, PointId,
+    QuantizationConfig, Record, Result, ScoredPoint, ScrollRequest, ScrollResult, SearchParams,
+    SearchRequest, UpdateResult, UpdateStatus, VectorSelector, Vectors, WithSelectors,
 };
 
 /// The one writer's state.
@@ -634,7 +634,12 @@ impl Collection {
                 .filter(|_| !quant.is_some_and(|q| q.ignore))
                 .zip(scorer.query_row()),
             oversampling: quant.and_then(|q| q.oversampling).unwrap_or(1.0),
-            rescore: quant.and_then(|q| q.rescore).unwrap_or(true),
+            rescore: quant.and_then(|q| q.rescore).unwrap_or_else(|| {
+                column
+                    .quantization
+                    .as_ref()
+                    .is_some_and(QuantizationConfig::rescores_by_default)
+            }),
         };
         let dim = column.store.dim();
         let store = &column.store;

@@ -79,6 +79,15 @@ impl QuantizationConfig {
         })
     }
 
+    /// Whether searches rescore with the original vectors when the request
+    /// does not say: as in Qdrant, not for scalar codes (their scores are
+    /// returned as they are).
+    pub fn rescores_by_default(&self) -> bool {
+        match self {
+            QuantizationConfig::Scalar(_) => false,
+        }
+    }
+
     fn validate(&self, at: &str) -> Result<()> {
         match self {
             QuantizationConfig::Scalar(s) => match s.quantile {

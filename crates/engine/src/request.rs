@@ -22,7 +22,8 @@ pub struct SearchParams {
 pub struct QuantizationSearchParams {
     /// Search the original vectors only.
     pub ignore: bool,
-    /// Rescore the candidates with the original vectors.
+    /// Rescore the candidates with the original vectors; `None`: the
+    /// quantization's default (Qdrant's: no for scalar codes).
     pub rescore: Option<bool>,
     /// Candidates fetched per result before rescoring (at least 1).
     pub oversampling: Option<f64>,
