@@ -378,8 +378,8 @@ fn named_vectors_update_and_delete() {
     let Some(Vectors::Named(m)) = &r[0].vectors else {
         panic!("named vectors expected")
     };
-    assert_eq!(m["image"], vec![5.0, 5.0]);
-    assert_eq!(m["text"], vec![0.0, 0.0, 1.0]);
+    assert_eq!(m["image"], vec![5.0, 5.0].into());
+    assert_eq!(m["text"], vec![0.0, 0.0, 1.0].into());
     assert_eq!(
         r[0].payload.clone().unwrap().into_value(),
         json!({"k": "v"})

@@ -7,3 +7,4 @@ mod durability;
 mod quantization;
 mod query;
 mod recall;
+mod sparse;

@@ -364,11 +364,9 @@ fn users(db: &Database) -> std::sync::Arc<vicinity::Collection> {
     let point = |i: u64, t: Vec<f32>| {
         PointStruct::new(
             i,
-            Vectors::Named(
-                [("taste".to_string(), t), ("wide".to_string(), vec![1.0; 3])]
-                    .into_iter()
-                    .collect(),
-            ),
+            [("taste", t), ("wide", vec![1.0; 3])]
+                .into_iter()
+                .collect::<Vectors>(),
             Payload::try_from(json!({"name": format!("user {i}")})).unwrap(),
         )
     };

@@ -847,10 +847,10 @@ pub(crate) mod tests {
                 let mut v = std::collections::BTreeMap::new();
                 v.insert(
                     "a".to_string(),
-                    vec![x.sin(), x.cos() * 1e-3, 1.0 / (x + 1.0)],
+                    vec![x.sin(), x.cos() * 1e-3, 1.0 / (x + 1.0)].into(),
                 );
                 if i % 3 != 0 {
-                    v.insert("b".to_string(), vec![x, -x * 0.1]);
+                    v.insert("b".to_string(), vec![x, -x * 0.1].into());
                 }
                 let payload = json!({"brand": format!("b{}", i % 4), "n": i, "f": x / 3.0});
                 PointStruct {

@@ -19,6 +19,7 @@
 //! left to the OS with `on_disk`), reads the graphs and the state, and
 //! then replays the log. A compaction or a restore starts new files.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Weak};
 
@@ -28,9 +29,9 @@ use vicinity_index::{AtomicBitSet, HnswGraph, IndexError, VectorStore};
 use vicinity_payload::{FieldIndex, FieldIndexParams, JsonPath, Payload};
 use vicinity_storage::{Io, PointOffset, StorageError};
 
-use crate::persist::{Reader, STATE_MAGIC, Storage, corrupt, io_err, put_id};
-use crate::segment::{PointTable, RowMeta, Segment, VectorColumn};
-use crate::{Collection, Error, Result};
+use crate::persist::{Reader, STATE_MAGIC, Storage, corrupt, io_err, put_id, put_sparse};
+use crate::segment::{PointTable, RowMeta, Segment, SparseColumn, VectorColumn};
+use crate::{Collection, Error, Result, SparseVectorParams};
 
 const VECTORS_MAGIC: &[u8; 8] = b"VCN-VECT";
 /// The vector file format version this build writes and reads.
@@ -81,6 +82,9 @@ struct StateMeta {
     /// again after opening.
     #[serde(default)]
     indexed: u64,
+    /// The sparse vector names, whose rows follow the bitmaps.
+    #[serde(default)]
+    sparse: Vec<String>,
 }
 
 fn vectors_header(dim: usize) -> Vec<u8> {
@@ -253,7 +257,8 @@ impl Collection {
         }
         let spath = dir.join(state);
         let data = io.read(&spath).map_err(|e| io_err(&spath, e))?;
-        let (next_seq, table, absent, mut indexed) = decode_table(&spath, &data, files)?;
+        let (next_seq, table, absent, mut indexed, sparse) =
+            decode_table(&spath, &data, files, &config.sparse_vectors)?;
         let rows = table.rows.len();
         let mut columns = Vec::with_capacity(files.len());
         for ((name, params), (f, absent)) in config.vectors.iter().zip(files.iter().zip(absent)) {
@@ -314,7 +319,7 @@ impl Collection {
         }
         // With one graph to rebuild, `indexed` is 0 for all: re-inserting
         // rows a graph already holds does nothing.
-        let segment = Arc::new(Segment::from_parts(columns, table, rows, indexed));
+        let segment = Arc::new(Segment::from_parts(columns, sparse, table, rows, indexed));
         // codes are made from the vectors, not stored
         segment.encode_indexed()?;
         *self.persisted.lock() = Some(Persisted {
@@ -340,6 +345,7 @@ fn encode_table(segment: &Segment, next_seq: u64, rows: usize) -> Result<Vec<u8>
             .map(|i| (i.key().clone(), i.params().clone()))
             .collect(),
         indexed: segment.indexed().min(rows) as u64,
+        sparse: segment.sparse.iter().map(|c| c.name.clone()).collect(),
     };
     let meta = serde_json::to_vec(&meta).map_err(|e| Error::BadRequest(e.to_string()))?;
     let mut out = Vec::new();
@@ -374,14 +380,36 @@ fn encode_table(segment: &Segment, next_seq: u64, rows: usize) -> Result<Vec<u8>
         out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
         out.extend_from_slice(&bytes);
     }
+    // sparse vectors: every row's, or none (absent or retired)
+    for column in &segment.sparse {
+        let index = column.index.read();
+        for r in 0..rows as u32 {
+            let row = PointOffset(r);
+            put_sparse(
+                &mut out,
+                index.get(row).filter(|_| !column.absent.contains(row)),
+            );
+        }
+    }
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     Ok(out)
 }
 
-type Table = (u64, PointTable, Vec<RoaringBitmap>, usize);
+type Table = (
+    u64,
+    PointTable,
+    Vec<RoaringBitmap>,
+    usize,
+    Vec<SparseColumn>,
+);
 
-fn decode_table(path: &Path, data: &[u8], files: &[ColumnFiles]) -> Result<Table> {
+fn decode_table(
+    path: &Path,
+    data: &[u8],
+    files: &[ColumnFiles],
+    sparse: &BTreeMap<String, SparseVectorParams>,
+) -> Result<Table> {
     let mut r = Reader::state(path, data, 40, STATE_VERSION_2)?;
     let body = r.data;
     r.u32("reserved")?;
@@ -396,6 +424,13 @@ fn decode_table(path: &Path, data: &[u8], files: &[ColumnFiles]) -> Result<Table
             path,
             24,
             "the state's vector names differ from the manifest's",
+        ));
+    }
+    if !meta.sparse.iter().eq(sparse.keys()) {
+        return Err(corrupt(
+            path,
+            24,
+            "the state's sparse vector names differ from config.json",
         ));
     }
     let meta_indexed = meta.indexed;
@@ -460,14 +495,46 @@ fn decode_table(path: &Path, data: &[u8], files: &[ColumnFiles]) -> Result<Table
         }
         absent.push(set);
     }
+    let mut columns = Vec::with_capacity(sparse.len());
+    for (name, params) in sparse {
+        let column = SparseColumn::new(name.clone(), params.clone());
+        {
+            let mut index = column.index.write();
+            for row in 0..rows as u32 {
+                match r.sparse()? {
+                    Some(v) if table.is_live[row as usize] => {
+                        index.push(&v.indices, &v.values);
+                    }
+                    Some(_) => {
+                        return Err(corrupt(
+                            path,
+                            r.at as u64,
+                            "a retired row has a sparse vector",
+                        ));
+                    }
+                    None => {
+                        column.absent.insert(PointOffset(row));
+                        index.push_absent();
+                    }
+                }
+            }
+        }
+        columns.push(column);
+    }
     if r.at != body.len() {
         return Err(corrupt(
             path,
             r.at as u64,
-            "trailing bytes after the bitmaps",
+            "trailing bytes after the sparse vectors",
         ));
     }
-    Ok((next_seq, table, absent, meta_indexed.min(rows) as usize))
+    Ok((
+        next_seq,
+        table,
+        absent,
+        meta_indexed.min(rows) as usize,
+        columns,
+    ))
 }
 
 #[cfg(test)]
@@ -484,7 +551,11 @@ mod tests {
                 let x = i as f32;
                 let v: Vec<f32> = (0..6).map(|j| (x * 0.37 + j as f32).sin()).collect();
                 let payload = Payload::try_from(json!({"i": i})).unwrap();
-                PointStruct::new(i, crate::Vectors::Named([("a".into(), v)].into()), payload)
+                PointStruct::new(
+                    i,
+                    [("a", v)].into_iter().collect::<crate::Vectors>(),
+                    payload,
+                )
             })
             .collect()
     }
@@ -645,12 +716,9 @@ mod tests {
             // every point finds itself first, indexed yet or not
             for id in [0u64, 1999, 3999] {
                 let v = points(id..id + 1).remove(0).vectors;
-                let crate::Vectors::Named(v) = v else {
-                    unreachable!()
-                };
                 let req = SearchRequest {
                     using: "a".into(),
-                    ..SearchRequest::new(v["a"].clone(), 1)
+                    ..SearchRequest::new(v.dense("a").unwrap().to_vec(), 1)
                 };
                 assert_eq!(c.search(&req).unwrap()[0].id, PointId::Num(id));
             }

@@ -17,8 +17,21 @@ use crate::segment::{PointTable, RowMeta, Segment};
 use crate::{
     CollectionConfig, Direction, Error, FacetHit, FacetRequest, OrderBy, PointId,
     QuantizationConfig, Record, Result, ScoredPoint, ScrollRequest, ScrollResult, SearchParams,
-    SearchRequest, UpdateResult, UpdateStatus, VectorSelector, Vectors, WithSelectors,
+    SearchRequest, SparseVector, UpdateResult, UpdateStatus, VectorRef, VectorSelector, Vectors,
+    WithSelectors,
 };
+
+/// Qdrant's refusal of a dense vector where a sparse one belongs, or the
+/// other way round.
+pub(crate) fn wrong_sparse() -> Error {
+    Error::BadRequest("Conversion between sparse and regular vectors failed".into())
+}
+
+/// Qdrant's checks of a sparse vector (see [`SparseVector::validate`]).
+pub(crate) fn validate_sparse(name: &str, v: &SparseVector) -> Result<()> {
+    v.validate()
+        .map_err(|e| Error::BadRequest(format!("Validation error in sparse vector {name:?}: {e}")))
+}
 
 /// The one writer's state.
 pub(crate) struct Writer {
@@ -304,22 +317,36 @@ impl Collection {
     /// Checks a point's vectors against the configuration.
     pub(crate) fn validate_vectors(&self, vectors: &Vectors) -> Result<()> {
         for (name, v) in vectors.iter() {
-            let params = self
-                .config
-                .vectors
-                .get(name)
-                .ok_or_else(|| Error::UnknownVector {
-                    name: name.to_string(),
-                })?;
-            validate_vector(v, params.size).map_err(|e| Error::for_vector(name, e))?;
+            match (self.config.vectors.get(name), v) {
+                (Some(params), VectorRef::Dense(v)) => {
+                    validate_vector(v, params.size).map_err(|e| Error::for_vector(name, e))?
+                }
+                (None, VectorRef::Sparse(v)) if self.config.sparse_vectors.contains_key(name) => {
+                    validate_sparse(name, v)?
+                }
+                (Some(_), VectorRef::Sparse(_)) => return Err(wrong_sparse()),
+                (None, VectorRef::Dense(_)) if self.config.sparse_vectors.contains_key(name) => {
+                    return Err(wrong_sparse());
+                }
+                (None, _) => {
+                    return Err(Error::UnknownVector {
+                        name: name.to_string(),
+                    });
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Whether `name` is one of the collection's vector names.
+    pub(crate) fn has_vector_name(&self, name: &str) -> bool {
+        self.config.vectors.contains_key(name) || self.config.sparse_vectors.contains_key(name)
     }
 
     pub(crate) fn validate_selectors(&self, with: &WithSelectors) -> Result<()> {
         if let VectorSelector::Names(names) = &with.vectors {
             for name in names {
-                if !self.config.vectors.contains_key(name) {
+                if !self.has_vector_name(name) {
                     return Err(Error::UnknownVector { name: name.clone() });
                 }
             }

@@ -125,6 +125,70 @@ impl VectorParams {
     }
 }
 
+/// One sparse vector space: its inverted index and weighting.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SparseVectorParams {
+    /// The inverted index's settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<SparseIndexParams>,
+    /// `idf`: query weights are multiplied by each index's inverse
+    /// document frequency over the collection's live points (BM25's IDF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modifier: Option<Modifier>,
+}
+
+/// Settings of a sparse vector's inverted index.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SparseIndexParams {
+    /// A filtered search whose filter passes fewer points than this scores
+    /// them one by one instead of walking the posting lists (Qdrant's
+    /// default: 5,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_scan_threshold: Option<usize>,
+    /// Kept to echo it: the index is held in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<bool>,
+    /// The weights' type; `float32`, the only one served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datatype: Option<Datatype>,
+}
+
+/// How a sparse vector's query weights are modified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Modifier {
+    /// As given.
+    None,
+    /// Times the inverse document frequency.
+    Idf,
+}
+
+/// A vector's element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Datatype {
+    /// 32-bit floats.
+    Float32,
+}
+
+/// Qdrant's default `full_scan_threshold` of a sparse index.
+pub const DEFAULT_SPARSE_FULL_SCAN_THRESHOLD: usize = 5_000;
+
+impl SparseVectorParams {
+    /// Whether queries are weighted by IDF.
+    pub fn idf(&self) -> bool {
+        self.modifier == Some(Modifier::Idf)
+    }
+
+    /// The index's full-scan threshold.
+    pub fn full_scan_threshold(&self) -> usize {
+        self.index
+            .as_ref()
+            .and_then(|i| i.full_scan_threshold)
+            .unwrap_or(DEFAULT_SPARSE_FULL_SCAN_THRESHOLD)
+    }
+}
+
 /// A collection's configuration: its vector spaces, by name, and the
 /// default HNSW settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -137,6 +201,9 @@ pub struct CollectionConfig {
     /// Quantization for vectors that do not set their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization_config: Option<QuantizationConfig>,
+    /// Sparse vector spaces by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sparse_vectors: BTreeMap<String, SparseVectorParams>,
 }
 
 impl CollectionConfig {
@@ -151,7 +218,14 @@ impl CollectionConfig {
             vectors: vectors.into_iter().map(|(k, v)| (k.into(), v)).collect(),
             hnsw_config: HnswConfig::default(),
             quantization_config: None,
+            sparse_vectors: BTreeMap::new(),
         }
+    }
+
+    /// The same configuration with a sparse vector space.
+    pub fn with_sparse(mut self, name: impl Into<String>, params: SparseVectorParams) -> Self {
+        self.sparse_vectors.insert(name.into(), params);
+        self
     }
 
     /// The same configuration with other default HNSW settings.
@@ -184,10 +258,19 @@ impl CollectionConfig {
 
     /// Checks every parameter.
     pub fn validate(&self) -> Result<()> {
-        if self.vectors.is_empty() {
+        if self.vectors.is_empty() && self.sparse_vectors.is_empty() {
             return Err(Error::BadRequest(
                 "a collection needs at least one vector".into(),
             ));
+        }
+        if let Some(name) = self
+            .sparse_vectors
+            .keys()
+            .find(|n| self.vectors.contains_key(*n))
+        {
+            return Err(Error::BadRequest(format!(
+                "Vector name {name} is used for both dense and sparse vectors"
+            )));
         }
         self.hnsw_config.validate()?;
         if let Some(q) = &self.quantization_config {

@@ -46,8 +46,9 @@ pub use collection::{
     Collection, CollectionInfo, CollectionStatus, MemoryReport, PayloadIndexInfo,
 };
 pub use config::{
-    CollectionConfig, DEFAULT_VECTOR, MAX_DIMENSION, QuantizationConfig, ScalarQuantization,
-    ScalarType, VectorParams, validate_collection_name,
+    CollectionConfig, DEFAULT_SPARSE_FULL_SCAN_THRESHOLD, DEFAULT_VECTOR, Datatype, MAX_DIMENSION,
+    Modifier, QuantizationConfig, ScalarQuantization, ScalarType, SparseIndexParams,
+    SparseVectorParams, VectorParams, validate_collection_name,
 };
 pub use database::Database;
 pub use error::{Error, ErrorKind, Result};
@@ -55,8 +56,8 @@ pub use lookup::{LookupFrom, WithLookup};
 pub use matrix::{MatrixOffsets, MatrixPair, SearchMatrix, SearchMatrixRequest};
 pub use persist::SnapshotDescription;
 pub use point::{
-    PointStruct, Record, ScoredPoint, UpdateResult, UpdateStatus, VectorSelector, Vectors,
-    WithSelectors,
+    PointStruct, Record, ScoredPoint, SparseVector, UpdateResult, UpdateStatus, Vector, VectorRef,
+    VectorSelector, Vectors, WithSelectors,
 };
 pub use query::{
     ContextPair, Fusion, GroupId, PointGroup, Prefetch, Query, QueryGroupsRequest, QueryRequest,

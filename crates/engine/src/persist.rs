@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use vicinity_payload::{FieldIndex, FieldIndexParams, JsonPath, Payload, PointId};
 use vicinity_storage::{Io, StorageError, Wal};
 
-use crate::segment::{NewRow, RowMeta};
+use crate::segment::{NewRow, RowMeta, StoredVectors};
 use crate::update::UpdateOperation;
-use crate::{Collection, CollectionConfig, Error, Result};
+use crate::{Collection, CollectionConfig, Error, Result, SparseVector};
 
 /// The magic of both state formats.
 pub(crate) const STATE_MAGIC: &[u8; 8] = b"VCN-STAT";
@@ -150,6 +150,9 @@ impl Manifest {
 struct StateMeta {
     columns: Vec<String>,
     indexes: Vec<(JsonPath, FieldIndexParams)>,
+    /// The sparse vector names (absent from files written before them).
+    #[serde(default)]
+    sparse: Vec<String>,
 }
 
 /// Bounds-checked reading of a checkpoint.
@@ -185,6 +188,40 @@ impl<'a> Reader<'a> {
             self.take(8, what)?.try_into().expect("8 bytes"),
         ))
     }
+    /// A sparse vector written by [`put_sparse`]: `None` for "no vector".
+    pub(crate) fn sparse(&mut self) -> Result<Option<SparseVector>> {
+        match self.u8("sparse vector flag")? {
+            0 => Ok(None),
+            1 => {
+                let n = self.u32("sparse vector length")? as usize;
+                let bytes = self.take(n.saturating_mul(8), "sparse vector")?;
+                let (i, v) = bytes.split_at(n * 4);
+                let indices: Vec<u32> = i
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+                    .collect();
+                let values: Vec<f32> = v
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                    .collect();
+                if indices.windows(2).any(|w| w[0] >= w[1]) || values.iter().any(|x| !x.is_finite())
+                {
+                    return Err(corrupt(
+                        self.path,
+                        self.at as u64,
+                        "a stored sparse vector is not sorted or not finite",
+                    ));
+                }
+                Ok(Some(SparseVector::new(indices, values)))
+            }
+            f => Err(corrupt(
+                self.path,
+                self.at as u64,
+                format!("bad sparse vector flag {f}"),
+            )),
+        }
+    }
+
     /// A point id written by [`put_id`].
     pub(crate) fn id(&mut self) -> Result<PointId> {
         Ok(match self.u8("id tag")? {
@@ -261,6 +298,20 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A sparse vector as a flag byte (0: none), its length, its indices and
+/// its values.
+pub(crate) fn put_sparse(out: &mut Vec<u8>, v: Option<(&[u32], &[f32])>) {
+    match v {
+        None => out.push(0),
+        Some((indices, values)) => {
+            out.push(1);
+            out.extend_from_slice(&(indices.len() as u32).to_le_bytes());
+            out.extend_from_slice(bytemuck::cast_slice(indices));
+            out.extend_from_slice(bytemuck::cast_slice(values));
+        }
+    }
+}
+
 /// A point id as a tag byte (0: u64, 1: UUID) and its bytes.
 pub(crate) fn put_id(out: &mut Vec<u8>, id: PointId) {
     match id {
@@ -287,7 +338,9 @@ impl Collection {
                 .values()
                 .map(|i| (i.key().clone(), i.params().clone()))
                 .collect(),
+            sparse: segment.sparse.iter().map(|c| c.name.clone()).collect(),
         };
+        let sparse: Vec<_> = segment.sparse.iter().map(|c| c.index.read()).collect();
         let meta = serde_json::to_vec(&meta).map_err(|e| Error::BadRequest(e.to_string()))?;
         let mut out = Vec::new();
         out.extend_from_slice(STATE_MAGIC);
@@ -316,6 +369,12 @@ impl Collection {
                     None => out.push(0),
                 }
             }
+            for (column, index) in segment.sparse.iter().zip(&sparse) {
+                put_sparse(
+                    &mut out,
+                    index.get(row).filter(|_| !column.absent.contains(row)),
+                );
+            }
         }
         let crc = crc32c::crc32c(&out);
         out.extend_from_slice(&crc.to_le_bytes());
@@ -334,7 +393,8 @@ impl Collection {
             .map_err(|e| corrupt(path, r.at as u64, format!("bad meta: {e}")))?;
         let segment = self.segment();
         let names: Vec<&str> = segment.columns.iter().map(|c| c.name.as_str()).collect();
-        if meta.columns != names {
+        let sparse_names: Vec<&str> = segment.sparse.iter().map(|c| c.name.as_str()).collect();
+        if meta.columns != names || meta.sparse != sparse_names {
             return Err(corrupt(
                 path,
                 24,
@@ -343,8 +403,7 @@ impl Collection {
         }
         let dims: Vec<usize> = segment.columns.iter().map(|c| c.store.dim()).collect();
         let n = r.u64("point count")?;
-        let mut points: Vec<(RowMeta, Vec<Option<Vec<f32>>>)> =
-            Vec::with_capacity(n.min(1 << 20) as usize);
+        let mut points: Vec<(RowMeta, StoredVectors)> = Vec::with_capacity(n.min(1 << 20) as usize);
         for _ in 0..n {
             let id = r.id()?;
             let version = r.u64("version")?;
@@ -373,6 +432,14 @@ impl Collection {
                     f => return Err(corrupt(path, r.at as u64, format!("bad vector flag {f}"))),
                 }
             }
+            let sparse = sparse_names
+                .iter()
+                .map(|_| r.sparse())
+                .collect::<Result<Vec<_>>>()?;
+            let vectors = StoredVectors {
+                dense: vectors,
+                sparse,
+            };
             points.push((
                 RowMeta {
                     id,

@@ -7,28 +7,179 @@ use vicinity_payload::{Payload, PayloadSelector};
 
 use crate::{DEFAULT_VECTOR, PointId};
 
+/// A sparse vector: weights at a few of a huge number of dimensions
+/// (BM25 or SPLADE term weights). Indices need not be sorted; they are
+/// stored sorted, as Qdrant stores them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SparseVector {
+    /// The dimensions with a weight, each once.
+    pub indices: Vec<u32>,
+    /// The weight of each index.
+    pub values: Vec<f32>,
+}
+
+impl SparseVector {
+    /// A sparse vector of `(index, weight)` pairs.
+    pub fn new(indices: Vec<u32>, values: Vec<f32>) -> Self {
+        SparseVector { indices, values }
+    }
+
+    /// Qdrant's checks, with its messages: as many values as indices, no
+    /// index twice; and finite weights.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let mut errors = Vec::new();
+        if self.indices.len() != self.values.len() {
+            errors.push("values: must be the same length as indices".to_string());
+        }
+        let mut seen = self.indices.clone();
+        seen.sort_unstable();
+        if seen.windows(2).any(|w| w[0] == w[1]) {
+            errors.push("indices: must be unique".to_string());
+        }
+        if self.values.iter().any(|v| !v.is_finite()) {
+            errors.push("values: must be finite numbers".to_string());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join(", "))
+        }
+    }
+
+    /// The same vector with its indices ascending.
+    pub fn sorted(&self) -> SparseVector {
+        if self.indices.windows(2).all(|w| w[0] < w[1]) {
+            return self.clone();
+        }
+        let mut pairs: Vec<(u32, f32)> = self
+            .indices
+            .iter()
+            .copied()
+            .zip(self.values.iter().copied())
+            .collect();
+        pairs.sort_unstable_by_key(|p| p.0);
+        SparseVector {
+            indices: pairs.iter().map(|p| p.0).collect(),
+            values: pairs.iter().map(|p| p.1).collect(),
+        }
+    }
+
+    /// The dot product over the indices both hold (both sorted); `None`
+    /// when they share none.
+    pub fn dot(&self, other: &SparseVector) -> Option<f32> {
+        vicinity_index::sparse::dot(&self.indices, &self.values, &other.indices, &other.values)
+    }
+}
+
+/// One vector of a point: dense, or sparse.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Vector {
+    /// A dense vector of the space's dimension.
+    Dense(Vec<f32>),
+    /// A sparse vector.
+    Sparse(SparseVector),
+}
+
+impl Vector {
+    /// The dense vector, if this is one.
+    pub fn as_dense(&self) -> Option<&[f32]> {
+        match self {
+            Vector::Dense(v) => Some(v),
+            Vector::Sparse(_) => None,
+        }
+    }
+
+    /// The sparse vector, if this is one.
+    pub fn as_sparse(&self) -> Option<&SparseVector> {
+        match self {
+            Vector::Sparse(v) => Some(v),
+            Vector::Dense(_) => None,
+        }
+    }
+}
+
+impl From<Vec<f32>> for Vector {
+    fn from(v: Vec<f32>) -> Self {
+        Vector::Dense(v)
+    }
+}
+
+impl From<SparseVector> for Vector {
+    fn from(v: SparseVector) -> Self {
+        Vector::Sparse(v)
+    }
+}
+
+/// A borrowed [`Vector`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum VectorRef<'a> {
+    /// A dense vector.
+    Dense(&'a [f32]),
+    /// A sparse vector.
+    Sparse(&'a SparseVector),
+}
+
+impl<'a> VectorRef<'a> {
+    /// The dense vector, if this is one.
+    pub fn as_dense(self) -> Option<&'a [f32]> {
+        match self {
+            VectorRef::Dense(v) => Some(v),
+            VectorRef::Sparse(_) => None,
+        }
+    }
+
+    /// The sparse vector, if this is one.
+    pub fn as_sparse(self) -> Option<&'a SparseVector> {
+        match self {
+            VectorRef::Sparse(v) => Some(v),
+            VectorRef::Dense(_) => None,
+        }
+    }
+}
+
+impl<'a> From<&'a Vector> for VectorRef<'a> {
+    fn from(v: &'a Vector) -> Self {
+        match v {
+            Vector::Dense(d) => VectorRef::Dense(d),
+            Vector::Sparse(s) => VectorRef::Sparse(s),
+        }
+    }
+}
+
 /// A point's vectors: one unnamed vector, or vectors by name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Vectors {
     /// The unnamed default vector.
     Single(Vec<f32>),
-    /// Named vectors; a point may have any subset of the collection's names.
-    Named(BTreeMap<String, Vec<f32>>),
+    /// Named vectors, dense or sparse; a point may have any subset of the
+    /// collection's names.
+    Named(BTreeMap<String, Vector>),
 }
 
 impl Vectors {
     /// The vectors by name (the default vector under `""`).
-    pub fn iter(&self) -> Box<dyn Iterator<Item = (&str, &[f32])> + '_> {
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&str, VectorRef<'_>)> + '_> {
         match self {
-            Vectors::Single(v) => Box::new(std::iter::once((DEFAULT_VECTOR, v.as_slice()))),
-            Vectors::Named(m) => Box::new(m.iter().map(|(k, v)| (k.as_str(), v.as_slice()))),
+            Vectors::Single(v) => Box::new(std::iter::once((DEFAULT_VECTOR, VectorRef::Dense(v)))),
+            Vectors::Named(m) => Box::new(m.iter().map(|(k, v)| (k.as_str(), v.into()))),
         }
     }
 
     /// The vector of one name.
-    pub fn get(&self, name: &str) -> Option<&[f32]> {
+    pub fn get(&self, name: &str) -> Option<VectorRef<'_>> {
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The dense vector of one name.
+    pub fn dense(&self, name: &str) -> Option<&[f32]> {
+        self.get(name).and_then(VectorRef::as_dense)
+    }
+
+    /// The sparse vector of one name.
+    pub fn sparse(&self, name: &str) -> Option<&SparseVector> {
+        self.get(name).and_then(VectorRef::as_sparse)
     }
 }
 
@@ -38,9 +189,13 @@ impl From<Vec<f32>> for Vectors {
     }
 }
 
-impl<S: Into<String>> FromIterator<(S, Vec<f32>)> for Vectors {
-    fn from_iter<I: IntoIterator<Item = (S, Vec<f32>)>>(iter: I) -> Self {
-        Vectors::Named(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
+impl<S: Into<String>, V: Into<Vector>> FromIterator<(S, V)> for Vectors {
+    fn from_iter<I: IntoIterator<Item = (S, V)>>(iter: I) -> Self {
+        Vectors::Named(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 }
 

@@ -5,16 +5,19 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
-use vicinity_index::{Distance, Metric, Nearest, ScoredOffset, Scorer, VectorStore, with_metric};
+use vicinity_index::{
+    Distance, Metric, Nearest, PointFilter, ScoredOffset, Scorer, VectorStore, with_metric,
+};
 use vicinity_payload::{Filter, JsonPath, PointId};
 use vicinity_storage::PointOffset;
 
 use crate::collection::bad_limit;
+use crate::collection::{validate_sparse, wrong_sparse};
 use crate::lookup::{LookupFrom, WithLookup};
-use crate::segment::Segment;
+use crate::segment::{Segment, SparseColumn};
 use crate::{
     Collection, DEFAULT_VECTOR, Error, OrderBy, Result, ScoredPoint, ScrollRequest, SearchParams,
-    WithSelectors,
+    SparseVector, WithSelectors,
 };
 
 /// A vector given inline, or the vector of a stored point.
@@ -22,6 +25,8 @@ use crate::{
 pub enum VectorInput {
     /// A vector.
     Vector(Vec<f32>),
+    /// A sparse vector (for a sparse vector name).
+    Sparse(SparseVector),
     /// The vector (of the query's `using` name) of a stored point; such a
     /// point never comes back as a result.
     Id(PointId),
@@ -30,6 +35,12 @@ pub enum VectorInput {
 impl From<Vec<f32>> for VectorInput {
     fn from(v: Vec<f32>) -> Self {
         VectorInput::Vector(v)
+    }
+}
+
+impl From<SparseVector> for VectorInput {
+    fn from(v: SparseVector) -> Self {
+        VectorInput::Sparse(v)
     }
 }
 
@@ -335,6 +346,7 @@ impl Resolved<'_> {
         };
         match input {
             VectorInput::Vector(v) => prepare(v),
+            VectorInput::Sparse(_) => Err(wrong_sparse()),
             VectorInput::Id(id) => {
                 if let Some(l) = self.lookup
                     && l.collection != c.name()
@@ -362,6 +374,52 @@ impl Resolved<'_> {
                     // another vector space: check its dimension, normalise
                     prepare(stored)
                 }
+            }
+        }
+    }
+
+    /// A sparse query vector, sorted: given, or a stored point's.
+    fn sparse(
+        &mut self,
+        c: &Collection,
+        seg: &Segment,
+        using: &str,
+        input: &VectorInput,
+    ) -> Result<SparseVector> {
+        match input {
+            VectorInput::Sparse(v) => {
+                validate_sparse(using, v)?;
+                Ok(v.sorted())
+            }
+            VectorInput::Vector(_) => Err(wrong_sparse()),
+            VectorInput::Id(id) => {
+                if let Some(l) = self.lookup
+                    && l.collection != c.name()
+                {
+                    return Err(Error::BadRequest(format!(
+                        "lookup_from collection `{}` is not this collection: run the query through Database::query",
+                        l.collection
+                    )));
+                }
+                let source = self
+                    .lookup
+                    .and_then(|l| l.vector.as_deref())
+                    .unwrap_or(using);
+                let column = seg.sparse_column(source).ok_or_else(|| {
+                    if c.has_vector_name(source) {
+                        wrong_sparse()
+                    } else {
+                        Error::UnknownVector {
+                            name: source.to_string(),
+                        }
+                    }
+                })?;
+                let table = seg.table.read();
+                let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
+                self.exclude.push(row);
+                column
+                    .get(row)
+                    .ok_or_else(|| crate::lookup::missing_vector(id, source))
             }
         }
     }
@@ -451,9 +509,14 @@ impl Collection {
                 .collect());
         }
         let ranked = self.run_level(&segment, &level, req.filter.as_ref())?;
-        let distance = self.distance_of(&req.using)?;
-        let threshold = req.score_threshold;
         let scale = ranked.distance_scale;
+        // a fusion, an order or a sample has no vector name to score by
+        let distance = if scale {
+            self.distance_of(&req.using)?
+        } else {
+            Distance::Dot
+        };
+        let threshold = req.score_threshold;
         Ok(self.finish(
             &segment,
             ranked.hits,
@@ -470,13 +533,15 @@ impl Collection {
     }
 
     fn distance_of(&self, using: &str) -> Result<Distance> {
-        self.config()
-            .vectors
-            .get(using)
-            .map(|p| p.distance)
-            .ok_or_else(|| Error::UnknownVector {
+        let config = self.config();
+        match config.vectors.get(using) {
+            Some(p) => Ok(p.distance),
+            // sparse scores are dot products
+            None if config.sparse_vectors.contains_key(using) => Ok(Distance::Dot),
+            None => Err(Error::UnknownVector {
                 name: using.to_string(),
-            })
+            }),
+        }
     }
 
     /// Ranks one level: its prefetches first, then its query over their
@@ -507,8 +572,12 @@ impl Collection {
                 };
                 let mut ranked = self.run_level(seg, &sub, filter.as_ref())?;
                 if let Some(t) = p.score_threshold {
-                    let distance = self.distance_of(&p.using)?;
                     let scale = ranked.distance_scale;
+                    let distance = if scale {
+                        self.distance_of(&p.using)?
+                    } else {
+                        Distance::Dot
+                    };
                     ranked.hits.retain(|h| {
                         if scale {
                             distance.passes_threshold(distance.score(h.similarity), t)
@@ -558,11 +627,19 @@ impl Collection {
         k: usize,
     ) -> Result<Ranked> {
         let using = level.using;
-        let (_, column) = seg.column(using)?;
+        match q {
+            Query::OrderBy(order) => return self.rank_ordered(seg, order, filter, within, k),
+            Query::Sample => return Ok(self.rank_sample(seg, filter, within, k)),
+            _ => {}
+        }
         let mut r = Resolved {
             exclude: Vec::new(),
             lookup: level.lookup_from,
         };
+        if let Some(column) = seg.sparse_column(using) {
+            return self.rank_sparse(seg, level, column, &mut r, q, filter, within, k);
+        }
+        let (_, column) = seg.column(using)?;
         let distance = column.store.distance();
         // Vectors first: a missing example id is an error before any work.
         enum Plan {
@@ -621,8 +698,7 @@ impl Collection {
                 }
                 Plan::Pairs(None, self.pairs(&mut r, seg, using, context)?)
             }
-            Query::OrderBy(order) => return self.rank_ordered(seg, order, filter, within, k),
-            Query::Sample => return Ok(self.rank_sample(seg, filter, within, k)),
+            Query::OrderBy(_) | Query::Sample => unreachable!("ranked above"),
             Query::Fusion(_) => unreachable!("handled by the caller"),
         };
         let exclude = r.exclude;
@@ -652,6 +728,78 @@ impl Collection {
             hits,
             distance_scale,
         })
+    }
+
+    /// Ranks by a query over a sparse vector: the dot product over shared
+    /// indices (query weights times IDF with `modifier: idf`), through the
+    /// posting lists, or one row at a time for small candidate sets
+    /// (prefetch results, a filter passing fewer rows than the index's
+    /// `full_scan_threshold`, `exact`).
+    #[allow(clippy::too_many_arguments)]
+    fn rank_sparse(
+        &self,
+        seg: &Segment,
+        level: &Level<'_>,
+        column: &SparseColumn,
+        r: &mut Resolved<'_>,
+        q: &Query,
+        filter: Option<&Filter>,
+        within: Option<Vec<PointOffset>>,
+        k: usize,
+    ) -> Result<Ranked> {
+        let query = match q {
+            Query::Nearest(v) => r.sparse(self, seg, level.using, v)?,
+            _ => {
+                return Err(Error::BadRequest(format!(
+                    "only nearest queries are served on sparse vector {:?} so far",
+                    level.using
+                )));
+            }
+        };
+        let ranked = |hits| {
+            Ok(Ranked {
+                hits,
+                distance_scale: true,
+            })
+        };
+        if query.indices.is_empty() {
+            return ranked(Vec::new());
+        }
+        // the table before the index: the writer takes them in that order
+        let table = filter.map(|_| seg.table.read());
+        let plan = filter.zip(table.as_ref()).map(|(f, t)| t.plan(seg, f));
+        let searchable = seg.searchable_rows(&column.absent);
+        let exclude = &r.exclude;
+        let check = FnFilter(|row: PointOffset| {
+            searchable.check(row)
+                && !exclude.contains(&row)
+                && plan.as_ref().is_none_or(|p| p.check(row))
+        });
+        let index = column.index.read();
+        let weights = if column.params.idf() {
+            index.idf_weighted(&query.indices, &query.values)
+        } else {
+            query.values.clone()
+        };
+        let qi = &query.indices;
+        let small = plan.as_ref().and_then(|p| {
+            p.candidates
+                .rows
+                .as_ref()
+                .filter(|rows| (rows.len() as usize) < column.params.full_scan_threshold())
+        });
+        let hits = match (within, small) {
+            (Some(rows), _) => index.score_rows(qi, &weights, rows, k, &check),
+            (None, Some(rows)) => {
+                index.score_rows(qi, &weights, rows.iter().map(PointOffset), k, &check)
+            }
+            (None, None) if level.params.exact => {
+                let rows = (0..seg.row_count() as u32).map(PointOffset);
+                index.score_rows(qi, &weights, rows, k, &check)
+            }
+            (None, None) => index.search(qi, &weights, k, &check),
+        };
+        ranked(hits)
     }
 
     fn pairs(
@@ -1009,5 +1157,14 @@ impl<S: Scorer> ScorerDyn for S {
                 ))
             }
         }
+    }
+}
+
+/// A closure as a [`PointFilter`](vicinity_index::PointFilter).
+struct FnFilter<F>(F);
+
+impl<F: Fn(PointOffset) -> bool + Sync> PointFilter for FnFilter<F> {
+    fn check(&self, row: PointOffset) -> bool {
+        (self.0)(row)
     }
 }

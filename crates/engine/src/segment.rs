@@ -16,7 +16,8 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use vicinity_index::{
-    AtomicBitSet, Bf16Rows, HnswGraph, I8Rows, PointFilter, ScalarQuantizer, VectorStore,
+    AtomicBitSet, Bf16Rows, HnswGraph, I8Rows, PointFilter, ScalarQuantizer, SparseIndex,
+    VectorStore,
 };
 
 use roaring::RoaringBitmap;
@@ -25,7 +26,44 @@ use vicinity_payload::filter::{Candidates, FieldCondition, IndexSource};
 use vicinity_payload::{FieldIndex, FieldType, Filter, JsonPath, Payload, PointView};
 use vicinity_storage::PointOffset;
 
-use crate::{CollectionConfig, Error, PointId, QuantizationConfig, Result, Vectors};
+use crate::{
+    CollectionConfig, Error, PointId, QuantizationConfig, Result, SparseVector, SparseVectorParams,
+    Vector, Vectors,
+};
+
+/// One named sparse vector space of a segment: its rows and inverted
+/// index behind one lock (taken after the table's, never before), and the
+/// rows without a live vector.
+pub(crate) struct SparseColumn {
+    pub(crate) name: String,
+    pub(crate) params: SparseVectorParams,
+    pub(crate) index: RwLock<SparseIndex>,
+    pub(crate) absent: AtomicBitSet,
+}
+
+impl SparseColumn {
+    pub(crate) fn new(name: String, params: SparseVectorParams) -> Self {
+        SparseColumn {
+            name,
+            params,
+            index: RwLock::new(SparseIndex::new()),
+            absent: AtomicBitSet::new(),
+        }
+    }
+
+    /// A live row's vector.
+    pub(crate) fn get(&self, row: PointOffset) -> Option<SparseVector> {
+        if self.absent.contains(row) {
+            return None;
+        }
+        let index = self.index.read();
+        let (indices, values) = index.get(row)?;
+        Some(SparseVector::new(indices.to_vec(), values.to_vec()))
+    }
+}
+
+/// A sparse vector as a row borrows it: indices and values.
+pub(crate) type SparseRef<'a> = (&'a [u32], &'a [f32]);
 
 /// One named vector space of a segment.
 pub(crate) struct VectorColumn {
@@ -201,11 +239,13 @@ impl PointView for RowView<'_> {
         Some(self.meta.id)
     }
     fn has_vector(&self, name: &str) -> bool {
-        self.segment
-            .columns
-            .iter()
-            .position(|c| c.name == name)
-            .is_some_and(|c| self.segment.has_vector(c, self.row))
+        match self.segment.columns.iter().position(|c| c.name == name) {
+            Some(c) => self.segment.has_vector(c, self.row),
+            None => self
+                .segment
+                .sparse_column(name)
+                .is_some_and(|c| !c.absent.contains(self.row)),
+        }
     }
 }
 
@@ -347,18 +387,33 @@ impl FilterPlan<'_> {
 /// A row to append: the vectors by column index and the metadata.
 pub(crate) struct NewRow<'a> {
     pub(crate) vectors: Vec<Option<&'a [f32]>>,
+    /// The sparse vectors, by sparse column index.
+    pub(crate) sparse: Vec<Option<SparseRef<'a>>>,
     /// Whether the vectors are copies of stored (already preprocessed)
     /// rows, to be stored bit for bit.
     pub(crate) preprocessed: bool,
     pub(crate) meta: RowMeta,
 }
 
+/// A row's vectors, owned: dense ones by column, sparse ones by sparse
+/// column.
+#[derive(Default)]
+pub(crate) struct StoredVectors {
+    pub(crate) dense: Vec<Option<Vec<f32>>>,
+    pub(crate) sparse: Vec<Option<SparseVector>>,
+}
+
 impl<'a> NewRow<'a> {
     /// A row of vectors already stored (preprocessed) elsewhere, copied bit
     /// for bit, with its metadata.
-    pub(crate) fn stored(meta: &RowMeta, vectors: &'a [Option<Vec<f32>>]) -> Self {
+    pub(crate) fn stored(meta: &RowMeta, vectors: &'a StoredVectors) -> Self {
         NewRow {
-            vectors: vectors.iter().map(|v| v.as_deref()).collect(),
+            vectors: vectors.dense.iter().map(|v| v.as_deref()).collect(),
+            sparse: vectors
+                .sparse
+                .iter()
+                .map(|v| v.as_ref().map(|v| (&v.indices[..], &v.values[..])))
+                .collect(),
             preprocessed: true,
             meta: meta.clone(),
         }
@@ -368,6 +423,7 @@ impl<'a> NewRow<'a> {
 /// The rows of a collection.
 pub(crate) struct Segment {
     pub(crate) columns: Vec<VectorColumn>,
+    pub(crate) sparse: Vec<SparseColumn>,
     pub(crate) table: RwLock<PointTable>,
     /// Rows `< published` are in the table; searches ignore later rows,
     /// which are still being written.
@@ -412,8 +468,14 @@ impl Segment {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
+        let sparse = config
+            .sparse_vectors
+            .iter()
+            .map(|(name, params)| SparseColumn::new(name.clone(), params.clone()))
+            .collect();
         Ok(Segment {
             columns,
+            sparse,
             table: RwLock::new(PointTable::default()),
             published: AtomicUsize::new(0),
             indexed: AtomicUsize::new(0),
@@ -427,12 +489,14 @@ impl Segment {
     /// graphs.
     pub(crate) fn from_parts(
         columns: Vec<VectorColumn>,
+        sparse: Vec<SparseColumn>,
         table: PointTable,
         rows: usize,
         indexed: usize,
     ) -> Self {
         Segment {
             columns,
+            sparse,
             table: RwLock::new(table),
             published: AtomicUsize::new(rows),
             indexed: AtomicUsize::new(indexed.min(rows)),
@@ -509,10 +573,20 @@ impl Segment {
             })
     }
 
+    /// The sparse column of a vector name, if it is one.
+    pub(crate) fn sparse_column(&self, name: &str) -> Option<&SparseColumn> {
+        self.sparse.iter().find(|c| c.name == name)
+    }
+
     /// The filter of rows a search of `column` may return.
     pub(crate) fn searchable<'a>(&self, column: &'a VectorColumn) -> Searchable<'a> {
+        self.searchable_rows(&column.absent)
+    }
+
+    /// The filter of published rows not in `absent`.
+    pub(crate) fn searchable_rows<'a>(&self, absent: &'a AtomicBitSet) -> Searchable<'a> {
         Searchable {
-            absent: &column.absent,
+            absent,
             published: self.published.load(Ordering::Acquire) as u32,
         }
     }
@@ -557,6 +631,20 @@ impl Segment {
                 }
                 .map_err(|e| Error::for_vector(&column.name, e))?;
                 assert_eq!(got, offset, "vector columns out of step");
+            }
+        }
+        for (s, column) in self.sparse.iter().enumerate() {
+            let mut index = column.index.write();
+            for (i, row) in rows.iter().enumerate() {
+                let offset = PointOffset((first + i) as u32);
+                let got = match row.sparse[s] {
+                    Some((indices, values)) => index.push(indices, values),
+                    None => {
+                        column.absent.insert(offset);
+                        index.push_absent()
+                    }
+                };
+                assert_eq!(got, offset, "sparse columns out of step");
             }
         }
         // 2. The table: new rows live, old rows retired, then published.
@@ -618,9 +706,22 @@ impl Segment {
             })
             .collect();
         // payload clones are most of the work: spread over the pool
+        let sparse: Vec<_> = self.sparse.iter().map(|c| c.index.read()).collect();
         let new_rows = rows
             .par_iter()
             .map(|&row| NewRow {
+                sparse: self
+                    .sparse
+                    .iter()
+                    .zip(&sparse)
+                    .map(|(col, index)| {
+                        if col.absent.contains(row) {
+                            None
+                        } else {
+                            index.get(row)
+                        }
+                    })
+                    .collect(),
                 vectors: self
                     .columns
                     .iter()
@@ -675,6 +776,10 @@ impl Segment {
         for column in &self.columns {
             column.absent.insert(offset);
         }
+        for column in &self.sparse {
+            column.absent.insert(offset);
+            column.index.write().retire(offset);
+        }
         let payload = std::mem::take(&mut table.rows[offset.index()].payload);
         table.index_row(offset, &payload, false);
         table.is_live[offset.index()] = false;
@@ -696,7 +801,8 @@ impl Segment {
     /// The vectors stored in a row, by name, as a [`Vectors`] value shaped
     /// like the collection (a single unnamed vector, or named ones).
     pub(crate) fn vectors_of(&self, offset: PointOffset, select: impl Fn(&str) -> bool) -> Vectors {
-        let single = self.columns.len() == 1 && self.columns[0].name.is_empty();
+        let single =
+            self.columns.len() == 1 && self.columns[0].name.is_empty() && self.sparse.is_empty();
         if single {
             let c = &self.columns[0];
             let v = if select(&c.name) && !c.absent.contains(offset) {
@@ -706,13 +812,35 @@ impl Segment {
             };
             return Vectors::Single(v);
         }
-        Vectors::Named(
-            self.columns
+        let dense = self
+            .columns
+            .iter()
+            .filter(|c| select(&c.name) && !c.absent.contains(offset))
+            .filter_map(|c| Some((c.name.clone(), Vector::Dense(c.store.get(offset)?.to_vec()))));
+        let sparse = self
+            .sparse
+            .iter()
+            .filter(|c| select(&c.name))
+            .filter_map(|c| Some((c.name.clone(), Vector::Sparse(c.get(offset)?))));
+        Vectors::Named(dense.chain(sparse).collect())
+    }
+
+    /// A live row's vectors, owned, by column.
+    pub(crate) fn stored_vectors(&self, row: PointOffset) -> StoredVectors {
+        StoredVectors {
+            dense: self
+                .columns
                 .iter()
-                .filter(|c| select(&c.name) && !c.absent.contains(offset))
-                .filter_map(|c| Some((c.name.clone(), c.store.get(offset)?.to_vec())))
+                .map(|c| {
+                    if c.absent.contains(row) {
+                        None
+                    } else {
+                        c.store.get(row).map(<[f32]>::to_vec)
+                    }
+                })
                 .collect(),
-        )
+            sparse: self.sparse.iter().map(|c| c.get(row)).collect(),
+        }
     }
 
     /// Whether a row has a live vector in column `c`.
@@ -745,6 +873,10 @@ impl Segment {
             r.graphs += c.graph.memory_bytes();
             r.bitmaps += c.absent.allocated_bytes();
             r.codes += c.codes.get().map_or(0, |codes| codes.reserved_bytes());
+        }
+        for c in &self.sparse {
+            r.vectors_in_memory += c.index.read().memory_bytes();
+            r.bitmaps += c.absent.allocated_bytes();
         }
         r
     }
@@ -786,6 +918,7 @@ mod tests {
                     .zip(&metas)
                     .map(|(v, meta)| NewRow {
                         vectors: vec![Some(&v[..])],
+                        sparse: Vec::new(),
                         preprocessed: false,
                         meta: meta.clone(),
                     })

@@ -14,8 +14,11 @@
 use serde::{Deserialize, Serialize};
 use vicinity_payload::{FieldIndex, FieldIndexParams, Filter, JsonPath, Payload, PointId};
 
-use crate::segment::{NewRow, RowMeta, Segment};
-use crate::{Collection, Error, PointSelector, PointStruct, Result, UpdateResult, Vectors};
+use crate::segment::{NewRow, RowMeta, Segment, StoredVectors};
+use crate::{
+    Collection, Error, PointSelector, PointStruct, Result, SparseVector, UpdateResult, VectorRef,
+    Vectors,
+};
 
 /// Which points an operation applies to (owned, for the log).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -123,7 +126,7 @@ pub enum UpdateMode {
 }
 
 /// Vector names to set (`Some`) or remove (`None`) on one point.
-type VectorChanges<'a> = Vec<(&'a str, Option<&'a [f32]>)>;
+type VectorChanges<'a> = Vec<(&'a str, Option<VectorRef<'a>>)>;
 
 impl Collection {
     /// Applies one write: validated first (a bad request writes nothing),
@@ -232,7 +235,7 @@ impl Collection {
                 .iter()
                 .try_for_each(|(_, v)| self.validate_vectors(v)),
             UpdateOperation::DeleteVectors { names, .. } => names.iter().try_for_each(|name| {
-                if self.config().vectors.contains_key(name) {
+                if self.has_vector_name(name) {
                     Ok(())
                 } else {
                     Err(Error::UnknownVector { name: name.clone() })
@@ -451,7 +454,16 @@ fn upsert_rows<'a>(
             vectors: segment
                 .columns
                 .iter()
-                .map(|c| p.vectors.get(&c.name))
+                .map(|c| p.vectors.dense(&c.name))
+                .collect(),
+            sparse: segment
+                .sparse
+                .iter()
+                .map(|c| {
+                    p.vectors
+                        .sparse(&c.name)
+                        .map(|v| (&v.indices[..], &v.values[..]))
+                })
                 .collect(),
             preprocessed: false,
             meta: RowMeta {
@@ -492,29 +504,27 @@ fn rewrite_vectors(
     changes: &[(PointId, VectorChanges<'_>)],
     seq: u64,
 ) -> Result<()> {
-    let mut owned: Vec<(RowMeta, Vec<Option<Vec<f32>>>)> = Vec::with_capacity(changes.len());
+    let mut owned: Vec<(RowMeta, StoredVectors)> = Vec::with_capacity(changes.len());
     {
         let table = segment.table.read();
         for (id, change) in changes {
             let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
-            let vectors = segment
-                .columns
-                .iter()
-                .enumerate()
-                .map(
-                    |(c, col)| match change.iter().find(|(n, _)| *n == col.name) {
-                        Some((_, new)) => new.map(|v| {
-                            let mut v = v.to_vec();
-                            col.store.distance().preprocess(&mut v);
-                            v
-                        }),
-                        None if segment.has_vector(c, row) => {
-                            col.store.get(row).map(<[f32]>::to_vec)
-                        }
-                        None => None,
-                    },
-                )
-                .collect();
+            let mut vectors = segment.stored_vectors(row);
+            let changed = |name: &str| change.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+            for (col, slot) in segment.columns.iter().zip(&mut vectors.dense) {
+                if let Some(new) = changed(&col.name) {
+                    *slot = new.and_then(VectorRef::as_dense).map(|v| {
+                        let mut v = v.to_vec();
+                        col.store.distance().preprocess(&mut v);
+                        v
+                    });
+                }
+            }
+            for (col, slot) in segment.sparse.iter().zip(&mut vectors.sparse) {
+                if let Some(new) = changed(&col.name) {
+                    *slot = new.and_then(VectorRef::as_sparse).map(SparseVector::sorted);
+                }
+            }
             let meta = RowMeta {
                 id: *id,
                 version: seq,
@@ -617,7 +627,15 @@ mod tests {
                     unreachable!()
                 };
                 let v = r.payload.unwrap().as_map()["v"].as_i64().unwrap();
-                let x = r.vectors.unwrap().iter().next().unwrap().1[0];
+                let x = r
+                    .vectors
+                    .unwrap()
+                    .iter()
+                    .next()
+                    .unwrap()
+                    .1
+                    .as_dense()
+                    .unwrap()[0];
                 (id, v, x)
             })
             .collect();

@@ -212,7 +212,16 @@ mod tests {
                 let PointId::Num(i) = r.id else {
                     unreachable!()
                 };
-                let v = r.vectors.unwrap().iter().next().unwrap().1.to_vec();
+                let v = r
+                    .vectors
+                    .unwrap()
+                    .iter()
+                    .next()
+                    .unwrap()
+                    .1
+                    .as_dense()
+                    .unwrap()
+                    .to_vec();
                 (i, (r.payload.unwrap(), v))
             })
             .collect()

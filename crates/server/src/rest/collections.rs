@@ -124,7 +124,9 @@ pub(super) async fn update(
         ));
     }
     if body.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty()) {
-        return Err(RestError::unsupported("sparse vectors"));
+        return Err(RestError::unsupported(
+            "changing the sparse vector parameters of an existing collection",
+        ));
     }
     if let Some(diff) = &body.strict_mode_config {
         let merged = StrictModeConfig::of(&c).merged(diff);

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use vicinity::{
     ContextPair, Direction, FieldIndexParams, FieldType, Filter, Fusion, JsonPath, LookupFrom,
     OrderBy, Payload, PayloadSelector, PointId, PointStruct, PointsSelector, Prefetch, Query,
-    QueryRequest, RecommendStrategy, SearchParams, UpdateMode, VectorInput, VectorSelector,
+    QueryRequest, RecommendStrategy, SearchParams, UpdateMode, Vector, VectorInput, VectorSelector,
     Vectors, WithLookup, WithSelectors,
 };
 
@@ -47,13 +47,18 @@ fn no_shard_key(k: &Option<Value>) -> Result<()> {
 // vectors
 // ---------------------------------------------------------------------------
 
-/// A sparse vector on the wire (recognised, not served yet).
-#[derive(Debug, Deserialize)]
-pub struct SparseVector {
-    /// Dimension indices.
-    pub indices: Vec<u32>,
-    /// Their values.
-    pub values: Vec<f32>,
+/// A sparse vector on the wire: `{"indices": [...], "values": [...]}`.
+pub use vicinity::SparseVector;
+
+/// Qdrant's validation of a sparse vector (422, its messages).
+fn checked_sparse(v: SparseVector) -> Result<SparseVector> {
+    v.validate().map_err(|e| {
+        RestError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Validation error in JSON body: [{e}]"),
+        )
+    })?;
+    Ok(v)
 }
 
 /// An inference request in place of a vector (a document, an image or
@@ -105,11 +110,11 @@ pub enum VectorValue {
 }
 
 impl VectorValue {
-    fn dense(self) -> Result<Vec<f32>> {
+    fn vector(self) -> Result<Vector> {
         match self {
-            VectorValue::Dense(v) => Ok(v),
+            VectorValue::Dense(v) => Ok(Vector::Dense(v)),
+            VectorValue::Sparse(v) => Ok(Vector::Sparse(checked_sparse(v)?)),
             VectorValue::Multi(_) => Err(RestError::unsupported("multivectors")),
-            VectorValue::Sparse(_) => Err(RestError::unsupported("sparse vectors")),
             VectorValue::Inference(_) => Err(inference_refused()),
         }
     }
@@ -129,13 +134,21 @@ impl VectorStruct {
     /// The engine's vectors.
     pub fn into_vectors(self) -> Result<Vectors> {
         match self {
-            VectorStruct::Single(v) => Ok(Vectors::Single(v.dense()?)),
+            VectorStruct::Single(v) => Ok(single(v.vector()?)),
             VectorStruct::Named(m) => Ok(Vectors::Named(
                 m.into_iter()
-                    .map(|(k, v)| Ok((k, v.dense()?)))
+                    .map(|(k, v)| Ok((k, v.vector()?)))
                     .collect::<Result<_>>()?,
             )),
         }
+    }
+}
+
+/// An unnamed vector: dense, or a sparse one for the name `""`.
+fn single(v: Vector) -> Vectors {
+    match v {
+        Vector::Dense(d) => Vectors::Single(d),
+        sparse => Vectors::Named([(vicinity::DEFAULT_VECTOR.to_string(), sparse)].into()),
     }
 }
 
@@ -205,7 +218,7 @@ impl Batch {
                     )));
                 }
                 col.into_iter()
-                    .map(|v| Ok(Vectors::Single(v.dense()?)))
+                    .map(|v| Ok(single(v.vector()?)))
                     .collect::<Result<_>>()?
             }
             BatchVectors::Named(cols) => {
@@ -218,7 +231,7 @@ impl Batch {
                         )));
                     }
                     for (row, v) in rows.iter_mut().zip(col) {
-                        row.insert(name.clone(), v.dense()?);
+                        row.insert(name.clone(), v.vector()?);
                     }
                 }
                 rows.into_iter().map(Vectors::Named).collect()
@@ -766,7 +779,7 @@ impl VectorInputJson {
             VectorInputJson::Dense(v) => Ok(VectorInput::Vector(v)),
             VectorInputJson::Id(id) => Ok(VectorInput::Id(id)),
             VectorInputJson::Multi(_) => Err(RestError::unsupported("multivectors")),
-            VectorInputJson::Sparse(_) => Err(RestError::unsupported("sparse vectors")),
+            VectorInputJson::Sparse(v) => Ok(VectorInput::Sparse(checked_sparse(v)?)),
             VectorInputJson::Inference(_) => Err(inference_refused()),
         }
     }
@@ -1386,12 +1399,17 @@ impl SearchBody {
     pub fn into_request(self, grouped: bool) -> Result<QueryRequest> {
         no_shard_key(&self.shard_key)?;
         let (using, vector) = match self.vector {
-            NamedVectorJson::Default(v) => (vicinity::DEFAULT_VECTOR.to_string(), v),
-            NamedVectorJson::Named { name, vector } => (name, vector.dense()?),
+            NamedVectorJson::Default(v) => {
+                (vicinity::DEFAULT_VECTOR.to_string(), VectorInput::Vector(v))
+            }
+            NamedVectorJson::Named { name, vector } => match vector.vector()? {
+                Vector::Dense(v) => (name, VectorInput::Vector(v)),
+                Vector::Sparse(v) => (name, VectorInput::Sparse(v)),
+            },
         };
         Ok(QueryRequest {
             prefetch: Vec::new(),
-            query: Some(Query::Nearest(VectorInput::Vector(vector))),
+            query: Some(Query::Nearest(vector)),
             using,
             filter: self.filter,
             params: params(self.params),
@@ -1446,7 +1464,7 @@ impl ExampleJson {
         match self {
             ExampleJson::Id(id) => Ok(VectorInput::Id(id)),
             ExampleJson::Dense(v) => Ok(VectorInput::Vector(v)),
-            ExampleJson::Sparse(_) => Err(RestError::unsupported("sparse vectors")),
+            ExampleJson::Sparse(v) => Ok(VectorInput::Sparse(checked_sparse(v)?)),
         }
     }
 }
@@ -1963,7 +1981,7 @@ pub struct CreateCollectionBody {
     /// Quantization for every vector (scalar `int8` served).
     #[serde(default)]
     pub quantization_config: Option<Value>,
-    /// Sparse vectors (not served yet).
+    /// Sparse vectors by name.
     #[serde(default)]
     pub sparse_vectors: Option<Map<String, Value>>,
     /// Strict mode.
@@ -1972,6 +1990,29 @@ pub struct CreateCollectionBody {
     /// The user's metadata.
     #[serde(default)]
     pub metadata: Option<Map<String, Value>>,
+}
+
+/// `sparse_vectors` of a create body: Qdrant's `SparseVectorParams` per
+/// name (the `float16` and `uint8` weight types are not served yet).
+pub fn sparse_from_json(
+    m: Option<Map<String, Value>>,
+) -> Result<std::collections::BTreeMap<String, vicinity::SparseVectorParams>> {
+    m.unwrap_or_default()
+        .into_iter()
+        .map(|(name, v)| {
+            if let Some(t) = v
+                .pointer("/index/datatype")
+                .and_then(Value::as_str)
+                .filter(|t| *t != "float32")
+            {
+                return Err(RestError::unsupported(format!(
+                    "the {t} datatype of sparse vectors"
+                )));
+            }
+            let params = serde_json::from_value(v).map_err(RestError::format)?;
+            Ok((name, params))
+        })
+        .collect()
 }
 
 /// The user's metadata in the form the shared state keeps.
@@ -1987,9 +2028,7 @@ impl CreateCollectionBody {
     /// The engine's configuration and the echoed settings.
     pub fn into_config(self) -> Result<(vicinity::CollectionConfig, crate::state::CollectionMeta)> {
         let quantization = quantization_from_json(self.quantization_config)?;
-        if self.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(RestError::unsupported("sparse vectors"));
-        }
+        let sparse = sparse_from_json(self.sparse_vectors)?;
         if self.sharding_method.as_deref() == Some("custom") {
             return Err(RestError::unsupported("custom sharding"));
         }
@@ -2013,6 +2052,7 @@ impl CreateCollectionBody {
             .unwrap_or_default();
         let mut config = vicinity::CollectionConfig::named(vectors).with_hnsw(hnsw);
         config.quantization_config = quantization;
+        config.sparse_vectors = sparse;
         let mut meta = crate::state::CollectionMeta::new();
         if let Some(h) = self.hnsw_config {
             meta.hnsw_extra = crate::pb::HnswConfigDiff {
@@ -2089,7 +2129,7 @@ pub struct UpdateCollectionBody {
     /// Quantization (not served yet).
     #[serde(default)]
     pub quantization_config: Option<Value>,
-    /// Sparse vectors (not served yet).
+    /// Sparse vector changes (not served yet).
     #[serde(default)]
     pub sparse_vectors: Option<Map<String, Value>>,
     /// Strict mode.
@@ -2406,13 +2446,25 @@ mod tests {
     fn named_vectors_and_refusals() {
         let p: PointJson = parse(json!({"id": 1, "vector": {"image": [1.0], "text": [2.0, 3.0]}}));
         match p.vector.into_vectors().unwrap() {
-            Vectors::Named(m) => assert_eq!(m["text"], vec![2.0, 3.0]),
+            Vectors::Named(m) => assert_eq!(m["text"], vec![2.0, 3.0].into()),
             other => panic!("{other:?}"),
         }
         let sparse: PointJson =
-            parse(json!({"id": 1, "vector": {"s": {"indices": [1], "values": [0.5]}}}));
-        let e = sparse.vector.into_vectors().unwrap_err();
-        assert_eq!(e.status, axum::http::StatusCode::NOT_IMPLEMENTED);
+            parse(json!({"id": 1, "vector": {"s": {"indices": [9, 1], "values": [0.5, 1.0]}}}));
+        assert_eq!(
+            sparse.vector.into_vectors().unwrap().sparse("s"),
+            Some(&vicinity::SparseVector::new(vec![9, 1], vec![0.5, 1.0]))
+        );
+        let bad: PointJson =
+            parse(json!({"id": 1, "vector": {"s": {"indices": [1, 1], "values": [0.5]}}}));
+        let e = bad.vector.into_vectors().unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            e.message
+                .contains("values: must be the same length as indices")
+                && e.message.contains("indices: must be unique"),
+            "{e:?}"
+        );
         let doc: PointJson = parse(json!({"id": 1, "vector": {"text": "hi", "model": "m"}}));
         let e = doc.vector.into_vectors().unwrap_err();
         assert_eq!(e.status, axum::http::StatusCode::NOT_IMPLEMENTED);

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use vicinity::{
     CollectionInfo, Distance, FacetHit, FacetValue, GroupId, OrderValue, Payload, PointGroup,
-    PointId, Record, ScoredPoint, UpdateResult, VectorParams, Vectors,
+    PointId, Record, ScoredPoint, UpdateResult, Vector, VectorParams, Vectors,
 };
 
 use crate::pb;
@@ -18,21 +18,22 @@ use crate::state::CollectionMeta;
 pub enum VectorsOut {
     /// The unnamed vector.
     Single(Vec<f32>),
-    /// Named vectors.
-    Named(BTreeMap<String, Vec<f32>>),
+    /// Named vectors, dense or sparse.
+    Named(BTreeMap<String, Vector>),
 }
 
 impl From<Vectors> for VectorsOut {
     fn from(v: Vectors) -> Self {
         match v {
             Vectors::Single(v) => VectorsOut::Single(v),
-            Vectors::Named(mut m) => {
-                if m.len() == 1 && m.contains_key(vicinity::DEFAULT_VECTOR) {
-                    VectorsOut::Single(m.remove(vicinity::DEFAULT_VECTOR).unwrap_or_default())
-                } else {
+            Vectors::Named(mut m) => match m.remove(vicinity::DEFAULT_VECTOR) {
+                Some(Vector::Dense(v)) if m.is_empty() => VectorsOut::Single(v),
+                Some(other) => {
+                    m.insert(vicinity::DEFAULT_VECTOR.to_string(), other);
                     VectorsOut::Named(m)
                 }
-            }
+                None => VectorsOut::Named(m),
+            },
         }
     }
 }
@@ -331,6 +332,16 @@ pub fn collection_info(info: &CollectionInfo, meta: &CollectionMeta) -> Value {
         })
         .collect();
     let created = meta.created_at;
+    let mut params = json!({
+        "vectors": vectors_config,
+        "shard_number": meta.shard_number,
+        "replication_factor": 1,
+        "write_consistency_factor": 1,
+        "on_disk_payload": meta.on_disk_payload,
+    });
+    if !info.config.sparse_vectors.is_empty() {
+        params["sparse_vectors"] = json!(info.config.sparse_vectors);
+    }
     json!({
         "status": match info.status {
             vicinity::CollectionStatus::Green => "green",
@@ -342,13 +353,7 @@ pub fn collection_info(info: &CollectionInfo, meta: &CollectionMeta) -> Value {
         "points_count": info.points_count,
         "segments_count": info.segments_count,
         "config": {
-            "params": {
-                "vectors": vectors_config,
-                "shard_number": meta.shard_number,
-                "replication_factor": 1,
-                "write_consistency_factor": 1,
-                "on_disk_payload": meta.on_disk_payload,
-            },
+            "params": params,
             "hnsw_config": hnsw(&info.config.hnsw_config, &meta.hnsw_extra),
             "optimizer_config": optimizers(&meta.optimizers),
             "wal_config": {
@@ -373,12 +378,12 @@ mod tests {
     #[test]
     fn default_vector_is_a_list_named_ones_a_map() {
         let single = serde_json::to_value(VectorsOut::from(Vectors::Named(
-            [(String::new(), vec![1.0])].into_iter().collect(),
+            [(String::new(), vec![1.0].into())].into_iter().collect(),
         )))
         .unwrap();
         assert_eq!(single, json!([1.0]));
         let named = serde_json::to_value(VectorsOut::from(Vectors::Named(
-            [("a".to_string(), vec![1.0])].into_iter().collect(),
+            [("a".to_string(), vec![1.0].into())].into_iter().collect(),
         )))
         .unwrap();
         assert_eq!(named, json!({"a": [1.0]}));

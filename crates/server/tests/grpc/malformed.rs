@@ -369,8 +369,9 @@ async fn malformed_requests_are_refused_and_change_nothing() {
             ..point(9, vec![])
         }]))
     );
+    // a sparse vector where the collection has a dense one
     expect!(
-        Unimplemented,
+        InvalidArgument,
         pt.upsert(upsert(vec![pb::PointStruct {
             vectors: Some(pb::Vectors {
                 vectors_options: Some(VectorsOptions::Vector(pb::Vector {

@@ -221,8 +221,16 @@ fn catalogue() -> Vec<Case> {
             "PUT",
             UPSERT,
             p(r#"{"s": {"indices": [1], "values": [0.5]}}"#),
-            501,
-            "sparse vectors",
+            400,
+            "Wrong input: Not existing vector name error: s",
+        ),
+        case(
+            "sparse vector with a repeated index",
+            "PUT",
+            UPSERT,
+            p(r#"{"s": {"indices": [1, 1], "values": [0.5, 0.1]}}"#),
+            422,
+            "indices: must be unique",
         ),
         case(
             "missing vector",

@@ -1,7 +1,12 @@
 //! Collection requests and `CollectionInfo`.
 
+use std::collections::BTreeMap;
 use tonic::Status;
-use vicinity::{CollectionConfig, Distance, HnswConfig, VectorParams};
+
+use vicinity::{
+    CollectionConfig, Datatype, Distance, HnswConfig, Modifier, SparseIndexParams,
+    SparseVectorParams, VectorParams,
+};
 
 use crate::pb;
 use crate::state::CollectionMeta;
@@ -73,6 +78,55 @@ fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
     Ok(v)
 }
 
+/// A sparse vector space's wire parameters (the `float16` and `uint8`
+/// weight types are not served yet).
+pub fn sparse_params_from_proto(p: pb::SparseVectorParams) -> Result<SparseVectorParams, Status> {
+    let index = p
+        .index
+        .map(|i| {
+            let datatype = match i.datatype.map(pb::Datatype::try_from) {
+                None | Some(Ok(pb::Datatype::Default)) => None,
+                Some(Ok(pb::Datatype::Float32)) => Some(Datatype::Float32),
+                Some(Ok(t)) => {
+                    return Err(unsupported(format!(
+                        "the {} datatype of sparse vectors",
+                        t.as_str_name().to_lowercase()
+                    )));
+                }
+                Some(Err(_)) => return Err(invalid("Unknown datatype")),
+            };
+            Ok(SparseIndexParams {
+                full_scan_threshold: i.full_scan_threshold.map(|n| n as usize),
+                on_disk: i.on_disk,
+                datatype,
+            })
+        })
+        .transpose()?;
+    let modifier = match p.modifier.map(pb::Modifier::try_from) {
+        None => None,
+        Some(Ok(pb::Modifier::None)) => Some(Modifier::None),
+        Some(Ok(pb::Modifier::Idf)) => Some(Modifier::Idf),
+        Some(Err(_)) => return Err(invalid("Unknown modifier")),
+    };
+    Ok(SparseVectorParams { index, modifier })
+}
+
+/// A sparse vector space's parameters on the wire.
+pub fn sparse_params_to_proto(p: &SparseVectorParams) -> pb::SparseVectorParams {
+    pb::SparseVectorParams {
+        index: p.index.as_ref().map(|i| pb::SparseIndexConfig {
+            full_scan_threshold: i.full_scan_threshold.map(|n| n as u64),
+            on_disk: i.on_disk,
+            datatype: i.datatype.map(|_| pb::Datatype::Float32 as i32),
+            memory: None,
+        }),
+        modifier: p.modifier.map(|m| match m {
+            Modifier::None => pb::Modifier::None as i32,
+            Modifier::Idf => pb::Modifier::Idf as i32,
+        }),
+    }
+}
+
 /// A `CreateCollection` as the collection's name, its engine configuration
 /// and what the server keeps to echo in `CollectionInfo`.
 pub fn create_from_proto(
@@ -82,12 +136,16 @@ pub fn create_from_proto(
         .quantization_config
         .map(quantization_from_proto)
         .transpose()?;
-    if r.sparse_vectors_config
-        .as_ref()
-        .is_some_and(|s| !s.map.is_empty())
-    {
-        return Err(unsupported("sparse vectors"));
-    }
+    let sparse = r
+        .sparse_vectors_config
+        .map(|s| {
+            s.map
+                .into_iter()
+                .map(|(name, p)| Ok((name, sparse_params_from_proto(p)?)))
+                .collect::<Result<BTreeMap<_, _>, Status>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
     if r.sharding_method == Some(pb::ShardingMethod::Custom as i32) {
         return Err(unsupported("custom sharding"));
     }
@@ -112,6 +170,7 @@ pub fn create_from_proto(
     };
     let mut config = CollectionConfig::named(vectors).with_hnsw(hnsw);
     config.quantization_config = quantization;
+    config.sparse_vectors = sparse;
     let mut meta = CollectionMeta::new();
     if let Some(h) = r.hnsw_config {
         meta.hnsw_extra = h;
@@ -272,7 +331,16 @@ pub fn info_to_proto(info: &vicinity::CollectionInfo, meta: &CollectionMeta) -> 
                 write_consistency_factor: Some(1),
                 read_fan_out_factor: None,
                 sharding_method: None,
-                sparse_vectors_config: None,
+                sparse_vectors_config: (!info.config.sparse_vectors.is_empty()).then(|| {
+                    pb::SparseVectorConfig {
+                        map: info
+                            .config
+                            .sparse_vectors
+                            .iter()
+                            .map(|(k, p)| (k.clone(), sparse_params_to_proto(p)))
+                            .collect(),
+                    }
+                }),
                 read_fan_out_delay_ms: None,
                 payload: None,
                 id_tracker: None,

@@ -271,7 +271,9 @@ fn to_usize(v: u64, what: &str) -> Result<usize, Status> {
 pub fn search(r: pb::SearchPoints) -> Result<SearchRequest, Status> {
     let filter = r.filter.map(filter_from_proto).transpose()?;
     if r.sparse_indices.is_some() {
-        return Err(unsupported("sparse vectors"));
+        return Err(unsupported(
+            "sparse vectors in the older Search and SearchGroups calls (Query serves them)",
+        ));
     }
     let mut req = SearchRequest::new(r.vector, to_usize(r.limit, "limit")?);
     req.filter = filter;

@@ -43,13 +43,15 @@ pub fn params_from_proto(p: Option<pb::SearchParams>) -> Result<SearchParams, St
     Ok(out)
 }
 
-/// A query's vector input: a dense vector or a point id.
+/// A query's vector input: a dense or sparse vector, or a point id.
 pub fn input_from_proto(v: pb::VectorInput) -> Result<VectorInput, Status> {
     use pb::vector_input::Variant as I;
     match v.variant {
         Some(I::Dense(d)) => Ok(VectorInput::Vector(d.data)),
         Some(I::Id(id)) => Ok(VectorInput::Id(id_from_proto(id)?)),
-        Some(I::Sparse(_)) => Err(unsupported("sparse vectors")),
+        Some(I::Sparse(s)) => Ok(VectorInput::Sparse(super::vector::sparse(
+            s.indices, s.values,
+        )?)),
         Some(I::MultiDense(_)) => Err(unsupported("multi-vectors")),
         Some(I::Document(_) | I::Image(_) | I::Object(_)) => {
             Err(unsupported("inference (documents, images, objects)"))
@@ -294,7 +296,9 @@ pub fn query_groups(r: pb::QueryPointGroups) -> Result<QueryGroupsRequest, Statu
 /// `SearchGroups`.
 pub fn search_groups(r: pb::SearchPointGroups) -> Result<QueryGroupsRequest, Status> {
     if r.sparse_indices.is_some() {
-        return Err(unsupported("sparse vectors"));
+        return Err(unsupported(
+            "sparse vectors in the older Search and SearchGroups calls (Query serves them)",
+        ));
     }
     let q = Common {
         prefetch: Vec::new(),

@@ -1,53 +1,83 @@
-//! Vectors: the legacy flat `data` field and the newer oneof in, the oneof
-//! out. Dense `f32` vectors only, for now.
+//! Vectors: the legacy flat `data` (and `indices`) fields and the newer
+//! oneof in, the oneof out. Dense and sparse `f32` vectors.
 
 use std::collections::{BTreeMap, HashMap};
 
 use tonic::Status;
-use vicinity::Vectors;
+use vicinity::{SparseVector, Vector, Vectors};
 
 use crate::pb::{self, vector::Vector as V, vectors::VectorsOptions};
 use crate::status::{invalid, unsupported};
 
-/// One wire vector as a dense vector.
-pub fn dense_from_proto(v: pb::Vector) -> Result<Vec<f32>, Status> {
+/// One wire vector: dense, or sparse (the oneof, or the legacy `data`
+/// with `indices`).
+pub fn vector_from_proto(v: pb::Vector) -> Result<Vector, Status> {
     match v.vector {
-        Some(V::Dense(d)) => Ok(d.data),
-        Some(V::Sparse(_)) => Err(unsupported("sparse vectors")),
+        Some(V::Dense(d)) => Ok(Vector::Dense(d.data)),
+        Some(V::Sparse(s)) => sparse(s.indices, s.values).map(Vector::Sparse),
         Some(V::MultiDense(_)) => Err(unsupported("multi-vectors")),
         Some(V::Document(_) | V::Image(_) | V::Object(_)) => {
             Err(unsupported("inference (documents, images, objects)"))
         }
         None => {
-            if v.indices.is_some() {
-                return Err(unsupported("sparse vectors"));
+            if let Some(indices) = v.indices {
+                return sparse(indices.data, v.data).map(Vector::Sparse);
             }
             if v.vectors_count.is_some_and(|n| n > 1) {
                 return Err(unsupported("multi-vectors"));
             }
-            Ok(v.data)
+            Ok(Vector::Dense(v.data))
         }
+    }
+}
+
+/// A sparse vector checked as Qdrant checks it.
+pub fn sparse(indices: Vec<u32>, values: Vec<f32>) -> Result<SparseVector, Status> {
+    let v = SparseVector::new(indices, values);
+    v.validate()
+        .map_err(|e| invalid(format!("Validation error in body: [{e}]")))?;
+    Ok(v)
+}
+
+/// One wire vector as a dense vector.
+pub fn dense_from_proto(v: pb::Vector) -> Result<Vec<f32>, Status> {
+    match vector_from_proto(v)? {
+        Vector::Dense(d) => Ok(d),
+        Vector::Sparse(_) => Err(invalid(
+            "Wrong input: Conversion between sparse and regular vectors failed",
+        )),
     }
 }
 
 /// A point's wire vectors. Missing vectors are refused, as Qdrant does.
 pub fn vectors_from_proto(v: Option<pb::Vectors>) -> Result<Vectors, Status> {
     match v.and_then(|v| v.vectors_options) {
-        Some(VectorsOptions::Vector(v)) => Ok(Vectors::Single(dense_from_proto(v)?)),
+        Some(VectorsOptions::Vector(v)) => Ok(match vector_from_proto(v)? {
+            Vector::Dense(d) => Vectors::Single(d),
+            sparse => Vectors::Named([(vicinity::DEFAULT_VECTOR.to_string(), sparse)].into()),
+        }),
         Some(VectorsOptions::Vectors(named)) => Ok(Vectors::Named(
             named
                 .vectors
                 .into_iter()
-                .map(|(k, v)| Ok((k, dense_from_proto(v)?)))
+                .map(|(k, v)| Ok((k, vector_from_proto(v)?)))
                 .collect::<Result<BTreeMap<_, _>, Status>>()?,
         )),
         None => Err(invalid("point has no vectors")),
     }
 }
 
-fn dense_out(data: Vec<f32>) -> pb::VectorOutput {
+fn vector_out(v: Vector) -> pb::VectorOutput {
+    use pb::vector_output::Vector as O;
+    let vector = match v {
+        Vector::Dense(data) => O::Dense(pb::DenseVector { data }),
+        Vector::Sparse(s) => O::Sparse(pb::SparseVector {
+            values: s.values,
+            indices: s.indices,
+        }),
+    };
     pb::VectorOutput {
-        vector: Some(pb::vector_output::Vector::Dense(pb::DenseVector { data })),
+        vector: Some(vector),
         ..Default::default()
     }
 }
@@ -57,20 +87,21 @@ fn dense_out(data: Vec<f32>) -> pb::VectorOutput {
 pub fn vectors_to_proto(v: Vectors) -> pb::VectorsOutput {
     use pb::vectors_output::VectorsOptions as O;
     let options = match v {
-        Vectors::Single(v) => O::Vector(dense_out(v)),
-        Vectors::Named(m) => {
-            if m.len() == 1 && m.contains_key(vicinity::DEFAULT_VECTOR) {
-                let v = m.into_values().next().unwrap_or_default();
-                O::Vector(dense_out(v))
-            } else {
+        Vectors::Single(v) => O::Vector(vector_out(Vector::Dense(v))),
+        Vectors::Named(mut m) => match m.remove(vicinity::DEFAULT_VECTOR) {
+            Some(v @ Vector::Dense(_)) if m.is_empty() => O::Vector(vector_out(v)),
+            other => {
+                if let Some(v) = other {
+                    m.insert(vicinity::DEFAULT_VECTOR.to_string(), v);
+                }
                 O::Vectors(pb::NamedVectorsOutput {
                     vectors: m
                         .into_iter()
-                        .map(|(k, v)| (k, dense_out(v)))
+                        .map(|(k, v)| (k, vector_out(v)))
                         .collect::<HashMap<_, _>>(),
                 })
             }
-        }
+        },
     };
     pb::VectorsOutput {
         vectors_options: Some(options),
@@ -98,16 +129,32 @@ mod tests {
     }
 
     #[test]
-    fn sparse_and_multi_are_unimplemented() {
-        let sparse = pb::Vector {
-            data: vec![1.0],
-            indices: Some(pb::SparseIndices { data: vec![3] }),
+    fn sparse_vectors_are_read_in_both_forms_and_checked() {
+        let legacy = pb::Vector {
+            data: vec![1.0, 2.0],
+            indices: Some(pb::SparseIndices { data: vec![7, 3] }),
             ..Default::default()
         };
-        assert_eq!(
-            dense_from_proto(sparse).unwrap_err().code(),
-            tonic::Code::Unimplemented
-        );
+        let oneof = pb::Vector {
+            vector: Some(V::Sparse(pb::SparseVector {
+                values: vec![1.0, 2.0],
+                indices: vec![7, 3],
+            })),
+            ..Default::default()
+        };
+        let want = Vector::Sparse(SparseVector::new(vec![7, 3], vec![1.0, 2.0]));
+        assert_eq!(vector_from_proto(legacy).unwrap(), want);
+        assert_eq!(vector_from_proto(oneof).unwrap(), want);
+        let duplicate = pb::Vector {
+            vector: Some(V::Sparse(pb::SparseVector {
+                values: vec![1.0, 2.0],
+                indices: vec![3, 3],
+            })),
+            ..Default::default()
+        };
+        let e = vector_from_proto(duplicate).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(e.message().contains("indices: must be unique"), "{e:?}");
         let multi = pb::Vector {
             data: vec![1.0, 2.0],
             vectors_count: Some(2),

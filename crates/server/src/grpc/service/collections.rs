@@ -119,7 +119,9 @@ impl pb::collections_server::Collections for CollectionsService {
             .as_ref()
             .is_some_and(|s| !s.map.is_empty())
         {
-            return Err(unsupported("sparse vectors"));
+            return Err(unsupported(
+                "changing the sparse vector parameters of an existing collection",
+            ));
         }
         if let Some(diff) = r.strict_mode_config {
             let diff = StrictModeConfig::from_proto(diff);
