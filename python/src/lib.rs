@@ -628,7 +628,12 @@ impl Collection {
             if with_vectors {
                 let v = match r.vectors {
                     Some(Vectors::Single(v)) => Some(v),
-                    Some(Vectors::Named(mut m)) => m.remove(vicinity::DEFAULT_VECTOR),
+                    Some(Vectors::Named(mut m)) => {
+                        m.remove(vicinity::DEFAULT_VECTOR).and_then(|v| match v {
+                            vicinity::Vector::Dense(d) => Some(d),
+                            vicinity::Vector::Sparse(_) => None,
+                        })
+                    }
                     None => None,
                 };
                 match v {
