@@ -77,15 +77,17 @@ pub struct ContextPair {
 /// How prefetch results are fused.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fusion {
-    /// Reciprocal rank fusion: `Σ weight / (k + rank)`, ranks from 0.
+    /// Reciprocal rank fusion: `Σ 1 / ((rank + 1) / weight + k - 1)`,
+    /// ranks from 0 (`1 / (k + rank)` at weight 1), as Qdrant computes it.
     Rrf {
         /// The constant `k` (Qdrant's default: 2).
         k: usize,
         /// A weight per prefetch (default 1 each).
         weights: Option<Vec<f32>>,
     },
-    /// Distribution-based score fusion: each list's scores normalised by
-    /// mean ± 3 standard deviations to `[0, 1]`, then summed.
+    /// Distribution-based score fusion: each list's scores (as users see
+    /// them) normalised by mean ± 3 sample standard deviations (not
+    /// clamped), then summed.
     Dbsf,
 }
 
@@ -586,6 +588,15 @@ impl Collection {
                         }
                     });
                 }
+                // fusion reads the scores users see (a Euclid distance as
+                // it is, larger taken as better, as Qdrant does)
+                if ranked.distance_scale {
+                    let distance = self.distance_of(&p.using)?;
+                    for h in &mut ranked.hits {
+                        h.similarity = distance.score(h.similarity);
+                    }
+                    ranked.distance_scale = false;
+                }
                 lists.push(ranked);
             }
             Some(lists)
@@ -1055,39 +1066,48 @@ fn fuse(f: &Fusion, lists: &[Ranked], k: usize) -> Result<Vec<ScoredOffset>> {
                 && w.len() != lists.len()
             {
                 return Err(Error::BadRequest(format!(
-                    "RRF has {} weights for {} prefetches",
+                    "Validation failed: Number of weights in RRF should match number of pre-fetches: got {}, expected {}",
                     w.len(),
                     lists.len()
                 )));
             }
             for (i, l) in lists.iter().enumerate() {
                 let w = weights.as_ref().map_or(1.0, |w| w[i]);
+                // Qdrant's `position_score`: a weight stretches the ranks,
+                // `1 / ((rank + 1) / w + k - 1)`; a weight of 0 or less
+                // adds nothing
+                if w <= 0.0 {
+                    continue;
+                }
                 for (rank, h) in l.hits.iter().enumerate() {
-                    *score.entry(h.offset).or_default() += w / (*rrf_k as f32 + rank as f32);
+                    *score.entry(h.offset).or_default() +=
+                        1.0 / ((rank + 1) as f32 / w + *rrf_k as f32 - 1.0);
                 }
             }
         }
         Fusion::Dbsf => {
+            // Qdrant's `distr_norm`: each list by its mean ± 3 sample
+            // standard deviations (Welford's one pass, in f32), not clamped
+            // to [0, 1]; one hit scores 0.5
             for l in lists {
-                let n = l.hits.len() as f32;
-                if n == 0.0 {
+                let n = l.hits.len();
+                if n == 1 {
+                    *score.entry(l.hits[0].offset).or_default() += 0.5;
                     continue;
                 }
-                // internal scores: higher is better for every list
-                let mean = l.hits.iter().map(|h| h.similarity).sum::<f32>() / n;
-                let var = l
-                    .hits
-                    .iter()
-                    .map(|h| (h.similarity - mean).powi(2))
-                    .sum::<f32>()
-                    / n;
-                let sd = var.sqrt();
+                let (mut mean, mut aggregate) = (0.0f32, 0.0f32);
+                for (h, k) in l.hits.iter().zip(1u32..) {
+                    let old_delta = h.similarity - mean;
+                    mean += old_delta / k as f32;
+                    aggregate += old_delta * (h.similarity - mean);
+                }
+                let sd = (aggregate / (n as f32 - 1.0)).sqrt();
                 let (lo, hi) = (mean - 3.0 * sd, mean + 3.0 * sd);
                 for h in &l.hits {
-                    let x = if hi > lo {
-                        ((h.similarity - lo) / (hi - lo)).clamp(0.0, 1.0)
-                    } else {
+                    let x = if lo == hi {
                         0.5
+                    } else {
+                        (h.similarity - lo) / (hi - lo)
                     };
                     *score.entry(h.offset).or_default() += x;
                 }

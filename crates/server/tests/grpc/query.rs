@@ -324,25 +324,27 @@ fn nearest_list(q: [f32; 2], limit: usize) -> Vec<(u64, f32)> {
     l
 }
 
+/// Qdrant's RRF: `1 / ((rank + 1) / w + k - 1)`, ranks from 0.
 fn rrf(lists: &[Vec<(u64, f32)>], k: f32, weights: &[f32]) -> HashMap<u64, f32> {
     let mut out = HashMap::new();
     for (l, w) in lists.iter().zip(weights) {
         for (rank, (id, _)) in l.iter().enumerate() {
-            *out.entry(*id).or_insert(0.0) += w / (k + rank as f32);
+            *out.entry(*id).or_insert(0.0) += 1.0 / ((rank as f32 + 1.0) / w + k - 1.0);
         }
     }
     out
 }
 
+/// Qdrant's DBSF: mean ± 3 sample standard deviations, not clamped.
 fn dbsf(lists: &[Vec<(u64, f32)>]) -> HashMap<u64, f32> {
     let mut out = HashMap::new();
     for l in lists {
         let n = l.len() as f32;
         let mean = l.iter().map(|x| x.1).sum::<f32>() / n;
-        let sd = (l.iter().map(|x| (x.1 - mean).powi(2)).sum::<f32>() / n).sqrt();
+        let sd = (l.iter().map(|x| (x.1 - mean).powi(2)).sum::<f32>() / (n - 1.0)).sqrt();
         let (lo, hi) = (mean - 3.0 * sd, mean + 3.0 * sd);
         for (id, s) in l {
-            *out.entry(*id).or_insert(0.0) += ((s - lo) / (hi - lo)).clamp(0.0, 1.0);
+            *out.entry(*id).or_insert(0.0) += (s - lo) / (hi - lo);
         }
     }
     out
