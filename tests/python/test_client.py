@@ -869,6 +869,34 @@ def test_sparse_vectors_match_local_mode(client):
             c.query_points(name, query=2, using="bm25", limit=5).points for c in (client, local)
         ]
         _same_hits(by_id[0], by_id[1], "by id")
+        # examples: ids and vectors, every strategy, discover and context
+        examples = [
+            models.RecommendQuery(
+                recommend=models.RecommendInput(
+                    positive=[3, sparse()], negative=[sparse()], strategy=strategy
+                )
+            )
+            for strategy in models.RecommendStrategy
+        ] + [
+            models.DiscoverQuery(
+                discover=models.DiscoverInput(
+                    target=q, context=[models.ContextPair(positive=4, negative=sparse())]
+                )
+            ),
+            models.ContextQuery(
+                context=[
+                    models.ContextPair(positive=sparse(), negative=sparse()),
+                    models.ContextPair(positive=6, negative=8),
+                ]
+            ),
+        ]
+        for query in examples:
+            for using in ("bm25", "splade"):
+                hits = [
+                    c.query_points(name, query=query, using=using, limit=10).points
+                    for c in (client, local)
+                ]
+                _same_hits(hits[0], hits[1], (step, using, type(query).__name__))
         for fusion in (models.Fusion.RRF, models.Fusion.DBSF):
             prefetch = [
                 models.Prefetch(query=[rng.uniform(-1, 1) for _ in range(4)], using="dense", limit=20),

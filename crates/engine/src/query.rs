@@ -292,33 +292,16 @@ struct Pairs<M> {
 
 impl<M: Metric> Scorer for Pairs<M> {
     fn score(&self, v: &[f32]) -> f32 {
+        let sims = self
+            .pairs
+            .iter()
+            .map(|(p, n)| (M::similarity(v, p), M::similarity(v, n)));
         match &self.target {
             // discover: the number of pairs whose positive side the point is
             // on (minus the others), plus the scaled target similarity
-            Some(t) => {
-                let rank: i32 = self
-                    .pairs
-                    .iter()
-                    .map(|(p, n)| {
-                        if M::similarity(v, p) > M::similarity(v, n) {
-                            1
-                        } else {
-                            -1
-                        }
-                    })
-                    .sum();
-                rank as f32 + scaled_fast_sigmoid(M::similarity(v, t))
-            }
+            Some(t) => pair_rank(sims) as f32 + scaled_fast_sigmoid(M::similarity(v, t)),
             // context: a loss, 0 when on the positive side of every pair
-            None => self
-                .pairs
-                .iter()
-                .map(|(p, n)| {
-                    let d = M::similarity(v, p) - M::similarity(v, n) - f32::EPSILON;
-                    let x = d.min(0.0);
-                    x / (1.0 + x.abs())
-                })
-                .sum(),
+            None => context_loss(sims),
         }
     }
 }
@@ -758,59 +741,150 @@ impl Collection {
         within: Option<Vec<PointOffset>>,
         k: usize,
     ) -> Result<Ranked> {
-        let query = match q {
-            Query::Nearest(v) => r.sparse(self, seg, level.using, v)?,
-            _ => {
-                return Err(Error::BadRequest(format!(
-                    "only nearest queries are served on sparse vector {:?} so far",
-                    level.using
-                )));
+        let using = level.using;
+        let mut resolve = |v: &VectorInput| r.sparse(self, seg, using, v);
+        // Examples first (a missing id is an error before any work); an
+        // average of examples is a nearest query, the other kinds score
+        // every candidate row (Qdrant never takes the index for them)
+        let plan = match q {
+            Query::Nearest(v) => SparsePlan::Nearest(resolve(v)?),
+            Query::Recommend {
+                positive,
+                negative,
+                strategy,
+            } => {
+                let pos = positive
+                    .iter()
+                    .map(&mut resolve)
+                    .collect::<Result<Vec<_>>>()?;
+                let neg = negative
+                    .iter()
+                    .map(&mut resolve)
+                    .collect::<Result<Vec<_>>>()?;
+                match strategy {
+                    RecommendStrategy::AverageVector => {
+                        if pos.is_empty() {
+                            return Err(Error::BadRequest(
+                                "recommend with average_vector needs at least one positive example"
+                                    .into(),
+                            ));
+                        }
+                        let avg_pos = sparse_average(&pos);
+                        SparsePlan::Nearest(if neg.is_empty() {
+                            avg_pos
+                        } else {
+                            sparse_combine(&avg_pos, &sparse_average(&neg), |p, n| p + p - n)
+                        })
+                    }
+                    _ if pos.is_empty() && neg.is_empty() => {
+                        return Err(Error::BadRequest(
+                            "recommend needs at least one example".into(),
+                        ));
+                    }
+                    RecommendStrategy::BestScore => SparsePlan::Best(pos, neg),
+                    RecommendStrategy::SumScores => SparsePlan::Sum(pos, neg),
+                }
+            }
+            Query::Discover { target, context } => {
+                let t = resolve(target)?;
+                let pairs = context
+                    .iter()
+                    .map(|p| Ok((resolve(&p.positive)?, resolve(&p.negative)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                SparsePlan::Pairs(Some(t), pairs)
+            }
+            Query::Context(context) => {
+                if context.is_empty() {
+                    return Err(Error::BadRequest(
+                        "a context query needs at least one pair".into(),
+                    ));
+                }
+                let pairs = context
+                    .iter()
+                    .map(|p| Ok((resolve(&p.positive)?, resolve(&p.negative)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                SparsePlan::Pairs(None, pairs)
+            }
+            Query::OrderBy(_) | Query::Sample | Query::Fusion(_) => {
+                unreachable!("ranked by the caller")
             }
         };
-        let ranked = |hits| {
-            Ok(Ranked {
-                hits,
-                distance_scale: true,
-            })
-        };
-        if query.indices.is_empty() {
-            return ranked(Vec::new());
+        let distance_scale = matches!(plan, SparsePlan::Nearest(_));
+        if let SparsePlan::Nearest(v) = &plan
+            && v.indices.is_empty()
+        {
+            // an empty query finds nothing
+            return Ok(Ranked {
+                hits: Vec::new(),
+                distance_scale,
+            });
         }
         // the table before the index: the writer takes them in that order
         let table = filter.map(|_| seg.table.read());
-        let plan = filter.zip(table.as_ref()).map(|(f, t)| t.plan(seg, f));
+        let plan_rows = filter.zip(table.as_ref()).map(|(f, t)| t.plan(seg, f));
         let searchable = seg.searchable_rows(&column.absent);
         let exclude = &r.exclude;
         let check = FnFilter(|row: PointOffset| {
             searchable.check(row)
                 && !exclude.contains(&row)
-                && plan.as_ref().is_none_or(|p| p.check(row))
+                && plan_rows.as_ref().is_none_or(|p| p.check(row))
         });
         let index = column.index.read();
-        let weights = if column.params.idf() {
-            index.idf_weighted(&query.indices, &query.values)
-        } else {
-            query.values.clone()
+        // query weights times IDF, with `modifier: idf`
+        let weigh = |v: SparseVector| {
+            if column.params.idf() {
+                let values = index.idf_weighted(&v.indices, &v.values);
+                SparseVector::new(v.indices, values)
+            } else {
+                v
+            }
         };
-        let qi = &query.indices;
-        let small = plan.as_ref().and_then(|p| {
+        let small = plan_rows.as_ref().and_then(|p| {
             p.candidates
                 .rows
                 .as_ref()
                 .filter(|rows| (rows.len() as usize) < column.params.full_scan_threshold())
         });
-        let hits = match (within, small) {
-            (Some(rows), _) => index.score_rows(qi, &weights, rows, k, &check),
-            (None, Some(rows)) => {
-                index.score_rows(qi, &weights, rows.iter().map(PointOffset), k, &check)
+        // the rows to score one by one: the prefetches' results, a small
+        // filter's rows, or all
+        let candidates = || -> Box<dyn Iterator<Item = PointOffset> + '_> {
+            match (&within, small) {
+                (Some(rows), _) => Box::new(rows.iter().copied()),
+                (None, Some(rows)) => Box::new(rows.iter().map(PointOffset)),
+                (None, None) => Box::new((0..seg.row_count() as u32).map(PointOffset)),
             }
-            (None, None) if level.params.exact => {
-                let rows = (0..seg.row_count() as u32).map(PointOffset);
-                index.score_rows(qi, &weights, rows, k, &check)
-            }
-            (None, None) => index.search(qi, &weights, k, &check),
         };
-        ranked(hits)
+        let hits = match plan {
+            SparsePlan::Nearest(v) => {
+                let v = weigh(v);
+                let (qi, qv) = (&v.indices, &v.values);
+                if within.is_some() || small.is_some() || level.params.exact {
+                    index.score_rows(qi, qv, candidates(), k, &check)
+                } else {
+                    index.search(qi, qv, k, &check)
+                }
+            }
+            other => {
+                let scorer = other.weighed(weigh);
+                let mut top = vicinity_index::TopK::new(k);
+                for row in candidates() {
+                    if !check.check(row) {
+                        continue;
+                    }
+                    if let Some((ri, rv)) = index.get(row) {
+                        top.push(ScoredOffset {
+                            offset: row,
+                            similarity: scorer.score(ri, rv),
+                        });
+                    }
+                }
+                top.into_sorted_vec()
+            }
+        };
+        Ok(Ranked {
+            hits,
+            distance_scale,
+        })
     }
 
     fn pairs(
@@ -1187,4 +1261,120 @@ impl<F: Fn(PointOffset) -> bool + Sync> PointFilter for FnFilter<F> {
     fn check(&self, row: PointOffset) -> bool {
         (self.0)(row)
     }
+}
+
+/// What a query over a sparse vector ranks by (examples sorted).
+enum SparsePlan {
+    Nearest(SparseVector),
+    Best(Vec<SparseVector>, Vec<SparseVector>),
+    Sum(Vec<SparseVector>, Vec<SparseVector>),
+    Pairs(Option<SparseVector>, Vec<(SparseVector, SparseVector)>),
+}
+
+impl SparsePlan {
+    /// The same plan with every example's weights passed through `f`.
+    fn weighed(self, f: impl Fn(SparseVector) -> SparseVector) -> SparsePlan {
+        let all = |vs: Vec<SparseVector>| vs.into_iter().map(&f).collect();
+        match self {
+            SparsePlan::Nearest(v) => SparsePlan::Nearest(f(v)),
+            SparsePlan::Best(p, n) => SparsePlan::Best(all(p), all(n)),
+            SparsePlan::Sum(p, n) => SparsePlan::Sum(all(p), all(n)),
+            SparsePlan::Pairs(t, pairs) => SparsePlan::Pairs(
+                t.map(&f),
+                pairs.into_iter().map(|(p, n)| (f(p), f(n))).collect(),
+            ),
+        }
+    }
+
+    /// The score of a row's vector, as Qdrant scores the example queries:
+    /// an example that shares no index with the row counts as 0.
+    fn score(&self, ri: &[u32], rv: &[f32]) -> f32 {
+        let sim = |x: &SparseVector| {
+            vicinity_index::sparse::dot(&x.indices, &x.values, ri, rv).unwrap_or(0.0)
+        };
+        match self {
+            SparsePlan::Nearest(v) => sim(v),
+            SparsePlan::Best(pos, neg) => {
+                let best =
+                    |xs: &[SparseVector]| xs.iter().map(sim).fold(f32::NEG_INFINITY, f32::max);
+                let (p, n) = (best(pos), best(neg));
+                if p > n {
+                    scaled_fast_sigmoid(p)
+                } else {
+                    -scaled_fast_sigmoid(n)
+                }
+            }
+            SparsePlan::Sum(pos, neg) => {
+                pos.iter().map(sim).sum::<f32>() - neg.iter().map(sim).sum::<f32>()
+            }
+            SparsePlan::Pairs(Some(t), pairs) => {
+                pair_rank(pairs.iter().map(|(p, n)| (sim(p), sim(n)))) as f32
+                    + scaled_fast_sigmoid(sim(t))
+            }
+            SparsePlan::Pairs(None, pairs) => {
+                context_loss(pairs.iter().map(|(p, n)| (sim(p), sim(n))))
+            }
+        }
+    }
+}
+
+/// Discovery's rank: per pair +1 closer to the positive, -1 closer to
+/// the negative, 0 when equal (`total_cmp`, as Qdrant).
+fn pair_rank(sims: impl Iterator<Item = (f32, f32)>) -> i32 {
+    sims.map(|(p, n)| p.total_cmp(&n) as i32).sum()
+}
+
+/// The context query's loss: 0 on the positive side of every pair.
+fn context_loss(sims: impl Iterator<Item = (f32, f32)>) -> f32 {
+    sims.map(|(p, n)| {
+        let x = (p - n - f32::EPSILON).min(0.0);
+        x / (1.0 + x.abs())
+    })
+    .sum()
+}
+
+/// Two sparse vectors (indices ascending) merged index by index with `op`
+/// (an index missing from one side counts 0 there).
+fn sparse_combine(
+    a: &SparseVector,
+    b: &SparseVector,
+    op: impl Fn(f32, f32) -> f32,
+) -> SparseVector {
+    let (mut i, mut j) = (0, 0);
+    let mut out = SparseVector::default();
+    while i < a.indices.len() || j < b.indices.len() {
+        let (index, x, y) = match (a.indices.get(i), b.indices.get(j)) {
+            (Some(&ai), Some(&bj)) if ai == bj => {
+                i += 1;
+                j += 1;
+                (ai, a.values[i - 1], b.values[j - 1])
+            }
+            (Some(&ai), Some(&bj)) if ai < bj => {
+                i += 1;
+                (ai, a.values[i - 1], 0.0)
+            }
+            (Some(&ai), None) => {
+                i += 1;
+                (ai, a.values[i - 1], 0.0)
+            }
+            (_, Some(&bj)) => {
+                j += 1;
+                (bj, 0.0, b.values[j - 1])
+            }
+            (None, None) => unreachable!("the loop stops first"),
+        };
+        out.indices.push(index);
+        out.values.push(op(x, y));
+    }
+    out
+}
+
+/// The mean of sparse vectors, index by index.
+fn sparse_average(vs: &[SparseVector]) -> SparseVector {
+    let mut sum = vs.iter().fold(SparseVector::default(), |acc, v| {
+        sparse_combine(&acc, v, |x, y| x + y)
+    });
+    let n = vs.len() as f32;
+    sum.values.iter_mut().for_each(|x| *x /= n);
+    sum
 }
