@@ -8,7 +8,8 @@
 //!                         column's rows, flat f32, in row order; append-only
 //! graph-<tag>-<c>.hnsw    per vector column: its HNSW graph
 //! state-<tag>.vcn         the rows' ids, versions and payloads, the payload
-//!                         indexes and, per column, the rows without a vector
+//!                         indexes, per column the rows without a vector,
+//!                         and every live row's sparse vectors
 //! ```
 //!
 //! Rows are write-once, so a column's vector file is only ever appended to:
