@@ -1,6 +1,6 @@
 //! kill -9 of `vicinity serve` while clients write, over and over: after
-//! every restart each acknowledged upsert is there with its payload and no
-//! acknowledged delete came back.
+//! every restart each acknowledged upsert is there with its payload and its
+//! sparse vector, and no acknowledged delete came back.
 //!
 //! CI runs a few cycles; the long run is
 //! `VICINITY_KILL_CYCLES=1000 cargo test --release -p vicinity-cli --test kill_nine_server -- --nocapture`.
@@ -105,7 +105,8 @@ async fn writer(
             let points: Vec<Value> = ids
                 .iter()
                 .map(|&id| {
-                    json!({"id": id, "vector": [1.0, (id % 97) as f32, 0.5, -1.0],
+                    json!({"id": id,
+                           "vector": {"": [1.0, (id % 97) as f32, 0.5, -1.0], "text": sparse_of(id)},
                            "payload": {"w": w, "cycle": cycle, "n": n}})
                 })
                 .collect();
@@ -127,6 +128,12 @@ async fn writer(
         }
     }
     (known, doubt)
+}
+
+/// A point's sparse vector, made from its id (indices ascending, as they
+/// come back).
+fn sparse_of(id: u64) -> Value {
+    json!({"indices": [id % 1000, 1000 + id % 7], "values": [1.0, (id % 13) as f32]})
 }
 
 #[test]
@@ -155,7 +162,8 @@ fn kill_nine_under_concurrent_writes_over_the_server() {
                 http.json(
                     Method::PUT,
                     "/collections/k",
-                    Some(&json!({"vectors": {"size": DIM, "distance": "Dot"}})),
+                    Some(&json!({"vectors": {"size": DIM, "distance": "Dot"},
+                                 "sparse_vectors": {"text": {"modifier": "idf"}}})),
                 )
                 .await
                 .unwrap();
@@ -170,12 +178,22 @@ fn kill_nine_under_concurrent_writes_over_the_server() {
                     .json(
                         Method::POST,
                         "/collections/k/points/scroll",
-                        Some(&json!({"limit": 10000, "offset": offset, "with_payload": true})),
+                        Some(
+                            &json!({"limit": 10000, "offset": offset, "with_payload": true,
+                                     "with_vector": ["text"]}),
+                        ),
                     )
                     .await
                     .unwrap();
                 for p in page["points"].as_array().unwrap() {
-                    stored.insert(p["id"].as_u64().unwrap(), p["payload"].clone());
+                    let id = p["id"].as_u64().unwrap();
+                    // the sparse vector (sorted by index) came back whole
+                    assert_eq!(
+                        p["vector"]["text"],
+                        sparse_of(id),
+                        "cycle {cycle}: point {id}"
+                    );
+                    stored.insert(id, p["payload"].clone());
                 }
                 offset = page["next_page_offset"].clone();
                 if offset.is_null() {
