@@ -85,3 +85,72 @@ def test_vector_store_add_search_filter_delete(server, prefer_grpc):
     assert left == {"matte lipstick", "glossy lipstick", "garden hose"}
     client.delete_collection(name)
     client.close()
+
+
+class WordSparseEmbeddings(langchain_qdrant.SparseEmbeddings):
+    """Word counts as a sparse vector (one dimension per word, ids from a
+    shared vocabulary); a query word weighs 1, as in Qdrant's BM25 recipe."""
+
+    def __init__(self):
+        self.vocab = {}
+
+    def _ids(self, text):
+        return [self.vocab.setdefault(w, len(self.vocab)) for w in text.lower().split()]
+
+    def embed_documents(self, texts):
+        out = []
+        for t in texts:
+            counts = {}
+            for i in self._ids(t):
+                counts[i] = counts.get(i, 0) + 1
+            out.append(
+                langchain_qdrant.SparseVector(
+                    indices=list(counts), values=[float(c) for c in counts.values()]
+                )
+            )
+        return out
+
+    def embed_query(self, text):
+        ids = sorted(set(self._ids(text)))
+        return langchain_qdrant.SparseVector(indices=ids, values=[1.0] * len(ids))
+
+
+@pytest.mark.parametrize("prefer_grpc", [False, True], ids=["rest", "grpc"])
+def test_sparse_and_hybrid_retrieval(server, prefer_grpc):
+    """RetrievalMode.SPARSE and HYBRID (a dense and a sparse prefetch fused
+    with RRF, LangChain's recipe): a word search finds the documents with
+    that word, and only those, in sparse mode; hybrid mode ranks them first."""
+    name = f"lc_{uuid.uuid4().hex[:8]}"
+    sparse = WordSparseEmbeddings()
+    common = dict(
+        url=f"http://127.0.0.1:{server['http']}",
+        grpc_port=server["grpc"],
+        prefer_grpc=prefer_grpc,
+        collection_name=name,
+        sparse_embedding=sparse,
+    )
+    store = langchain_qdrant.QdrantVectorStore.from_texts(
+        [t for t, _ in TEXTS],
+        LetterEmbeddings(),
+        metadatas=[m for _, m in TEXTS],
+        retrieval_mode=langchain_qdrant.RetrievalMode.HYBRID,
+        **common,
+    )
+    hits = store.similarity_search_with_score("lipstick", k=5)
+    assert {d.page_content for d, _ in hits[:3]} == {
+        "red lipstick",
+        "matte lipstick",
+        "glossy lipstick",
+    }
+    # RRF (k = 2) over two lists: a point first in both scores 1/2 + 1/2
+    assert all(0 < s <= 1.0 for _, s in hits)
+    sparse_only = langchain_qdrant.QdrantVectorStore.from_existing_collection(
+        retrieval_mode=langchain_qdrant.RetrievalMode.SPARSE, **common
+    )
+    hits = sparse_only.similarity_search_with_score("garden", k=5)
+    assert [(d.page_content, s) for d, s in hits] == [("garden hose", 1.0)]
+    hits = sparse_only.similarity_search("matte lipstick", k=5)
+    assert hits[0].page_content == "matte lipstick" and len(hits) == 3
+    client = QdrantClient(url=f"http://127.0.0.1:{server['http']}")
+    client.delete_collection(name)
+    client.close()
