@@ -138,3 +138,58 @@ test("errors carry Qdrant's status and message", async () => {
   );
   await client.deleteCollection("js_err");
 });
+
+test("sparse vectors: hybrid collection, BM25-style query with IDF, fusion", async () => {
+  const name = "js_sparse";
+  await client.createCollection(name, {
+    vectors: { dense: { size: 2, distance: "Dot" } },
+    sparse_vectors: { text: { modifier: "idf" } },
+  });
+  const docs = [
+    [1, "red lipstick"],
+    [2, "matte lipstick"],
+    [3, "running shoes"],
+    [4, "red shoes"],
+  ];
+  const vocab = new Map();
+  const sparse = (text) => {
+    const ids = [...new Set(text.split(" ").map((w) => {
+      if (!vocab.has(w)) vocab.set(w, vocab.size);
+      return vocab.get(w);
+    }))];
+    return { indices: ids.reverse(), values: ids.map(() => 1.0) };
+  };
+  await client.upsert(name, {
+    wait: true,
+    points: docs.map(([id, t]) => ({ id, vector: { dense: [id, 1], text: sparse(t) }, payload: { t } })),
+  });
+  // IDF over the 4 documents: "red" is in 2, "lipstick" in 2
+  const idf = (df) => Math.log((4 - df + 0.5) / (df + 0.5) + 1);
+  const res = await client.query(name, { query: sparse("red lipstick"), using: "text", limit: 10 });
+  const got = Object.fromEntries(res.points.map((p) => [p.id, p.score]));
+  assert.deepEqual(Object.keys(got).map(Number).sort(), [1, 2, 4]);
+  assert.ok(Math.abs(got[1] - 2 * idf(2)) < 1e-5);
+  assert.ok(Math.abs(got[2] - idf(2)) < 1e-5);
+  // stored sorted by index
+  const [p] = await client.retrieve(name, { ids: [1], with_vector: true });
+  assert.deepEqual(p.vector.text.indices, [0, 1]);
+  // a dense and a sparse prefetch fused with RRF
+  const fused = await client.query(name, {
+    prefetch: [
+      { query: [1, 0], using: "dense", limit: 4 },
+      { query: sparse("shoes"), using: "text", limit: 4 },
+    ],
+    query: { fusion: "rrf" },
+    limit: 2,
+  });
+  assert.deepEqual(fused.points.map((p) => p.id).sort(), [3, 4]);
+  // a repeated index is refused as Qdrant refuses it
+  await assert.rejects(
+    client.upsert(name, { wait: true, points: [{ id: 9, vector: { text: { indices: [1, 1], values: [1, 2] } } }] }),
+    (e) => {
+      assert.equal(e.status, 422);
+      assert.match(JSON.stringify(e.data), /indices: must be unique/);
+      return true;
+    },
+  );
+});
