@@ -21,6 +21,7 @@ mod plot;
 pub(crate) mod remote;
 mod rest;
 mod run;
+mod sparse;
 mod target;
 
 use std::fs;
@@ -54,6 +55,9 @@ pub enum BenchCommand {
     /// the server's memory, and a check that every acknowledged write is
     /// there and every acknowledged delete is gone.
     Load(Box<load::LoadArgs>),
+    /// Sparse (BM25 / SPLADE) search on a CSR dataset: upsert time, QPS,
+    /// latency and recall through the posting lists and the exact scan.
+    Sparse(sparse::SparseArgs),
 }
 
 /// Arguments of `bench build`.
@@ -154,6 +158,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Build(a) => build(a),
         BenchCommand::Search(a) => search(a),
         BenchCommand::Load(a) => load::run(*a),
+        BenchCommand::Sparse(a) => sparse::run(a),
     }
 }
 
