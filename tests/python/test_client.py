@@ -631,6 +631,37 @@ def test_strict_mode(client):
     client.delete_collection(name)
 
 
+def test_strict_mode_sparse_length(client):
+    """strict_mode_config.sparse_config.<name>.max_length refuses longer
+    sparse vectors on upsert and update_vectors, in Qdrant's words."""
+    name = "py_strict_sparse"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config={},
+        sparse_vectors_config={"text": models.SparseVectorParams()},
+        strict_mode_config=models.StrictModeConfig(
+            enabled=True,
+            sparse_config={"text": models.StrictModeSparse(max_length=3)},
+        ),
+    )
+    ok = models.SparseVector(indices=[1, 2, 3], values=[1.0, 1.0, 1.0])
+    long = models.SparseVector(indices=[1, 2, 3, 4], values=[1.0] * 4)
+    client.upsert(name, [models.PointStruct(id=1, vector={"text": ok})], wait=True)
+    for call in (
+        lambda: client.upsert(name, [models.PointStruct(id=2, vector={"text": long})], wait=True),
+        lambda: client.update_vectors(
+            name, [models.PointVectors(id=1, vector={"text": long})], wait=True
+        ),
+    ):
+        code, msg = _refused(client, call)
+        assert code in ("INVALID_ARGUMENT", 400), code
+        assert "Sparse vector 'text' has a limit of 3 indices, but 4 were provided!" in msg, msg
+    assert client.count(name).count == 1
+    client.delete_collection(name)
+
+
 def _all_points(c, name):
     got, _ = c.scroll(name, limit=1000, with_payload=True, with_vectors=True)
     return {p.id: (p.payload, [round(x, 4) for x in p.vector]) for p in got}

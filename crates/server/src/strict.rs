@@ -1014,6 +1014,7 @@ pub fn check_write(
                 cfg.upsert_max_batchsize,
                 "upsert limit",
             )?;
+            sparse_lengths(cfg, points.iter().map(|p| &p.vectors))?;
             collection_size(&e, c)?;
             memory(cfg)?;
         }
@@ -1023,6 +1024,7 @@ pub fn check_write(
                 cfg.upsert_max_batchsize,
                 "update limit",
             )?;
+            sparse_lengths(cfg, points.iter().map(|(_, v)| v))?;
             collection_size(&e, c)?;
             memory(cfg)?;
         }
@@ -1067,6 +1069,31 @@ pub fn check_write(
             WriteOp::Engine(_) => 1,
         };
         w.lock().take(cost.max(1), "Write")?;
+    }
+    Ok(())
+}
+
+/// Qdrant's `sparse_config.<name>.max_length`: a sparse vector with more
+/// indices (or values) than that is refused, in Qdrant's words.
+fn sparse_lengths<'a>(
+    cfg: &StrictModeConfig,
+    vectors: impl Iterator<Item = &'a vicinity::Vectors>,
+) -> Result<(), Status> {
+    let Some(limits) = &cfg.sparse_config else {
+        return Ok(());
+    };
+    for v in vectors {
+        for (name, x) in v.iter() {
+            let max = limits.get(name).and_then(|l| l.max_length);
+            if let (vicinity::VectorRef::Sparse(s), Some(max)) = (x, max) {
+                let len = s.indices.len();
+                if len as u64 > max || s.values.len() as u64 > max {
+                    return Err(Status::invalid_argument(format!(
+                        "Bad request: Sparse vector '{name}' has a limit of {max} indices, but {len} were provided!"
+                    )));
+                }
+            }
+        }
     }
     Ok(())
 }
