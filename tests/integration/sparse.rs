@@ -11,33 +11,20 @@ use vicinity::{
     PointStruct, Prefetch, Query, QueryRequest, ScoredPoint, SearchParams, SparseVector,
     SparseVectorParams, Vector, VectorInput, VectorParams, VectorSelector, Vectors,
 };
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() % 1_000_000) as f32 / 1_000_000.0
-    }
-}
+use vicinity_tests::Rng;
 
 /// A term-weight vector: Zipf-like term ids (small ones common), positive
 /// weights, indices in no particular order.
 fn sparse(rng: &mut Rng) -> SparseVector {
-    let n = 1 + rng.next() % 10;
+    let n = 1 + rng.below(10) as u64;
     let mut seen = std::collections::HashSet::new();
     let (mut indices, mut values) = (Vec::new(), Vec::new());
     for _ in 0..n {
-        let u = rng.unit();
+        let u = rng.uniform() as f32;
         let term = (u * u * u * 3_000.0) as u32;
         if seen.insert(term) {
             indices.push(term);
-            values.push(0.05 + rng.unit() * 3.0);
+            values.push(0.05 + (rng.uniform() as f32) * 3.0);
         }
     }
     SparseVector::new(indices, values)
@@ -232,7 +219,7 @@ fn check_searches(c: &vicinity::Collection, model: &Model, rng: &mut Rng) {
 fn sparse_search_matches_brute_force_with_and_without_idf() {
     let db = Database::new();
     let c = db.create_collection("s", config()).unwrap();
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut rng = Rng::new(0x5eed_1234_abcd_ef01);
     let model = fill(&c, &mut rng);
     assert_eq!(c.count(), model.points.len());
     check_searches(&c, &model, &mut rng);
@@ -324,7 +311,7 @@ fn sparse_vectors_come_back_sorted_and_are_validated() {
 #[test]
 fn sparse_vectors_survive_reopen_compaction_and_snapshots() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng(0x0dd_ba11_cafe_f00d);
+    let mut rng = Rng::new(0x0dd_ba11_cafe_f00d);
     let probes: Vec<SparseVector> = (0..10).map(|_| sparse(&mut rng)).collect();
     let answers = |c: &vicinity::Collection| -> Vec<Vec<(PointId, u32)>> {
         probes
@@ -389,7 +376,7 @@ fn sparse_vectors_survive_reopen_compaction_and_snapshots() {
 fn hybrid_fusion_of_dense_and_sparse() {
     let db = Database::new();
     let c = db.create_collection("s", config()).unwrap();
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let model = fill(&c, &mut rng);
     let q = sparse(&mut rng);
     let sparse_hits = model.search(SPLADE, &q, 20, |_| true);

@@ -48,20 +48,8 @@ impl SparseVector {
 
     /// The same vector with its indices ascending.
     pub fn sorted(&self) -> SparseVector {
-        if self.indices.windows(2).all(|w| w[0] < w[1]) {
-            return self.clone();
-        }
-        let mut pairs: Vec<(u32, f32)> = self
-            .indices
-            .iter()
-            .copied()
-            .zip(self.values.iter().copied())
-            .collect();
-        pairs.sort_unstable_by_key(|p| p.0);
-        SparseVector {
-            indices: pairs.iter().map(|p| p.0).collect(),
-            values: pairs.iter().map(|p| p.1).collect(),
-        }
+        let (indices, values) = vicinity_index::sparse::sort_pairs(&self.indices, &self.values);
+        SparseVector { indices, values }
     }
 
     /// The dot product over the indices both hold (both sorted); `None`

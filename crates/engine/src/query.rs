@@ -268,12 +268,7 @@ impl<M: Metric> Scorer for BestScore<M> {
                 .map(|x| M::similarity(v, x))
                 .fold(f32::NEG_INFINITY, f32::max)
         };
-        let (p, n) = (best(&self.0.positive), best(&self.0.negative));
-        if p > n {
-            scaled_fast_sigmoid(p)
-        } else {
-            -scaled_fast_sigmoid(n)
-        }
+        best_score(best(&self.0.positive), best(&self.0.negative))
     }
 }
 
@@ -314,7 +309,7 @@ struct Resolved<'a> {
     lookup: Option<&'a LookupFrom>,
 }
 
-impl Resolved<'_> {
+impl<'a> Resolved<'a> {
     fn vector(
         &mut self,
         c: &Collection,
@@ -333,22 +328,9 @@ impl Resolved<'_> {
             VectorInput::Vector(v) => prepare(v),
             VectorInput::Sparse(_) => Err(wrong_sparse()),
             VectorInput::Id(id) => {
-                if let Some(l) = self.lookup
-                    && l.collection != c.name()
-                {
-                    return Err(Error::BadRequest(format!(
-                        "lookup_from collection `{}` is not this collection: run the query through Database::query",
-                        l.collection
-                    )));
-                }
-                let source = self
-                    .lookup
-                    .and_then(|l| l.vector.as_deref())
-                    .unwrap_or(using);
+                let source = self.source(c, using)?;
                 let (src_idx, src_column) = seg.column(source)?;
-                let table = seg.table.read();
-                let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
-                self.exclude.push(row);
+                let row = self.example_row(seg, id)?;
                 if !seg.has_vector(src_idx, row) {
                     return Err(crate::lookup::missing_vector(id, source));
                 }
@@ -361,6 +343,35 @@ impl Resolved<'_> {
                 }
             }
         }
+    }
+
+    /// The vector name example ids are read from (`lookup_from`'s, else
+    /// `using`); a `lookup_from` naming another collection is for
+    /// `Database::query`.
+    fn source<'n>(&self, c: &Collection, using: &'n str) -> Result<&'n str>
+    where
+        'a: 'n,
+    {
+        if let Some(l) = self.lookup
+            && l.collection != c.name()
+        {
+            return Err(Error::BadRequest(format!(
+                "lookup_from collection `{}` is not this collection: run the query through Database::query",
+                l.collection
+            )));
+        }
+        Ok(self
+            .lookup
+            .and_then(|l| l.vector.as_deref())
+            .unwrap_or(using))
+    }
+
+    /// The row of an example point, which the results then leave out.
+    fn example_row(&mut self, seg: &Segment, id: &PointId) -> Result<PointOffset> {
+        let table = seg.table.read();
+        let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
+        self.exclude.push(row);
+        Ok(row)
     }
 
     /// A sparse query vector, sorted: given, or a stored point's.
@@ -378,18 +389,7 @@ impl Resolved<'_> {
             }
             VectorInput::Vector(_) => Err(wrong_sparse()),
             VectorInput::Id(id) => {
-                if let Some(l) = self.lookup
-                    && l.collection != c.name()
-                {
-                    return Err(Error::BadRequest(format!(
-                        "lookup_from collection `{}` is not this collection: run the query through Database::query",
-                        l.collection
-                    )));
-                }
-                let source = self
-                    .lookup
-                    .and_then(|l| l.vector.as_deref())
-                    .unwrap_or(using);
+                let source = self.source(c, using)?;
                 let column = seg.sparse_column(source).ok_or_else(|| {
                     if c.has_vector_name(source) {
                         wrong_sparse()
@@ -399,9 +399,7 @@ impl Resolved<'_> {
                         }
                     }
                 })?;
-                let table = seg.table.read();
-                let row = *table.ids.get(id).ok_or(Error::PointNotFound { id: *id })?;
-                self.exclude.push(row);
+                let row = self.example_row(seg, id)?;
                 column
                     .get(row)
                     .ok_or_else(|| crate::lookup::missing_vector(id, source))
@@ -1297,12 +1295,7 @@ impl SparsePlan {
             SparsePlan::Best(pos, neg) => {
                 let best =
                     |xs: &[SparseVector]| xs.iter().map(sim).fold(f32::NEG_INFINITY, f32::max);
-                let (p, n) = (best(pos), best(neg));
-                if p > n {
-                    scaled_fast_sigmoid(p)
-                } else {
-                    -scaled_fast_sigmoid(n)
-                }
+                best_score(best(pos), best(neg))
             }
             SparsePlan::Sum(pos, neg) => {
                 pos.iter().map(sim).sum::<f32>() - neg.iter().map(sim).sum::<f32>()
@@ -1315,6 +1308,17 @@ impl SparsePlan {
                 context_loss(pairs.iter().map(|(p, n)| (sim(p), sim(n))))
             }
         }
+    }
+}
+
+/// Recommend's best_score: the best positive similarity through the
+/// scaled sigmoid if it beats the best negative one, else minus the best
+/// negative one's.
+fn best_score(p: f32, n: f32) -> f32 {
+    if p > n {
+        scaled_fast_sigmoid(p)
+    } else {
+        -scaled_fast_sigmoid(n)
     }
 }
 
