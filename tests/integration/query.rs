@@ -593,3 +593,113 @@ fn search_matrix_is_exact_among_the_sampled_points() {
     assert!(m.ids.windows(2).all(|w| w[0] < w[1]));
     assert!(m.neighbours.iter().all(|r| r.len() == 4));
 }
+
+fn num(id: PointId) -> u64 {
+    match id {
+        PointId::Num(n) => n,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// MMR picked by the definition, computed here: the nearest `candidates`
+/// points to `q`, then greedily the best `lambda · sim(q, c) − (1 −
+/// lambda) · max sim(c, picked)`.
+fn mmr_expected(q: &[f32], ids: &[u64], candidates: usize, lambda: f32, k: usize) -> Vec<u64> {
+    let mut pool: Vec<u64> = ids.to_vec();
+    pool.sort_by(|a, b| dot(q, &v(*b)).total_cmp(&dot(q, &v(*a))));
+    pool.truncate(candidates);
+    let mut picked: Vec<u64> = Vec::new();
+    while picked.len() < k && !pool.is_empty() {
+        let score = |c: u64| {
+            let rel = dot(q, &v(c));
+            if picked.is_empty() {
+                return rel;
+            }
+            let close = picked
+                .iter()
+                .map(|&s| dot(&v(c), &v(s)))
+                .fold(f32::NEG_INFINITY, f32::max);
+            lambda * rel - (1.0 - lambda) * close
+        };
+        let at = (0..pool.len())
+            .max_by(|&a, &b| score(pool[a]).total_cmp(&score(pool[b])))
+            .unwrap();
+        picked.push(pool.remove(at));
+    }
+    picked
+}
+
+#[test]
+fn mmr_trades_relevance_for_diversity() {
+    let (_db, c) = circle();
+    // between grid points, so that no two candidates tie
+    let q = vec![33f32.to_radians().cos(), 33f32.to_radians().sin()];
+    let all: Vec<u64> = (0..36).collect();
+    for (diversity, candidates) in [(0.0f32, 12usize), (0.5, 12), (0.8, 20), (1.0, 9)] {
+        let mmr = vicinity::Mmr {
+            diversity: Some(diversity),
+            candidates_limit: Some(candidates),
+        };
+        let r = QueryRequest::new(
+            Query::NearestMmr {
+                nearest: VectorInput::Vector(q.clone()),
+                mmr,
+            },
+            5,
+        );
+        let hits = c.query(&exact(r)).unwrap();
+        let ids: Vec<u64> = hits.iter().map(|h| num(h.id)).collect();
+        assert_eq!(
+            ids,
+            mmr_expected(&q, &all, candidates, 1.0 - diversity, 5),
+            "diversity {diversity}"
+        );
+        // the scores are the nearest-search scores
+        for h in &hits {
+            let want = dot(&q, &v(num(h.id)));
+            assert!((h.score - want).abs() < 1e-5);
+        }
+        if diversity > 0.5 {
+            // some pick is not among the five nearest
+            let nearest = mmr_expected(&q, &all, 5, 1.0, 5);
+            assert!(ids.iter().any(|i| !nearest.contains(i)), "{ids:?}");
+        }
+    }
+    // over a prefetch's results, with a filter: only even points
+    let mut r = QueryRequest::new(
+        Query::NearestMmr {
+            nearest: VectorInput::Vector(q.clone()),
+            mmr: vicinity::Mmr {
+                diversity: Some(0.7),
+                candidates_limit: Some(10),
+            },
+        },
+        4,
+    );
+    let p = vec![57f32.to_radians().cos(), 57f32.to_radians().sin()];
+    r.prefetch = vec![Prefetch::new(Query::Nearest(VectorInput::Vector(p.clone())), 12)];
+    r.filter = Some(
+        Filter::from_json(json!({"must": [{"key": "even", "match": {"value": true}}]})).unwrap(),
+    );
+    let hits = c.query(&r).unwrap();
+    let ids: Vec<u64> = hits.iter().map(|h| num(h.id)).collect();
+    let even: Vec<u64> = (0..36).filter(|i| i % 2 == 0).collect();
+    let mut pool = even.clone();
+    pool.sort_by(|a, b| dot(&p, &v(*b)).total_cmp(&dot(&p, &v(*a))));
+    pool.truncate(12);
+    assert_eq!(ids, mmr_expected(&q, &pool, 10, 0.3, 4));
+    // Qdrant's bounds
+    let bad = QueryRequest::new(
+        Query::NearestMmr {
+            nearest: VectorInput::Vector(q),
+            mmr: vicinity::Mmr {
+                diversity: Some(-0.1),
+                candidates_limit: None,
+            },
+        },
+        4,
+    );
+    let e = c.query(&bad).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadInput);
+    assert!(e.to_string().contains("must be from 0.0 to 1.0"), "{e}");
+}

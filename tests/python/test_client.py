@@ -947,3 +947,107 @@ def test_sparse_vectors_match_local_mode(client):
                 _same_hits(lists[0], lists[1], ("prefetch", pf.using))
             _same_hits(fused[0], fused[1], (step, fusion))
     local.close()
+
+
+def test_mmr_matches_local_mode(client):
+    """MMR (`nearest` with `mmr`) on dense vectors of every distance and on
+    a sparse vector, with filters, offsets, score thresholds and candidate
+    limits, against the Python client's local mode: the same points in the
+    same (selection) order with the same nearest-search scores."""
+    import random
+
+    from qdrant_client import QdrantClient
+
+    rng = random.Random(5)
+    local = QdrantClient(":memory:")
+    name = "py_mmr"
+    dims = 6
+    distances = {
+        "cos": models.Distance.COSINE,
+        "dot": models.Distance.DOT,
+        "euc": models.Distance.EUCLID,
+        "man": models.Distance.MANHATTAN,
+    }
+    for c in (client, local):
+        if c.collection_exists(name):
+            c.delete_collection(name)
+        c.create_collection(
+            name,
+            vectors_config={
+                k: models.VectorParams(size=dims, distance=d) for k, d in distances.items()
+            },
+            sparse_vectors_config={"sp": models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        )
+    # clusters of near duplicates: what MMR is for
+    centres = [[rng.uniform(-1, 1) for _ in range(dims)] for _ in range(12)]
+
+    def near(centre):
+        return [x + rng.gauss(0, 0.05) for x in centre]
+
+    def sparse():
+        indices = list(dict.fromkeys(rng.randint(0, 40) for _ in range(5)))
+        return models.SparseVector(
+            indices=indices, values=[round(rng.uniform(0.1, 2.0), 3) for _ in indices]
+        )
+
+    points = []
+    for i in range(240):
+        centre = centres[i % 12]
+        vector = {k: near(centre) for k in distances}
+        if i % 6:
+            vector["sp"] = sparse()
+        points.append(models.PointStruct(id=i, vector=vector, payload={"g": i % 3}))
+    for c in (client, local):
+        c.upsert(name, points, wait=True)
+
+    only = models.Filter(must=[models.FieldCondition(key="g", match=models.MatchValue(value=2))])
+    for step in range(6):
+        q = near(centres[step])
+        for using in (*distances, "sp"):
+            query_vector = sparse() if using == "sp" else q
+            for diversity in (None, 0.0, 0.3, 1.0):
+                for candidates, offset, flt in ((None, 0, None), (40, 2, None), (25, 0, only)):
+                    mmr = models.Mmr(diversity=diversity, candidates_limit=candidates)
+                    hits = [
+                        c.query_points(
+                            name,
+                            query=models.NearestQuery(nearest=query_vector, mmr=mmr),
+                            using=using,
+                            query_filter=flt,
+                            limit=8,
+                            offset=offset,
+                        ).points
+                        for c in (client, local)
+                    ]
+                    what = (step, using, diversity, candidates, offset, flt is not None)
+                    assert [p.id for p in hits[0]] == [p.id for p in hits[1]], (what, hits)
+                    for a, b in zip(*hits):
+                        assert abs(a.score - b.score) <= 1e-4 * max(1.0, abs(b.score)), what
+        # a threshold cuts the candidates before MMR picks
+        hits = [
+            c.query_points(
+                name,
+                query=models.NearestQuery(nearest=q, mmr=models.Mmr(candidates_limit=50)),
+                using="cos",
+                score_threshold=0.5,
+                limit=10,
+            ).points
+            for c in (client, local)
+        ]
+        assert [p.id for p in hits[0]] == [p.id for p in hits[1]]
+        assert all(p.score > 0.5 for p in hits[0])
+    # diversity visibly changes the result
+    q = near(centres[0])
+    plain = client.query_points(name, query=q, using="cos", limit=5).points
+    diverse = client.query_points(
+        name,
+        query=models.NearestQuery(nearest=q, mmr=models.Mmr(diversity=0.9, candidates_limit=100)),
+        using="cos",
+        limit=5,
+    ).points
+    assert {p.id % 12 for p in plain} == {0}
+    assert len({p.id % 12 for p in diverse}) > 1
+    for bad in (models.Mmr(diversity=1.5), models.Mmr(candidates_limit=20000)):
+        with pytest.raises(Exception, match="must be from 0.0 to 1.0|must be 16384 or smaller"):
+            client.query_points(name, query=models.NearestQuery(nearest=q, mmr=bad), using="cos")
+    local.close()

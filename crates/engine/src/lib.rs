@@ -33,6 +33,7 @@ mod error;
 mod indexer;
 mod lookup;
 mod matrix;
+mod mmr;
 mod persist;
 mod point;
 mod query;
@@ -54,6 +55,7 @@ pub use database::Database;
 pub use error::{Error, ErrorKind, Result};
 pub use lookup::{LookupFrom, WithLookup};
 pub use matrix::{MatrixOffsets, MatrixPair, SearchMatrix, SearchMatrixRequest};
+pub use mmr::{DEFAULT_MMR_DIVERSITY, MAX_MMR_CANDIDATES, Mmr};
 pub use persist::SnapshotDescription;
 pub use point::{
     PointStruct, Record, ScoredPoint, SparseVector, UpdateResult, UpdateStatus, Vector, VectorRef,

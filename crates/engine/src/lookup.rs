@@ -84,7 +84,7 @@ pub(crate) fn missing_vector(id: &PointId, name: &str) -> Error {
 /// Every vector input of a query, to resolve ids in place.
 fn inputs_mut(q: &mut Query) -> Vec<&mut VectorInput> {
     match q {
-        Query::Nearest(v) => vec![v],
+        Query::Nearest(v) | Query::NearestMmr { nearest: v, .. } => vec![v],
         Query::Recommend {
             positive, negative, ..
         } => positive.iter_mut().chain(negative.iter_mut()).collect(),

@@ -14,6 +14,7 @@ use vicinity_storage::PointOffset;
 use crate::collection::bad_limit;
 use crate::collection::{validate_sparse, wrong_sparse};
 use crate::lookup::{LookupFrom, WithLookup};
+use crate::mmr::Mmr;
 use crate::segment::{Segment, SparseColumn};
 use crate::{
     Collection, DEFAULT_VECTOR, Error, OrderBy, Result, ScoredPoint, ScrollRequest, SearchParams,
@@ -96,6 +97,15 @@ pub enum Fusion {
 pub enum Query {
     /// The nearest points to a vector or a stored point.
     Nearest(VectorInput),
+    /// The nearest `candidates_limit` points, then picked for diversity by
+    /// maximal marginal relevance (see [`Mmr`]); they come back in the
+    /// order picked, with their nearest-search scores, as in Qdrant.
+    NearestMmr {
+        /// The query vector or point.
+        nearest: VectorInput,
+        /// The trade between relevance and diversity.
+        mmr: Mmr,
+    },
     /// More like the positives, less like the negatives.
     Recommend {
         /// Examples to get closer to.
@@ -467,6 +477,8 @@ impl Collection {
                 .limit
                 .checked_add(req.offset)
                 .ok_or_else(|| Error::BadRequest("limit + offset is too large".into()))?,
+            request_limit: req.limit,
+            score_threshold: req.score_threshold,
         };
         if req.query.is_none() && req.prefetch.is_empty() {
             // No query: points in id order, score 0, as Qdrant.
@@ -551,6 +563,8 @@ impl Collection {
                     filter: p.filter.as_ref(),
                     params: &p.params,
                     limit: p.limit,
+                    request_limit: p.limit,
+                    score_threshold: p.score_threshold,
                     lookup_from: p.lookup_from.as_ref(),
                 };
                 let mut ranked = self.run_level(seg, &sub, filter.as_ref())?;
@@ -622,6 +636,9 @@ impl Collection {
         match q {
             Query::OrderBy(order) => return self.rank_ordered(seg, order, filter, within, k),
             Query::Sample => return Ok(self.rank_sample(seg, filter, within, k)),
+            Query::NearestMmr { nearest, mmr } => {
+                return self.rank_mmr(seg, level, nearest, mmr, filter, within, k);
+            }
             _ => {}
         }
         let mut r = Resolved {
@@ -690,7 +707,9 @@ impl Collection {
                 }
                 Plan::Pairs(None, self.pairs(&mut r, seg, using, context)?)
             }
-            Query::OrderBy(_) | Query::Sample => unreachable!("ranked above"),
+            Query::OrderBy(_) | Query::Sample | Query::NearestMmr { .. } => {
+                unreachable!("ranked above")
+            }
             Query::Fusion(_) => unreachable!("handled by the caller"),
         };
         let exclude = r.exclude;
@@ -803,7 +822,7 @@ impl Collection {
                     .collect::<Result<Vec<_>>>()?;
                 SparsePlan::Pairs(None, pairs)
             }
-            Query::OrderBy(_) | Query::Sample | Query::Fusion(_) => {
+            Query::OrderBy(_) | Query::Sample | Query::Fusion(_) | Query::NearestMmr { .. } => {
                 unreachable!("ranked by the caller")
             }
         };
@@ -883,6 +902,80 @@ impl Collection {
             hits,
             distance_scale,
         })
+    }
+
+    /// MMR: the nearest `candidates_limit` rows (the level's score
+    /// threshold applied), then `k` of them picked by maximal marginal
+    /// relevance over the raw similarities of the stored vectors (sparse:
+    /// the plain dot product, without IDF, as Qdrant's MMR scores them).
+    #[allow(clippy::too_many_arguments)]
+    fn rank_mmr(
+        &self,
+        seg: &Segment,
+        level: &Level<'_>,
+        nearest: &VectorInput,
+        mmr: &Mmr,
+        filter: Option<&Filter>,
+        within: Option<Vec<PointOffset>>,
+        k: usize,
+    ) -> Result<Ranked> {
+        validate_mmr(mmr)?;
+        let using = level.using;
+        let candidates_limit = mmr.candidates_limit.unwrap_or(level.request_limit);
+        let mut ranked = if candidates_limit == 0 {
+            Ranked {
+                hits: Vec::new(),
+                distance_scale: true,
+            }
+        } else {
+            let q = Query::Nearest(nearest.clone());
+            self.rank_query(seg, level, &q, filter, within, candidates_limit)?
+        };
+        if let Some(t) = level.score_threshold {
+            let distance = self.distance_of(using)?;
+            ranked
+                .hits
+                .retain(|h| distance.passes_threshold(distance.score(h.similarity), t));
+        }
+        let hits = std::mem::take(&mut ranked.hits);
+        let mut r = Resolved {
+            exclude: Vec::new(),
+            lookup: level.lookup_from,
+        };
+        let lambda = mmr.lambda();
+        ranked.hits = if let Some(column) = seg.sparse_column(using) {
+            let query = r.sparse(self, seg, using, nearest)?;
+            let rows: Vec<SparseVector> = hits
+                .iter()
+                .map(|h| column.get(h.offset).unwrap_or_default())
+                .collect();
+            let dot = |a: &SparseVector, b: &SparseVector| {
+                vicinity_index::sparse::dot(&a.indices, &a.values, &b.indices, &b.values)
+                    .unwrap_or(0.0)
+            };
+            let relevance: Vec<f32> = rows.iter().map(|v| dot(&query, v)).collect();
+            crate::mmr::select(hits, &relevance, |i, j| dot(&rows[i], &rows[j]), lambda, k)
+        } else {
+            let query = r.vector(self, seg, using, nearest)?;
+            let (_, column) = seg.column(using)?;
+            let distance = column.store.distance();
+            let rows: Vec<&[f32]> = hits
+                .iter()
+                .map(|h| column.store.get(h.offset).unwrap_or_default())
+                .collect();
+            let relevance: Vec<f32> = rows
+                .iter()
+                .map(|v| distance.similarity(&query, v))
+                .collect();
+            crate::mmr::select(
+                hits,
+                &relevance,
+                |i, j| distance.similarity(rows[i], rows[j]),
+                lambda,
+                k,
+            )
+        };
+        Ok(ranked)
     }
 
     fn pairs(
@@ -1066,6 +1159,12 @@ struct Level<'a> {
     filter: Option<&'a Filter>,
     params: &'a SearchParams,
     limit: usize,
+    /// The limit the user asked for (without `offset`): MMR's default
+    /// candidate count.
+    request_limit: usize,
+    /// Applied to MMR's candidates before it picks (the caller applies
+    /// it to the results of every other kind).
+    score_threshold: Option<f32>,
     lookup_from: Option<&'a LookupFrom>,
 }
 
@@ -1112,6 +1211,12 @@ fn validate_level(
         validate_level(&p.prefetch, p.query.as_ref(), &p.using, p.score_threshold)?;
     }
     Ok(())
+}
+
+/// Qdrant's bounds on MMR's parameters.
+fn validate_mmr(mmr: &Mmr) -> Result<()> {
+    mmr.validate()
+        .map_err(|(field, msg)| Error::BadRequest(format!("mmr.{field}: {msg}")))
 }
 
 /// `a AND b`.

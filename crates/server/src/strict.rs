@@ -610,6 +610,7 @@ fn fullscan(
         q,
         Some(
             Query::Nearest(_)
+                | Query::NearestMmr { .. }
                 | Query::Recommend { .. }
                 | Query::Discover { .. }
                 | Query::Context(_)

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use vicinity::{
-    ContextPair, Direction, FieldIndexParams, FieldType, Filter, Fusion, JsonPath, LookupFrom,
+    ContextPair, Direction, FieldIndexParams, FieldType, Filter, Fusion, JsonPath, LookupFrom, Mmr,
     OrderBy, Payload, PayloadSelector, PointId, PointStruct, PointsSelector, Prefetch, Query,
     QueryRequest, RecommendStrategy, SearchParams, UpdateMode, Vector, VectorInput, VectorSelector,
     Vectors, WithLookup, WithSelectors,
@@ -895,6 +895,17 @@ pub struct RrfJson {
     pub weights: Option<Vec<f32>>,
 }
 
+/// `mmr`: maximal marginal relevance.
+#[derive(Debug, Deserialize)]
+pub struct MmrJson {
+    /// 0: relevance only, 1: diversity only (default 0.5).
+    #[serde(default)]
+    pub diversity: Option<f32>,
+    /// Nearest points to pick from (default: the limit).
+    #[serde(default)]
+    pub candidates_limit: Option<usize>,
+}
+
 /// `random`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -911,9 +922,9 @@ pub enum QueryJson {
     Nearest {
         /// The vector.
         nearest: VectorInputJson,
-        /// Maximal marginal relevance (not served yet).
+        /// Maximal marginal relevance: diversify the nearest points.
         #[serde(default)]
-        mmr: Option<Value>,
+        mmr: Option<MmrJson>,
     },
     /// `{"recommend": ...}`.
     Recommend {
@@ -969,11 +980,22 @@ impl QueryJson {
     pub fn into_query(self) -> Result<Query> {
         Ok(match self {
             QueryJson::Input(v) => Query::Nearest(v.into_input()?),
-            QueryJson::Nearest { nearest, mmr } => {
-                if mmr.is_some_and(|m| !m.is_null()) {
-                    return Err(RestError::unsupported("MMR queries"));
+            QueryJson::Nearest { nearest, mmr: None } => Query::Nearest(nearest.into_input()?),
+            QueryJson::Nearest {
+                nearest,
+                mmr: Some(m),
+            } => {
+                let mmr = Mmr {
+                    diversity: m.diversity,
+                    candidates_limit: m.candidates_limit,
+                };
+                mmr.validate().map_err(|(field, msg)| {
+                    RestError::validation(&format!("query.mmr.{field}"), msg)
+                })?;
+                Query::NearestMmr {
+                    nearest: nearest.into_input()?,
+                    mmr,
                 }
-                Query::Nearest(nearest.into_input()?)
             }
             QueryJson::Recommend { recommend: r } => Query::Recommend {
                 positive: inputs(r.positive)?,
@@ -2497,6 +2519,32 @@ mod tests {
         ));
         let q: QueryJson = parse(json!({"order_by": {"key": "price", "direction": "desc"}}));
         assert!(matches!(q.into_query().unwrap(), Query::OrderBy(_)));
+        let q: QueryJson = parse(json!({"nearest": [1.0], "mmr": {"diversity": 0.25}}));
+        assert_eq!(
+            q.into_query().unwrap(),
+            Query::NearestMmr {
+                nearest: VectorInput::Vector(vec![1.0]),
+                mmr: Mmr {
+                    diversity: Some(0.25),
+                    candidates_limit: None
+                }
+            }
+        );
+        let q: QueryJson = parse(json!({"nearest": [1.0], "mmr": {"diversity": 1.5}}));
+        let e = q.into_query().unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            e.message
+                .contains("query.mmr.diversity: value 1.5 invalid, must be from 0.0 to 1.0"),
+            "{e:?}"
+        );
+        let q: QueryJson = parse(json!({"nearest": [1.0], "mmr": {"candidates_limit": 20000}}));
+        let e = q.into_query().unwrap_err();
+        assert!(
+            e.message
+                .contains("value 20000 invalid, must be 16384 or smaller"),
+            "{e:?}"
+        );
         let q: QueryJson = parse(json!({"formula": {"sum": []}}));
         assert_eq!(
             q.into_query().unwrap_err().status,

@@ -3,7 +3,7 @@
 
 use tonic::Status;
 use vicinity::{
-    ContextPair, Fusion, GroupId, LookupFrom, PointGroup, Prefetch, Query, QueryGroupsRequest,
+    ContextPair, Fusion, GroupId, LookupFrom, Mmr, PointGroup, Prefetch, Query, QueryGroupsRequest,
     QueryRequest, RecommendStrategy, SearchMatrixRequest, SearchParams, VectorInput, WithLookup,
     WithSelectors,
 };
@@ -142,7 +142,26 @@ pub fn query_from_proto(q: pb::Query) -> Result<Query, Status> {
             Err(_) => Err(invalid("unknown sample")),
         },
         Some(Q::Formula(_)) => Err(unsupported("formula queries")),
-        Some(Q::NearestWithMmr(_)) => Err(unsupported("MMR queries")),
+        Some(Q::NearestWithMmr(q)) => {
+            let nearest = q
+                .nearest
+                .ok_or_else(|| invalid("nearest vector is missing"))?;
+            let mmr = q.mmr.ok_or_else(|| invalid("mmr is missing"))?;
+            let mmr = Mmr {
+                diversity: mmr.diversity,
+                candidates_limit: mmr
+                    .candidates_limit
+                    .map(|c| to_usize(u64::from(c), "mmr.candidates_limit"))
+                    .transpose()?,
+            };
+            mmr.validate().map_err(|(field, msg)| {
+                validation(&format!("nearest_with_mmr.mmr.{field}"), msg)
+            })?;
+            Ok(Query::NearestMmr {
+                nearest: input_from_proto(nearest)?,
+                mmr,
+            })
+        }
         Some(Q::RelevanceFeedback(_)) => Err(unsupported("relevance feedback queries")),
         Some(Q::Text(_)) => Err(unsupported("text queries")),
         None => Err(invalid("query is empty")),
