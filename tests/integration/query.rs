@@ -139,6 +139,25 @@ fn recommend_best_score_by_vectors() {
     }
 }
 
+/// RRF (k 2) of the three even points nearest 0° and the three points
+/// nearest 40°.
+fn rrf_request() -> QueryRequest {
+    let evens =
+        Filter::from_json(json!({"must": [{"key": "even", "match": {"value": true}}]})).unwrap();
+    let mut req = QueryRequest::new(
+        Query::Fusion(Fusion::Rrf {
+            k: 2,
+            weights: None,
+        }),
+        5,
+    );
+    let mut near0 = Prefetch::new(Query::Nearest(VectorInput::Vector(v(0))), 3);
+    near0.filter = Some(evens);
+    let near4 = Prefetch::new(Query::Nearest(VectorInput::Vector(v(4))), 3);
+    req.prefetch = vec![near0, near4];
+    req
+}
+
 #[test]
 fn prefetch_rescore_and_fusion() {
     let (_db, c) = circle();
@@ -154,18 +173,7 @@ fn prefetch_rescore_and_fusion() {
     assert_eq!(got[1], PointId::Num(4));
     assert!((hits[0].score - 1.0).abs() < 1e-5);
     // RRF of two lists: rank r in a list gives 1 / (2 + r)
-    let mut req = QueryRequest::new(
-        Query::Fusion(Fusion::Rrf {
-            k: 2,
-            weights: None,
-        }),
-        5,
-    );
-    let mut near0 = Prefetch::new(Query::Nearest(VectorInput::Vector(v(0))), 3);
-    near0.filter = Some(evens.clone());
-    let near4 = Prefetch::new(Query::Nearest(VectorInput::Vector(v(4))), 3);
-    req.prefetch = vec![near0, near4];
-    let hits = c.query(&exact(req)).unwrap();
+    let hits = c.query(&exact(rrf_request())).unwrap();
     // list A (evens near 0): 0, then 2 and 34 (tied), list B: 4, then 3 and 5
     let score = |n: u64| {
         hits.iter()
@@ -175,6 +183,11 @@ fn prefetch_rescore_and_fusion() {
     assert_eq!(score(0), Some(0.5));
     assert_eq!(score(4), Some(0.5));
     assert_eq!(hits.len(), 5);
+    // fusion's threshold is inclusive (Qdrant's `>=`): the two 0.5 stay
+    let mut at_half = rrf_request();
+    at_half.score_threshold = Some(0.5);
+    let kept = c.query(&exact(at_half)).unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
     // weights scale each list
     let mut req = QueryRequest::new(
         Query::Fusion(Fusion::Rrf {
@@ -677,7 +690,10 @@ fn mmr_trades_relevance_for_diversity() {
         4,
     );
     let p = vec![57f32.to_radians().cos(), 57f32.to_radians().sin()];
-    r.prefetch = vec![Prefetch::new(Query::Nearest(VectorInput::Vector(p.clone())), 12)];
+    r.prefetch = vec![Prefetch::new(
+        Query::Nearest(VectorInput::Vector(p.clone())),
+        12,
+    )];
     r.filter = Some(
         Filter::from_json(json!({"must": [{"key": "even", "match": {"value": true}}]})).unwrap(),
     );
@@ -702,4 +718,48 @@ fn mmr_trades_relevance_for_diversity() {
     let e = c.query(&bad).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::BadInput);
     assert!(e.to_string().contains("must be from 0.0 to 1.0"), "{e}");
+}
+
+#[test]
+fn formula_rescores_the_prefetched_points() {
+    let (_db, c) = circle();
+    // score + 2 · even + i / 100, over the 8 nearest to 90°
+    let formula = vicinity::Formula {
+        expression: vicinity::Expression::from_json(json!({"sum": [
+            "$score",
+            {"mult": [2, {"key": "even", "match": {"value": true}}]},
+            {"div": {"left": "i", "right": 100}}
+        ]}))
+        .unwrap(),
+        defaults: Default::default(),
+    };
+    let mut req = QueryRequest::new(Query::Formula(formula), 8);
+    req.prefetch = vec![Prefetch::new(Query::Nearest(VectorInput::Vector(v(9))), 8)];
+    let hits = c.query(&exact(req.clone())).unwrap();
+    let mut want: Vec<(u64, f32)> = (0..36u64).map(|i| (i, dot(&v(9), &v(i)))).collect();
+    want.sort_by(|a, b| b.1.total_cmp(&a.1));
+    want.truncate(8);
+    let mut want: Vec<(u64, f32)> = want
+        .into_iter()
+        .map(|(i, s)| (i, s + if i % 2 == 0 { 2.0 } else { 0.0 } + i as f32 / 100.0))
+        .collect();
+    want.sort_by(|a, b| b.1.total_cmp(&a.1));
+    assert_eq!(hits.len(), 8);
+    for (h, (i, s)) in hits.iter().zip(&want) {
+        assert_eq!(h.id, PointId::Num(*i));
+        assert!((h.score - s).abs() < 1e-5, "{} vs {s}", h.score);
+    }
+    // the threshold is inclusive, as Qdrant's
+    req.score_threshold = Some(hits[3].score);
+    assert_eq!(c.query(&exact(req)).unwrap().len(), 4);
+    // without prefetches: Qdrant's refusal
+    let alone = QueryRequest::new(
+        Query::Formula(vicinity::Formula {
+            expression: vicinity::Expression::Constant(1.0),
+            defaults: Default::default(),
+        }),
+        3,
+    );
+    let e = c.query(&alone).unwrap_err().to_string();
+    assert!(e.contains("cannot apply Formula without prefetches"), "{e}");
 }

@@ -1051,3 +1051,145 @@ def test_mmr_matches_local_mode(client):
         with pytest.raises(Exception, match="must be from 0.0 to 1.0|must be 16384 or smaller"):
             client.query_points(name, query=models.NearestQuery(nearest=q, mmr=bad), using="cos")
     local.close()
+
+
+def test_formula_matches_local_mode(client):
+    """Formula rescoring (arithmetic, payload variables with defaults,
+    conditions, geo distance, datetimes, the three decays, several
+    prefetches' scores, max/min) against the Python client's local mode:
+    the same points, order and scores; and the errors Qdrant gives."""
+    import random
+
+    from qdrant_client import QdrantClient
+
+    rng = random.Random(9)
+    local = QdrantClient(":memory:")
+    name = "py_formula"
+    for c in (client, local):
+        if c.collection_exists(name):
+            c.delete_collection(name)
+        c.create_collection(
+            name,
+            vectors_config={
+                "a": models.VectorParams(size=4, distance=models.Distance.COSINE),
+                "b": models.VectorParams(size=4, distance=models.Distance.EUCLID),
+            },
+        )
+    brands = ["acme", "globex", "initech"]
+    points = []
+    for i in range(200):
+        payload = {
+            "brand": brands[i % 3],
+            "price": round(rng.uniform(1, 100), 2),
+            "at": {"lat": rng.uniform(40, 50), "lon": rng.uniform(0, 10)},
+            "created": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+        }
+        if i % 4:
+            payload["rating"] = rng.randint(1, 5)
+        points.append(
+            models.PointStruct(
+                id=i,
+                vector={"a": [rng.uniform(-1, 1) for _ in range(4)], "b": [rng.uniform(-1, 1) for _ in range(4)]},
+                payload=payload,
+            )
+        )
+    for c in (client, local):
+        c.upsert(name, points, wait=True)
+
+    acme = models.FieldCondition(key="brand", match=models.MatchValue(value="acme"))
+    formulas = [
+        models.FormulaQuery(
+            formula=models.SumExpression(sum=["$score", models.MultExpression(mult=[0.1, "rating"])]),
+            defaults={"rating": 3},
+        ),
+        models.FormulaQuery(
+            formula=models.SumExpression(sum=["$score", models.MultExpression(mult=[0.5, acme])])
+        ),
+        models.FormulaQuery(
+            formula=models.SumExpression(
+                sum=[
+                    "$score[0]",
+                    models.NegExpression(neg="$score[1]"),
+                    models.DivExpression(
+                        div=models.DivParams(left="price", right=models.SumExpression(sum=["rating", -3]), by_zero_default=2.5)
+                    ),
+                ]
+            ),
+            defaults={"$score[1]": 4.0, "rating": 0},
+        ),
+        models.FormulaQuery(
+            formula=models.MultExpression(
+                mult=[
+                    "$score[0]",
+                    models.ExpDecayExpression(
+                        exp_decay=models.DecayParamsExpression(
+                            x=models.GeoDistance(
+                                geo_distance=models.GeoDistanceParams(
+                                    origin=models.GeoPoint(lat=45.0, lon=5.0), to="at"
+                                )
+                            ),
+                            scale=200_000,
+                        )
+                    ),
+                ]
+            )
+        ),
+        models.FormulaQuery(
+            formula=models.SumExpression(
+                sum=[
+                    models.GaussDecayExpression(
+                        gauss_decay=models.DecayParamsExpression(
+                            x=models.DatetimeKeyExpression(datetime_key="created"),
+                            target=models.DatetimeExpression(datetime="2026-06-15T00:00:00Z"),
+                            scale=86400 * 60,
+                            midpoint=0.3,
+                        )
+                    ),
+                    models.LinDecayExpression(
+                        lin_decay=models.DecayParamsExpression(x="price", target=50, scale=40, midpoint=0.2)
+                    ),
+                    models.MultExpression(mult=[0.01, models.SqrtExpression(sqrt="price")]),
+                    models.LnExpression(ln=models.SumExpression(sum=["price", 1])),
+                    models.Log10Expression(log10="price"),
+                    models.PowExpression(pow=models.PowParams(base="$score[1]", exponent=2)),
+                    models.AbsExpression(abs="$score[1]"),
+                ]
+            ),
+        ),
+        models.FormulaQuery(
+            formula=models.MaxExpression(
+                max=["$score[0]", models.MinExpression(min=["$score[1]", models.ExpExpression(exp=-1)])]
+            )
+        ),
+    ]
+    for step in range(4):
+        prefetch = [
+            models.Prefetch(query=[rng.uniform(-1, 1) for _ in range(4)], using="a", limit=30),
+            models.Prefetch(query=[rng.uniform(-1, 1) for _ in range(4)], using="b", limit=30),
+        ]
+        for i, formula in enumerate(formulas):
+            for threshold in (None, 0.4):
+                hits = [
+                    c.query_points(
+                        name, prefetch=prefetch, query=formula, limit=15, score_threshold=threshold
+                    ).points
+                    for c in (client, local)
+                ]
+                _same_hits(hits[0], hits[1], (step, i, threshold))
+                if threshold is None:
+                    assert len(hits[0]) == 15
+                    assert len({round(p.score, 6) for p in hits[0]}) > 5, hits[0]
+                else:
+                    assert all(p.score >= threshold for p in hits[0])
+    # a payload variable without value or default, a non-finite result
+    prefetch = models.Prefetch(query=[1.0, 0.0, 0.0, 0.0], using="a", limit=50)
+    for bad, message in (
+        (models.FormulaQuery(formula=models.SumExpression(sum=["$score", "rating"])), "No value found"),
+        (models.FormulaQuery(formula=models.LnExpression(ln=models.NegExpression(neg="price"))), "non-finite"),
+    ):
+        for c in (client, local):
+            with pytest.raises(Exception, match=message):
+                c.query_points(name, prefetch=prefetch, query=bad)
+    with pytest.raises(Exception, match="cannot apply Formula without prefetches"):
+        client.query_points(name, query=formulas[0])
+    local.close()

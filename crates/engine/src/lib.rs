@@ -30,6 +30,7 @@ mod collection;
 mod config;
 mod database;
 mod error;
+mod formula;
 mod indexer;
 mod lookup;
 mod matrix;
@@ -53,6 +54,7 @@ pub use config::{
 };
 pub use database::Database;
 pub use error::{Error, ErrorKind, Result};
+pub use formula::{DecayKind, Expression, Formula};
 pub use lookup::{LookupFrom, WithLookup};
 pub use matrix::{MatrixOffsets, MatrixPair, SearchMatrix, SearchMatrixRequest};
 pub use mmr::{DEFAULT_MMR_DIVERSITY, MAX_MMR_CANDIDATES, Mmr};

@@ -99,7 +99,7 @@ fn inputs_mut(q: &mut Query) -> Vec<&mut VectorInput> {
             .iter_mut()
             .flat_map(|p| [&mut p.positive, &mut p.negative])
             .collect(),
-        Query::OrderBy(_) | Query::Fusion(_) | Query::Sample => Vec::new(),
+        Query::OrderBy(_) | Query::Fusion(_) | Query::Formula(_) | Query::Sample => Vec::new(),
     }
 }
 

@@ -13,6 +13,7 @@ use vicinity_storage::PointOffset;
 
 use crate::collection::bad_limit;
 use crate::collection::{validate_sparse, wrong_sparse};
+use crate::formula::{Formula, PointContext};
 use crate::lookup::{LookupFrom, WithLookup};
 use crate::mmr::Mmr;
 use crate::segment::{Segment, SparseColumn};
@@ -128,6 +129,9 @@ pub enum Query {
     OrderBy(OrderBy),
     /// Fuse the prefetches' results.
     Fusion(Fusion),
+    /// Rescore the union of the prefetches' results with a formula over
+    /// their scores and payloads, best first.
+    Formula(Formula),
     /// A random sample of the points.
     Sample,
 }
@@ -437,6 +441,30 @@ struct Ranked {
     /// Whether scores are similarities to convert with the distance
     /// (nearest, average vector) or final as they are.
     distance_scale: bool,
+    /// How a score threshold cuts scores that are not distances.
+    cut: Cut,
+}
+
+/// How a `score_threshold` applies to scores that are not distances, as
+/// Qdrant applies it at each stage.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// `score > threshold` (the vector queries' own scores).
+    Strict,
+    /// `score >= threshold` (fusion and formula rescoring).
+    Inclusive,
+    /// Not applied (a random sample: every score is 0).
+    Ignored,
+}
+
+impl Cut {
+    fn passes(self, score: f32, threshold: f32) -> bool {
+        match self {
+            Cut::Strict => score > threshold,
+            Cut::Inclusive => score >= threshold,
+            Cut::Ignored => true,
+        }
+    }
 }
 
 fn average(vs: &[Vec<f32>]) -> Option<Vec<f32>> {
@@ -504,7 +532,7 @@ impl Collection {
                 .collect());
         }
         let ranked = self.run_level(&segment, &level, req.filter.as_ref())?;
-        let scale = ranked.distance_scale;
+        let (scale, cut) = (ranked.distance_scale, ranked.cut);
         // a fusion, an order or a sample has no vector name to score by
         let distance = if scale {
             self.distance_of(&req.using)?
@@ -519,7 +547,7 @@ impl Collection {
             |score| match threshold {
                 None => true,
                 Some(t) if scale => distance.passes_threshold(score, t),
-                Some(t) => score > t,
+                Some(t) => cut.passes(score, t),
             },
             req.offset,
             req.limit,
@@ -569,7 +597,7 @@ impl Collection {
                 };
                 let mut ranked = self.run_level(seg, &sub, filter.as_ref())?;
                 if let Some(t) = p.score_threshold {
-                    let scale = ranked.distance_scale;
+                    let (scale, cut) = (ranked.distance_scale, ranked.cut);
                     let distance = if scale {
                         self.distance_of(&p.using)?
                     } else {
@@ -579,7 +607,7 @@ impl Collection {
                         if scale {
                             distance.passes_threshold(distance.score(h.similarity), t)
                         } else {
-                            h.similarity > t
+                            cut.passes(h.similarity, t)
                         }
                     });
                 }
@@ -603,9 +631,18 @@ impl Collection {
             (Some(Query::Fusion(f)), Some(lists)) => Ok(Ranked {
                 hits: fuse(f, &lists, k)?,
                 distance_scale: false,
+                cut: Cut::Inclusive,
             }),
             (Some(Query::Fusion(_)), None) => Err(Error::BadRequest(
-                "fusion needs prefetches: it merges their results".into(),
+                "Validation failed: cannot apply Fusion without prefetches".into(),
+            )),
+            (Some(Query::Formula(f)), Some(lists)) => Ok(Ranked {
+                hits: self.rank_formula(seg, f, &lists, k)?,
+                distance_scale: false,
+                cut: Cut::Inclusive,
+            }),
+            (Some(Query::Formula(_)), None) => Err(Error::BadRequest(
+                "Validation failed: cannot apply Formula without prefetches".into(),
             )),
             (Some(q), lists) => {
                 let within: Option<Vec<PointOffset>> = lists.map(|ls| {
@@ -710,7 +747,7 @@ impl Collection {
             Query::OrderBy(_) | Query::Sample | Query::NearestMmr { .. } => {
                 unreachable!("ranked above")
             }
-            Query::Fusion(_) => unreachable!("handled by the caller"),
+            Query::Fusion(_) | Query::Formula(_) => unreachable!("handled by the caller"),
         };
         let exclude = r.exclude;
         let params = level.params;
@@ -738,6 +775,7 @@ impl Collection {
         Ok(Ranked {
             hits,
             distance_scale,
+            cut: Cut::Strict,
         })
     }
 
@@ -822,7 +860,11 @@ impl Collection {
                     .collect::<Result<Vec<_>>>()?;
                 SparsePlan::Pairs(None, pairs)
             }
-            Query::OrderBy(_) | Query::Sample | Query::Fusion(_) | Query::NearestMmr { .. } => {
+            Query::OrderBy(_)
+            | Query::Sample
+            | Query::Fusion(_)
+            | Query::Formula(_)
+            | Query::NearestMmr { .. } => {
                 unreachable!("ranked by the caller")
             }
         };
@@ -834,6 +876,7 @@ impl Collection {
             return Ok(Ranked {
                 hits: Vec::new(),
                 distance_scale,
+                cut: Cut::Strict,
             });
         }
         // the table before the index: the writer takes them in that order
@@ -901,7 +944,59 @@ impl Collection {
         Ok(Ranked {
             hits,
             distance_scale,
+            cut: Cut::Strict,
         })
+    }
+
+    /// Formula rescoring: every row of the prefetches' results (each
+    /// once), scored by the formula with its score in each prefetch; the
+    /// first error (a missing variable, a non-finite value) fails the
+    /// query, as in Qdrant.
+    fn rank_formula(
+        &self,
+        seg: &Segment,
+        formula: &Formula,
+        lists: &[Ranked],
+        k: usize,
+    ) -> Result<Vec<ScoredOffset>> {
+        let compiled = formula.compile()?;
+        let per_list: Vec<HashMap<PointOffset, f32>> = lists
+            .iter()
+            .map(|l| l.hits.iter().map(|h| (h.offset, h.similarity)).collect())
+            .collect();
+        let mut rows: Vec<PointOffset> = lists
+            .iter()
+            .flat_map(|l| l.hits.iter().map(|h| h.offset))
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        let table = seg.table.read();
+        let plans: Vec<_> = compiled
+            .conditions
+            .iter()
+            .map(|f| table.plan(seg, f))
+            .collect();
+        let mut top = vicinity_index::TopK::new(k);
+        let mut scores = vec![None; per_list.len()];
+        for row in rows {
+            let Some(meta) = table.live(row) else {
+                continue;
+            };
+            for (s, l) in scores.iter_mut().zip(&per_list) {
+                *s = l.get(&row).copied();
+            }
+            let check = |i: usize| plans[i].check(row);
+            let score = compiled.score(&PointContext {
+                payload: meta.payload.as_map(),
+                scores: &scores,
+                condition: &check,
+            })?;
+            top.push(ScoredOffset {
+                offset: row,
+                similarity: score,
+            });
+        }
+        Ok(top.into_sorted_vec())
     }
 
     /// MMR: the nearest `candidates_limit` rows (the level's score
@@ -926,6 +1021,7 @@ impl Collection {
             Ranked {
                 hits: Vec::new(),
                 distance_scale: true,
+                cut: Cut::Strict,
             }
         } else {
             let q = Query::Nearest(nearest.clone());
@@ -1031,6 +1127,7 @@ impl Collection {
         Ok(Ranked {
             hits,
             distance_scale: false,
+            cut: Cut::Strict,
         })
     }
 
@@ -1059,6 +1156,7 @@ impl Collection {
                 })
                 .collect(),
             distance_scale: false,
+            cut: Cut::Ignored,
         }
     }
 

@@ -34,9 +34,9 @@ impl GeoPoint {
     }
 
     /// The great-circle distance in metres (haversine, Earth radius
-    /// 6,371,088.8 m as in Qdrant).
+    /// 6,371,008.8 m, the geo crate's mean radius, as in Qdrant).
     pub fn distance_m(&self, other: &GeoPoint) -> f64 {
-        const R: f64 = 6_371_088.8;
+        const R: f64 = 6_371_008.8;
         let (la1, la2) = (self.lat.to_radians(), other.lat.to_radians());
         let dla = la2 - la1;
         let dlo = (other.lon - self.lon).to_radians();
@@ -56,9 +56,9 @@ pub struct GeoRadius {
 }
 
 impl GeoRadius {
-    /// Whether `p` is inside.
+    /// Whether `p` is inside: strictly nearer than the radius, as Qdrant.
     pub fn contains(&self, p: &GeoPoint) -> bool {
-        self.center.distance_m(p) <= self.radius
+        self.center.distance_m(p) < self.radius
     }
 }
 

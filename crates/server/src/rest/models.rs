@@ -9,15 +9,15 @@
 //! inference objects, formula queries, MMR) are recognised and refused
 //! with 501 rather than misread.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use vicinity::{
-    ContextPair, Direction, FieldIndexParams, FieldType, Filter, Fusion, JsonPath, LookupFrom, Mmr,
-    OrderBy, Payload, PayloadSelector, PointId, PointStruct, PointsSelector, Prefetch, Query,
-    QueryRequest, RecommendStrategy, SearchParams, UpdateMode, Vector, VectorInput, VectorSelector,
-    Vectors, WithLookup, WithSelectors,
+    ContextPair, Direction, Expression, FieldIndexParams, FieldType, Filter, Formula, Fusion,
+    JsonPath, LookupFrom, Mmr, OrderBy, Payload, PayloadSelector, PointId, PointStruct,
+    PointsSelector, Prefetch, Query, QueryRequest, RecommendStrategy, SearchParams, UpdateMode,
+    Vector, VectorInput, VectorSelector, Vectors, WithLookup, WithSelectors,
 };
 
 use crate::ops::WriteOp;
@@ -961,10 +961,13 @@ pub enum QueryJson {
         /// Which sample.
         sample: SampleJson,
     },
-    /// `{"formula": ...}` (not served yet).
+    /// `{"formula": ..., "defaults": ...}`.
     Formula {
         /// The expression.
         formula: Value,
+        /// Values for variables a point lacks.
+        #[serde(default)]
+        defaults: Option<HashMap<String, Value>>,
     },
     /// `{"relevance_feedback": ...}` (not served yet).
     RelevanceFeedback {
@@ -1037,7 +1040,10 @@ impl QueryJson {
             QueryJson::Sample {
                 sample: SampleJson::Random,
             } => Query::Sample,
-            QueryJson::Formula { .. } => return Err(RestError::unsupported("formula queries")),
+            QueryJson::Formula { formula, defaults } => Query::Formula(Formula {
+                expression: Expression::from_json(formula).map_err(RestError::format)?,
+                defaults: defaults.unwrap_or_default(),
+            }),
             QueryJson::RelevanceFeedback { .. } => {
                 return Err(RestError::unsupported("relevance feedback queries"));
             }
@@ -2545,11 +2551,13 @@ mod tests {
                 .contains("value 20000 invalid, must be 16384 or smaller"),
             "{e:?}"
         );
-        let q: QueryJson = parse(json!({"formula": {"sum": []}}));
-        assert_eq!(
-            q.into_query().unwrap_err().status,
-            axum::http::StatusCode::NOT_IMPLEMENTED
-        );
+        let q: QueryJson =
+            parse(json!({"formula": {"sum": ["$score", 1]}, "defaults": {"$score": 0}}));
+        assert!(matches!(q.into_query().unwrap(), Query::Formula(_)));
+        let q: QueryJson = parse(json!({"formula": {"div": {"left": 1}}}));
+        let e = q.into_query().unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+        assert!(e.message.contains("`div` needs `right`"), "{e:?}");
     }
 
     #[test]

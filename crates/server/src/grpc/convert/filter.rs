@@ -45,7 +45,7 @@ fn conditions(conds: Vec<pb::Condition>) -> Result<Value, Status> {
     ))
 }
 
-fn condition(c: pb::Condition) -> Result<Value, Status> {
+pub(crate) fn condition(c: pb::Condition) -> Result<Value, Status> {
     match c.condition_one_of {
         None => Err(invalid("filter condition is empty")),
         Some(ConditionOneOf::Field(f)) => field(f),
@@ -196,13 +196,13 @@ fn match_json(m: pb::Match) -> Result<Value, Status> {
     })
 }
 
-fn finite(v: f64, what: &str) -> Result<Value, Status> {
+pub(crate) fn finite(v: f64, what: &str) -> Result<Value, Status> {
     serde_json::Number::from_f64(v)
         .map(Value::Number)
         .ok_or_else(|| invalid(format!("{what} {v} is not finite")))
 }
 
-fn geo_point(p: Option<pb::GeoPoint>, what: &str) -> Result<Value, Status> {
+pub(crate) fn geo_point(p: Option<pb::GeoPoint>, what: &str) -> Result<Value, Status> {
     let p = p.ok_or_else(|| invalid(format!("geo point {what} is missing")))?;
     Ok(json!({"lon": finite(p.lon, "lon")?, "lat": finite(p.lat, "lat")?}))
 }

@@ -3,15 +3,16 @@
 
 use tonic::Status;
 use vicinity::{
-    ContextPair, Fusion, GroupId, LookupFrom, Mmr, PointGroup, Prefetch, Query, QueryGroupsRequest,
-    QueryRequest, RecommendStrategy, SearchMatrixRequest, SearchParams, VectorInput, WithLookup,
-    WithSelectors,
+    ContextPair, Expression, Formula, Fusion, GroupId, LookupFrom, Mmr, PointGroup, Prefetch,
+    Query, QueryGroupsRequest, QueryRequest, RecommendStrategy, SearchMatrixRequest, SearchParams,
+    VectorInput, WithLookup, WithSelectors,
 };
 
-use crate::grpc::convert::filter::filter_from_proto;
+use crate::grpc::convert::filter::{condition, filter_from_proto, finite, geo_point};
 use crate::grpc::convert::id::{id_from_proto, id_to_proto};
 use crate::grpc::convert::points::{order_by_from_proto, record_to_proto, scored_to_proto};
 use crate::grpc::convert::selector::{path, payload_selector, vector_selector};
+use crate::grpc::convert::value::json_from_proto;
 use crate::grpc::convert::vector::dense_from_proto;
 use crate::pb;
 use crate::status::{invalid, unsupported, validation};
@@ -104,6 +105,79 @@ fn pairs(c: Option<pb::ContextInput>) -> Result<Vec<ContextPair>, Status> {
         .collect()
 }
 
+/// A wire formula expression in REST's JSON shape, which the engine parses.
+fn expression_json(e: pb::Expression, depth: usize) -> Result<serde_json::Value, Status> {
+    use pb::expression::Variant as E;
+    use serde_json::json;
+    if depth > 64 {
+        return Err(invalid("formula nests deeper than 64 levels"));
+    }
+    let sub = |e: Option<Box<pb::Expression>>, what: &str| match e {
+        Some(e) => expression_json(*e, depth + 1),
+        None => Err(invalid(format!("{what} is missing"))),
+    };
+    let all = |es: Vec<pb::Expression>| {
+        es.into_iter()
+            .map(|e| expression_json(e, depth + 1))
+            .collect::<Result<Vec<_>, Status>>()
+    };
+    let decay = |d: pb::DecayParamsExpression| -> Result<serde_json::Value, Status> {
+        let mut o = serde_json::Map::new();
+        o.insert("x".into(), sub(d.x, "decay x")?);
+        if let Some(t) = d.target {
+            o.insert("target".into(), expression_json(*t, depth + 1)?);
+        }
+        if let Some(s) = d.scale {
+            o.insert("scale".into(), finite(f64::from(s), "decay scale")?);
+        }
+        if let Some(m) = d.midpoint {
+            o.insert("midpoint".into(), finite(f64::from(m), "decay midpoint")?);
+        }
+        Ok(serde_json::Value::Object(o))
+    };
+    Ok(match e.variant {
+        None => return Err(invalid("formula expression is empty")),
+        Some(E::Constant(c)) => finite(f64::from(c), "constant")?,
+        Some(E::Variable(v)) => json!(v),
+        Some(E::Condition(c)) => condition(c)?,
+        Some(E::GeoDistance(g)) => {
+            json!({"geo_distance": {"origin": geo_point(g.origin, "origin")?, "to": g.to}})
+        }
+        Some(E::Datetime(d)) => json!({ "datetime": d }),
+        Some(E::DatetimeKey(k)) => json!({ "datetime_key": k }),
+        Some(E::Mult(m)) => json!({ "mult": all(m.mult)? }),
+        Some(E::Sum(m)) => json!({ "sum": all(m.sum)? }),
+        Some(E::Max(m)) => json!({ "max": all(m.max)? }),
+        Some(E::Min(m)) => json!({ "min": all(m.min)? }),
+        Some(E::Div(d)) => {
+            let mut o = serde_json::Map::new();
+            o.insert("left".into(), sub(d.left, "div left")?);
+            o.insert("right".into(), sub(d.right, "div right")?);
+            if let Some(z) = d.by_zero_default {
+                o.insert(
+                    "by_zero_default".into(),
+                    finite(f64::from(z), "by_zero_default")?,
+                );
+            }
+            json!({ "div": o })
+        }
+        Some(E::Neg(x)) => json!({ "neg": expression_json(*x, depth + 1)? }),
+        Some(E::Abs(x)) => json!({ "abs": expression_json(*x, depth + 1)? }),
+        Some(E::Sqrt(x)) => json!({ "sqrt": expression_json(*x, depth + 1)? }),
+        Some(E::Exp(x)) => json!({ "exp": expression_json(*x, depth + 1)? }),
+        Some(E::Log10(x)) => json!({ "log10": expression_json(*x, depth + 1)? }),
+        Some(E::Ln(x)) => json!({ "ln": expression_json(*x, depth + 1)? }),
+        Some(E::Acosh(x)) => json!({ "acosh": expression_json(*x, depth + 1)? }),
+        Some(E::Pow(p)) => json!({"pow": {
+            "base": sub(p.base, "pow base")?,
+            "exponent": sub(p.exponent, "pow exponent")?,
+        }}),
+        Some(E::LinDecay(d)) => json!({ "lin_decay": decay(*d)? }),
+        Some(E::ExpDecay(d)) => json!({ "exp_decay": decay(*d)? }),
+        Some(E::GaussDecay(d)) => json!({ "gauss_decay": decay(*d)? }),
+    })
+}
+
 /// A wire `Query` as the engine's.
 pub fn query_from_proto(q: pb::Query) -> Result<Query, Status> {
     use pb::query::Variant as Q;
@@ -141,7 +215,22 @@ pub fn query_from_proto(q: pb::Query) -> Result<Query, Status> {
             Ok(pb::Sample::Random) => Ok(Query::Sample),
             Err(_) => Err(invalid("unknown sample")),
         },
-        Some(Q::Formula(_)) => Err(unsupported("formula queries")),
+        Some(Q::Formula(f)) => {
+            let expression = f
+                .expression
+                .ok_or_else(|| invalid("formula expression is missing"))?;
+            let expression = Expression::from_json(expression_json(expression, 0)?)
+                .map_err(|e| invalid(format!("formula: {e}")))?;
+            let defaults = f
+                .defaults
+                .into_iter()
+                .map(|(k, v)| Ok((k, json_from_proto(v)?)))
+                .collect::<Result<_, Status>>()?;
+            Ok(Query::Formula(Formula {
+                expression,
+                defaults,
+            }))
+        }
         Some(Q::NearestWithMmr(q)) => {
             let nearest = q
                 .nearest
