@@ -763,3 +763,61 @@ fn formula_rescores_the_prefetched_points() {
     let e = c.query(&alone).unwrap_err().to_string();
     assert!(e.contains("cannot apply Formula without prefetches"), "{e}");
 }
+
+#[test]
+fn relevance_feedback_scores_by_the_naive_formula() {
+    let (_db, c) = circle();
+    let judged = [
+        (id(9), 0.8f32),
+        (id(27), 0.2),
+        (VectorInput::Vector(v(4)), 0.5),
+    ];
+    let strategy = vicinity::NaiveFeedback {
+        a: 1.0,
+        b: 2.0,
+        c: 3.0,
+    };
+    let r = QueryRequest::new(
+        Query::RelevanceFeedback {
+            target: VectorInput::Vector(v(0)),
+            feedback: judged
+                .iter()
+                .map(|(e, s)| vicinity::FeedbackItem {
+                    example: e.clone(),
+                    score: *s,
+                })
+                .collect(),
+            strategy,
+        },
+        36,
+    );
+    let hits = c.query(&exact(r)).unwrap();
+    // the example points never come back
+    assert_eq!(hits.len(), 34);
+    let vec_of = |k: usize| match k {
+        0 => v(9),
+        1 => v(27),
+        _ => v(4),
+    };
+    for h in &hits {
+        let p = v(num(h.id));
+        let mut want = strategy.a * dot(&v(0), &p);
+        for i in 0..3 {
+            for j in 0..3 {
+                let d = judged[i].1 - judged[j].1;
+                if d > 0.0 {
+                    want += d.powf(strategy.b)
+                        * strategy.c
+                        * (dot(&vec_of(i), &p) - dot(&vec_of(j), &p));
+                }
+            }
+        }
+        assert!(
+            (h.score - want).abs() < 1e-4,
+            "{}: {} vs {want}",
+            num(h.id),
+            h.score
+        );
+    }
+    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+}

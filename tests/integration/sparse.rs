@@ -414,3 +414,59 @@ fn hybrid_fusion_of_dense_and_sparse() {
     let best = want.values().cloned().fold(f32::MIN, f32::max);
     assert!((fused[0].score - best).abs() < 1e-6);
 }
+
+#[test]
+fn relevance_feedback_over_sparse_vectors() {
+    let db = Database::new();
+    let c = db.create_collection("s", config()).unwrap();
+    let mut rng = Rng::new(0x0fee_db0c_0000_0001);
+    let model = fill(&c, &mut rng);
+    let target = sparse(&mut rng);
+    let examples = [sparse(&mut rng), sparse(&mut rng), sparse(&mut rng)];
+    let judged = [0.9f32, 0.1, 0.5];
+    let strategy = vicinity::NaiveFeedback {
+        a: 0.7,
+        b: 1.3,
+        c: 0.4,
+    };
+    let mut r = QueryRequest::new(
+        Query::RelevanceFeedback {
+            target: VectorInput::Sparse(target.clone()),
+            feedback: examples
+                .iter()
+                .zip(judged)
+                .map(|(e, s)| vicinity::FeedbackItem {
+                    example: VectorInput::Sparse(e.clone()),
+                    score: s,
+                })
+                .collect(),
+            strategy,
+        },
+        15,
+    );
+    r.using = SPLADE.into();
+    let got = c.query(&r).unwrap();
+    // the formula by hand: every ordered pair whose judged scores differ
+    let dot = |a: &SparseVector, b: &SparseVector| a.sorted().dot(b).unwrap_or(0.0);
+    let mut want: Vec<(u64, f32)> = model
+        .points
+        .keys()
+        .filter_map(|&id| {
+            let v = model.vector(id, SPLADE)?.sorted();
+            let mut s = strategy.a * dot(&target, &v);
+            for i in 0..3 {
+                for j in 0..3 {
+                    let d = judged[i] - judged[j];
+                    if d > 0.0 {
+                        let w = d.powf(strategy.b) * strategy.c;
+                        s += w * (dot(&examples[i], &v) - dot(&examples[j], &v));
+                    }
+                }
+            }
+            Some((id, s))
+        })
+        .collect();
+    want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    want.truncate(15);
+    assert_matches(&got, &want, "sparse feedback");
+}

@@ -1193,3 +1193,78 @@ def test_formula_matches_local_mode(client):
     with pytest.raises(Exception, match="cannot apply Formula without prefetches"):
         client.query_points(name, query=formulas[0])
     local.close()
+
+
+def test_relevance_feedback_matches_local_mode(client):
+    """Relevance feedback (the naive strategy) on every distance, with the
+    target and the examples given as vectors or stored points, filtered,
+    against the Python client's local mode: same ids, same scores."""
+    import random
+
+    from qdrant_client import QdrantClient
+
+    rng = random.Random(13)
+    local = QdrantClient(":memory:")
+    name = "py_feedback"
+    distances = {
+        "cos": models.Distance.COSINE,
+        "dot": models.Distance.DOT,
+        "euc": models.Distance.EUCLID,
+        "man": models.Distance.MANHATTAN,
+    }
+    for c in (client, local):
+        if c.collection_exists(name):
+            c.delete_collection(name)
+        c.create_collection(
+            name,
+            vectors_config={k: models.VectorParams(size=5, distance=d) for k, d in distances.items()},
+        )
+    points = [
+        models.PointStruct(
+            id=i,
+            vector={k: [rng.uniform(-1, 1) for _ in range(5)] for k in distances},
+            payload={"g": i % 3},
+        )
+        for i in range(150)
+    ]
+    for c in (client, local):
+        c.upsert(name, points, wait=True)
+    flt = models.Filter(must_not=[models.FieldCondition(key="g", match=models.MatchValue(value=0))])
+    for step in range(5):
+        for using in distances:
+            target = 7 if step % 2 else [rng.uniform(-1, 1) for _ in range(5)]
+            feedback = [
+                models.FeedbackItem(example=10 + step, score=0.9),
+                models.FeedbackItem(example=[rng.uniform(-1, 1) for _ in range(5)], score=0.2),
+                models.FeedbackItem(example=20 + step, score=0.55),
+                models.FeedbackItem(example=30 + step, score=0.55),
+            ]
+            query = models.RelevanceFeedbackQuery(
+                relevance_feedback=models.RelevanceFeedbackInput(
+                    target=target,
+                    feedback=feedback,
+                    strategy=models.NaiveFeedbackStrategy(
+                        naive=models.NaiveFeedbackStrategyParams(a=0.8, b=1.5, c=0.6)
+                    ),
+                )
+            )
+            for f in (None, flt):
+                hits = [
+                    c.query_points(name, query=query, using=using, query_filter=f, limit=10).points
+                    for c in (client, local)
+                ]
+                _same_hits(hits[0], hits[1], (step, using, f is not None))
+                mentioned = {7, 10 + step, 20 + step, 30 + step} if step % 2 else {10 + step, 20 + step, 30 + step}
+                assert not mentioned & {p.id for p in hits[0]}
+    bad = models.RelevanceFeedbackQuery(
+        relevance_feedback=models.RelevanceFeedbackInput(
+            target=3,
+            feedback=[],
+            strategy=models.NaiveFeedbackStrategy(
+                naive=models.NaiveFeedbackStrategyParams(a=1, b=-1, c=1)
+            ),
+        )
+    )
+    with pytest.raises(Exception, match="must be 0.0 or larger"):
+        client.query_points(name, query=bad, using="cos")
+    local.close()

@@ -64,8 +64,8 @@ pub use point::{
     VectorSelector, Vectors, WithSelectors,
 };
 pub use query::{
-    ContextPair, Fusion, GroupId, PointGroup, Prefetch, Query, QueryGroupsRequest, QueryRequest,
-    RecommendStrategy, VectorInput,
+    ContextPair, FeedbackItem, Fusion, GroupId, NaiveFeedback, PointGroup, Prefetch, Query,
+    QueryGroupsRequest, QueryRequest, RecommendStrategy, VectorInput,
 };
 pub use request::{
     Direction, FacetHit, FacetRequest, OrderBy, PointSelector, QuantizationSearchParams,

@@ -99,6 +99,11 @@ fn inputs_mut(q: &mut Query) -> Vec<&mut VectorInput> {
             .iter_mut()
             .flat_map(|p| [&mut p.positive, &mut p.negative])
             .collect(),
+        Query::RelevanceFeedback {
+            target, feedback, ..
+        } => std::iter::once(target)
+            .chain(feedback.iter_mut().map(|f| &mut f.example))
+            .collect(),
         Query::OrderBy(_) | Query::Fusion(_) | Query::Formula(_) | Query::Sample => Vec::new(),
     }
 }

@@ -76,6 +76,59 @@ pub struct ContextPair {
     pub negative: VectorInput,
 }
 
+/// An example judged for relevance feedback.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedbackItem {
+    /// The example: a vector or a stored point (which then never comes
+    /// back as a result).
+    pub example: VectorInput,
+    /// How relevant a judge (a larger model, a user) found it.
+    pub score: f32,
+}
+
+/// Qdrant's naive feedback strategy: a point scores
+/// `a · sim(target) + Σ (Δscore)^b · c · (sim(better) − sim(worse))` over
+/// every ordered pair of examples whose judged scores differ by more than
+/// zero.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NaiveFeedback {
+    /// The weight of the target's similarity.
+    pub a: f32,
+    /// The exponent of a pair's score difference (at least 0).
+    pub b: f32,
+    /// The weight of the pairs.
+    pub c: f32,
+}
+
+impl NaiveFeedback {
+    /// Qdrant's bound: `b` at least 0. On failure: the field and Qdrant's
+    /// message.
+    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+        if self.b.is_nan() || self.b < 0.0 {
+            return Err((
+                "b",
+                format!("value {} invalid, must be 0.0 or larger", self.b),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The ordered pairs `(better, worse, weight)` of the examples, in
+    /// Qdrant's order (every ordered pair, the first index outer).
+    fn pairs(&self, scores: &[f32]) -> Vec<(usize, usize, f32)> {
+        let mut out = Vec::new();
+        for (i, &si) in scores.iter().enumerate() {
+            for (j, &sj) in scores.iter().enumerate() {
+                let confidence = si - sj;
+                if i != j && confidence > 0.0 {
+                    out.push((i, j, confidence.powf(self.b) * self.c));
+                }
+            }
+        }
+        out
+    }
+}
+
 /// How prefetch results are fused.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fusion {
@@ -125,6 +178,16 @@ pub enum Query {
     },
     /// Only the context pairs: points on the positive side of every pair.
     Context(Vec<ContextPair>),
+    /// Relevance feedback: the target, corrected by judged examples
+    /// (see [`NaiveFeedback`]).
+    RelevanceFeedback {
+        /// What the user searched for.
+        target: VectorInput,
+        /// Examples with judged scores.
+        feedback: Vec<FeedbackItem>,
+        /// The formula's coefficients.
+        strategy: NaiveFeedback,
+    },
     /// By a payload value (needs a range index).
     OrderBy(OrderBy),
     /// Fuse the prefetches' results.
@@ -312,6 +375,24 @@ impl<M: Metric> Scorer for Pairs<M> {
             // context: a loss, 0 when on the positive side of every pair
             None => context_loss(sims),
         }
+    }
+}
+
+/// Relevance feedback over dense vectors.
+struct Feedback<M> {
+    a: f32,
+    target: Vec<f32>,
+    pairs: Vec<(Vec<f32>, Vec<f32>, f32)>,
+    _m: std::marker::PhantomData<M>,
+}
+
+impl<M: Metric> Scorer for Feedback<M> {
+    fn score(&self, v: &[f32]) -> f32 {
+        let mut score = self.a * M::similarity(v, &self.target);
+        for (p, n, w) in &self.pairs {
+            score += w * (M::similarity(v, p) - M::similarity(v, n));
+        }
+        score
     }
 }
 
@@ -693,6 +774,7 @@ impl Collection {
             Best(Vec<Vec<f32>>, Vec<Vec<f32>>),
             Sum(Vec<Vec<f32>>, Vec<Vec<f32>>),
             Pairs(Option<Vec<f32>>, Vec<(Vec<f32>, Vec<f32>)>),
+            Feedback(f32, Vec<f32>, Vec<(Vec<f32>, Vec<f32>, f32)>),
         }
         let plan = match q {
             Query::Nearest(v) => Plan::Nearest(r.vector(self, seg, using, v)?),
@@ -744,6 +826,25 @@ impl Collection {
                 }
                 Plan::Pairs(None, self.pairs(&mut r, seg, using, context)?)
             }
+            Query::RelevanceFeedback {
+                target,
+                feedback,
+                strategy,
+            } => {
+                validate_feedback(strategy)?;
+                let t = r.vector(self, seg, using, target)?;
+                let examples = feedback
+                    .iter()
+                    .map(|f| r.vector(self, seg, using, &f.example))
+                    .collect::<Result<Vec<_>>>()?;
+                let scores: Vec<f32> = feedback.iter().map(|f| f.score).collect();
+                let pairs = strategy
+                    .pairs(&scores)
+                    .into_iter()
+                    .map(|(i, j, w)| (examples[i].clone(), examples[j].clone(), w))
+                    .collect();
+                Plan::Feedback(strategy.a, t, pairs)
+            }
             Query::OrderBy(_) | Query::Sample | Query::NearestMmr { .. } => {
                 unreachable!("ranked above")
             }
@@ -771,6 +872,7 @@ impl Collection {
             Plan::Best(p, n) => go(&BestScore::<M>(Examples { positive: p.clone(), negative: n.clone(), _m: Default::default() }))?,
             Plan::Sum(p, n) => go(&SumScores::<M>(Examples { positive: p.clone(), negative: n.clone(), _m: Default::default() }))?,
             Plan::Pairs(t, pairs) => go(&Pairs::<M> { target: t.clone(), pairs: pairs.clone(), _m: Default::default() })?,
+            Plan::Feedback(a, t, pairs) => go(&Feedback::<M> { a: *a, target: t.clone(), pairs: pairs.clone(), _m: Default::default() })?,
         });
         Ok(Ranked {
             hits,
@@ -859,6 +961,25 @@ impl Collection {
                     .map(|p| Ok((resolve(&p.positive)?, resolve(&p.negative)?)))
                     .collect::<Result<Vec<_>>>()?;
                 SparsePlan::Pairs(None, pairs)
+            }
+            Query::RelevanceFeedback {
+                target,
+                feedback,
+                strategy,
+            } => {
+                validate_feedback(strategy)?;
+                let t = resolve(target)?;
+                let examples = feedback
+                    .iter()
+                    .map(|f| resolve(&f.example))
+                    .collect::<Result<Vec<_>>>()?;
+                let scores: Vec<f32> = feedback.iter().map(|f| f.score).collect();
+                let pairs = strategy
+                    .pairs(&scores)
+                    .into_iter()
+                    .map(|(i, j, w)| (examples[i].clone(), examples[j].clone(), w))
+                    .collect();
+                SparsePlan::Feedback(strategy.a, t, pairs)
             }
             Query::OrderBy(_)
             | Query::Sample
@@ -1311,6 +1432,12 @@ fn validate_level(
     Ok(())
 }
 
+/// Qdrant's bound on the naive feedback strategy.
+fn validate_feedback(f: &NaiveFeedback) -> Result<()> {
+    f.validate()
+        .map_err(|(field, msg)| Error::BadRequest(format!("strategy.naive.{field}: {msg}")))
+}
+
 /// Qdrant's bounds on MMR's parameters.
 fn validate_mmr(mmr: &Mmr) -> Result<()> {
     mmr.validate()
@@ -1470,6 +1597,7 @@ enum SparsePlan {
     Best(Vec<SparseVector>, Vec<SparseVector>),
     Sum(Vec<SparseVector>, Vec<SparseVector>),
     Pairs(Option<SparseVector>, Vec<(SparseVector, SparseVector)>),
+    Feedback(f32, SparseVector, Vec<(SparseVector, SparseVector, f32)>),
 }
 
 impl SparsePlan {
@@ -1483,6 +1611,11 @@ impl SparsePlan {
             SparsePlan::Pairs(t, pairs) => SparsePlan::Pairs(
                 t.map(&f),
                 pairs.into_iter().map(|(p, n)| (f(p), f(n))).collect(),
+            ),
+            SparsePlan::Feedback(a, t, pairs) => SparsePlan::Feedback(
+                a,
+                f(t),
+                pairs.into_iter().map(|(p, n, w)| (f(p), f(n), w)).collect(),
             ),
         }
     }
@@ -1509,6 +1642,13 @@ impl SparsePlan {
             }
             SparsePlan::Pairs(None, pairs) => {
                 context_loss(pairs.iter().map(|(p, n)| (sim(p), sim(n))))
+            }
+            SparsePlan::Feedback(a, t, pairs) => {
+                let mut score = a * sim(t);
+                for (p, n, w) in pairs {
+                    score += w * (sim(p) - sim(n));
+                }
+                score
             }
         }
     }

@@ -611,6 +611,7 @@ fn fullscan(
         Some(
             Query::Nearest(_)
                 | Query::NearestMmr { .. }
+                | Query::RelevanceFeedback { .. }
                 | Query::Recommend { .. }
                 | Query::Discover { .. }
                 | Query::Context(_)

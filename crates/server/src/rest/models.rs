@@ -14,10 +14,10 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use vicinity::{
-    ContextPair, Direction, Expression, FieldIndexParams, FieldType, Filter, Formula, Fusion,
-    JsonPath, LookupFrom, Mmr, OrderBy, Payload, PayloadSelector, PointId, PointStruct,
-    PointsSelector, Prefetch, Query, QueryRequest, RecommendStrategy, SearchParams, UpdateMode,
-    Vector, VectorInput, VectorSelector, Vectors, WithLookup, WithSelectors,
+    ContextPair, Direction, Expression, FeedbackItem, FieldIndexParams, FieldType, Filter, Formula,
+    Fusion, JsonPath, LookupFrom, Mmr, NaiveFeedback, OrderBy, Payload, PayloadSelector, PointId,
+    PointStruct, PointsSelector, Prefetch, Query, QueryRequest, RecommendStrategy, SearchParams,
+    UpdateMode, Vector, VectorInput, VectorSelector, Vectors, WithLookup, WithSelectors,
 };
 
 use crate::ops::WriteOp;
@@ -895,6 +895,44 @@ pub struct RrfJson {
     pub weights: Option<Vec<f32>>,
 }
 
+/// `relevance_feedback`: a target and judged examples.
+#[derive(Debug, Deserialize)]
+pub struct RelevanceFeedbackJson {
+    /// What was searched for.
+    pub target: VectorInputJson,
+    /// The judged examples.
+    pub feedback: Vec<FeedbackItemJson>,
+    /// How to combine them.
+    pub strategy: FeedbackStrategyJson,
+}
+
+/// One judged example.
+#[derive(Debug, Deserialize)]
+pub struct FeedbackItemJson {
+    /// A vector or point id.
+    pub example: VectorInputJson,
+    /// Its judged relevance.
+    pub score: f32,
+}
+
+/// `{"naive": {"a", "b", "c"}}`, the only strategy.
+#[derive(Debug, Deserialize)]
+pub struct FeedbackStrategyJson {
+    /// The naive formula's coefficients.
+    pub naive: NaiveFeedbackJson,
+}
+
+/// The naive formula's coefficients.
+#[derive(Debug, Deserialize)]
+pub struct NaiveFeedbackJson {
+    /// Target weight.
+    pub a: f32,
+    /// Exponent of the score difference.
+    pub b: f32,
+    /// Pair weight.
+    pub c: f32,
+}
+
 /// `mmr`: maximal marginal relevance.
 #[derive(Debug, Deserialize)]
 pub struct MmrJson {
@@ -969,10 +1007,10 @@ pub enum QueryJson {
         #[serde(default)]
         defaults: Option<HashMap<String, Value>>,
     },
-    /// `{"relevance_feedback": ...}` (not served yet).
+    /// `{"relevance_feedback": ...}`.
     RelevanceFeedback {
-        /// The feedback.
-        relevance_feedback: Value,
+        /// Target, judged examples and strategy.
+        relevance_feedback: RelevanceFeedbackJson,
     },
     /// A bare vector or point id: nearest to it.
     Input(VectorInputJson),
@@ -1044,8 +1082,34 @@ impl QueryJson {
                 expression: Expression::from_json(formula).map_err(RestError::format)?,
                 defaults: defaults.unwrap_or_default(),
             }),
-            QueryJson::RelevanceFeedback { .. } => {
-                return Err(RestError::unsupported("relevance feedback queries"));
+            QueryJson::RelevanceFeedback {
+                relevance_feedback: r,
+            } => {
+                let strategy = NaiveFeedback {
+                    a: r.strategy.naive.a,
+                    b: r.strategy.naive.b,
+                    c: r.strategy.naive.c,
+                };
+                strategy.validate().map_err(|(field, msg)| {
+                    RestError::validation(
+                        &format!("query.relevance_feedback.strategy.naive.{field}"),
+                        msg,
+                    )
+                })?;
+                Query::RelevanceFeedback {
+                    target: r.target.into_input()?,
+                    feedback: r
+                        .feedback
+                        .into_iter()
+                        .map(|f| {
+                            Ok(FeedbackItem {
+                                example: f.example.into_input()?,
+                                score: f.score,
+                            })
+                        })
+                        .collect::<Result<_>>()?,
+                    strategy,
+                }
             }
         })
     }

@@ -396,12 +396,12 @@ fn catalogue() -> Vec<Case> {
             "`div` needs `right`",
         ),
         case(
-            "relevance feedback query",
+            "relevance feedback with a negative exponent",
             "POST",
             QUERY,
-            r#"{"query": {"relevance_feedback": {"target": [1.0, 0.0], "feedback": []}}}"#,
-            501,
-            "relevance feedback",
+            r#"{"query": {"relevance_feedback": {"target": [1.0, 0.0], "feedback": [], "strategy": {"naive": {"a": 1, "b": -1, "c": 1}}}}}"#,
+            422,
+            "must be 0.0 or larger",
         ),
         case(
             "unknown vector in using",

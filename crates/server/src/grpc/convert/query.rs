@@ -3,9 +3,9 @@
 
 use tonic::Status;
 use vicinity::{
-    ContextPair, Expression, Formula, Fusion, GroupId, LookupFrom, Mmr, PointGroup, Prefetch,
-    Query, QueryGroupsRequest, QueryRequest, RecommendStrategy, SearchMatrixRequest, SearchParams,
-    VectorInput, WithLookup, WithSelectors,
+    ContextPair, Expression, FeedbackItem, Formula, Fusion, GroupId, LookupFrom, Mmr,
+    NaiveFeedback, PointGroup, Prefetch, Query, QueryGroupsRequest, QueryRequest,
+    RecommendStrategy, SearchMatrixRequest, SearchParams, VectorInput, WithLookup, WithSelectors,
 };
 
 use crate::grpc::convert::filter::{condition, filter_from_proto, finite, geo_point};
@@ -251,7 +251,39 @@ pub fn query_from_proto(q: pb::Query) -> Result<Query, Status> {
                 mmr,
             })
         }
-        Some(Q::RelevanceFeedback(_)) => Err(unsupported("relevance feedback queries")),
+        Some(Q::RelevanceFeedback(r)) => {
+            let target = r.target.ok_or_else(|| invalid("target is missing"))?;
+            let feedback = r
+                .feedback
+                .into_iter()
+                .map(|f| {
+                    let example = f
+                        .example
+                        .ok_or_else(|| invalid("feedback example is missing"))?;
+                    Ok(FeedbackItem {
+                        example: input_from_proto(example)?,
+                        score: f.score,
+                    })
+                })
+                .collect::<Result<Vec<_>, Status>>()?;
+            let strategy = r.strategy.ok_or_else(|| invalid("strategy is missing"))?;
+            let strategy = match strategy.variant {
+                Some(pb::feedback_strategy::Variant::Naive(n)) => NaiveFeedback {
+                    a: n.a,
+                    b: n.b,
+                    c: n.c,
+                },
+                None => return Err(invalid("strategy is empty")),
+            };
+            strategy.validate().map_err(|(field, msg)| {
+                validation(&format!("relevance_feedback.strategy.naive.{field}"), msg)
+            })?;
+            Ok(Query::RelevanceFeedback {
+                target: input_from_proto(target)?,
+                feedback,
+                strategy,
+            })
+        }
         Some(Q::Text(_)) => Err(unsupported("text queries")),
         None => Err(invalid("query is empty")),
     }
