@@ -1268,3 +1268,53 @@ def test_relevance_feedback_matches_local_mode(client):
     with pytest.raises(Exception, match="must be 0.0 or larger"):
         client.query_points(name, query=bad, using="cos")
     local.close()
+
+
+def test_slice_conditions_match_local_mode(client):
+    """Slice conditions (deterministic id-space slices) over numeric and
+    UUID ids, alone and combined, in scroll, count and search, against
+    the Python client's local mode; the slices of one total partition the
+    points."""
+    import uuid as uuidlib
+
+    from qdrant_client import QdrantClient
+
+    local = QdrantClient(":memory:")
+    name = "py_slice"
+    for c in (client, local):
+        if c.collection_exists(name):
+            c.delete_collection(name)
+        c.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    ids = list(range(300)) + [str(uuidlib.UUID(int=i * 104729 + 17)) for i in range(100)]
+    points = [
+        models.PointStruct(id=pid, vector=[1.0, i / 400], payload={"even": i % 2 == 0})
+        for i, pid in enumerate(ids)
+    ]
+    for c in (client, local):
+        c.upsert(name, points, wait=True)
+
+    def ids_in(c, flt):
+        got, _ = c.scroll(name, scroll_filter=flt, limit=1000)
+        return {str(p.id) for p in got}
+
+    for total in (1, 2, 5):
+        seen = set()
+        for index in range(total):
+            flt = models.Filter(must=[models.SliceCondition(slice=models.Slice(total=total, index=index))])
+            ours, theirs = ids_in(client, flt), ids_in(local, flt)
+            assert ours == theirs, (total, index)
+            assert not seen & ours
+            seen |= ours
+            assert client.count(name, count_filter=flt).count == len(ours)
+        assert len(seen) == len(ids)
+    both = models.Filter(
+        must=[models.SliceCondition(slice=models.Slice(total=3, index=2))],
+        must_not=[models.FieldCondition(key="even", match=models.MatchValue(value=True))],
+    )
+    assert ids_in(client, both) == ids_in(local, both)
+    hits = client.query_points(name, query=[0.0, 1.0], query_filter=both, limit=400).points
+    assert {str(p.id) for p in hits} == ids_in(local, both)
+    bad = models.Filter(must=[models.SliceCondition(slice=models.Slice(total=2, index=2))])
+    with pytest.raises(Exception, match=r"Slice index must be in \[0;1\], got 2"):
+        client.scroll(name, scroll_filter=bad)
+    local.close()

@@ -917,7 +917,7 @@ fn first_unindexed(schema: &Schema, f: &Filter) -> Option<(String, Vec<Need>)> {
                     walk(schema, Some(&p), filter, found, false);
                     continue;
                 }
-                Condition::HasId(_) | Condition::HasVector(_) => continue,
+                Condition::HasId(_) | Condition::HasVector(_) | Condition::Slice { .. } => continue,
             };
             if needs.is_empty() {
                 continue;

@@ -207,6 +207,9 @@ impl Condition {
             Condition::IsNull(key) => key.values(point.payload()).iter().any(|v| v.is_null()),
             Condition::HasId(ids) => point.id().is_some_and(|id| ids.contains(&id)),
             Condition::HasVector(name) => point.has_vector(name),
+            Condition::Slice { total, index } => point
+                .id()
+                .is_some_and(|id| super::id_slice(&id, *total) == *index),
             Condition::Nested { key, filter } => key
                 .raw_values(point.payload())
                 .iter()

@@ -58,6 +58,15 @@ pub enum Condition {
     HasId(HashSet<PointId>),
     /// The point has a vector of this name.
     HasVector(String),
+    /// The point's id falls in slice `index` of `total` disjoint slices of
+    /// the id space (SipHash-2-4, zero key, over the id's canonical
+    /// bytes), as Qdrant splits it.
+    Slice {
+        /// How many slices, at least 1.
+        total: u32,
+        /// Which one, below `total`.
+        index: u32,
+    },
     /// The inner filter holds for one element of the array at `key`.
     Nested {
         /// The array's key.
@@ -322,6 +331,34 @@ fn parse_match(v: Value) -> Result<Match, String> {
     })
 }
 
+/// The bounds of a slice, with the Python client's messages.
+fn validate_slice(total: u32, index: u32) -> Result<(), String> {
+    if total < 1 {
+        return Err(format!("Slice total must be >= 1, got {total}"));
+    }
+    if index >= total {
+        return Err(format!(
+            "Slice index must be in [0;{}], got {index}",
+            total - 1
+        ));
+    }
+    Ok(())
+}
+
+/// The slice of `total` a point id falls in: SipHash-2-4 with a zero key
+/// over the id's canonical bytes (8 little-endian bytes for a number, the
+/// 16 RFC 4122 bytes for a UUID), modulo `total`.
+pub fn id_slice(id: &PointId, total: u32) -> u32 {
+    use std::hash::Hasher;
+    #[allow(deprecated)] // std's SipHasher is SipHash-2-4, what Qdrant hashes with
+    let mut h = std::hash::SipHasher::new_with_keys(0, 0);
+    match id {
+        PointId::Num(n) => h.write(&n.to_le_bytes()),
+        PointId::Uuid(u) => h.write(u.as_bytes()),
+    }
+    (h.finish() % u64::from(total.max(1))) as u32
+}
+
 fn de<T: for<'de> Deserialize<'de>>(v: Value, what: &str) -> Result<T, String> {
     serde_json::from_value(v).map_err(|e| err(format!("{what}: {e}")))
 }
@@ -425,6 +462,23 @@ impl Condition {
             let ids: Vec<PointId> = de(v, "has_id")?;
             return Ok(Condition::HasId(ids.into_iter().collect()));
         }
+        if let Some(v) = m.remove("slice") {
+            if !m.is_empty() {
+                return Err(err("slice takes no other fields"));
+            }
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct SliceJson {
+                total: u32,
+                index: u32,
+            }
+            let s: SliceJson = de(v, "slice")?;
+            validate_slice(s.total, s.index)?;
+            return Ok(Condition::Slice {
+                total: s.total,
+                index: s.index,
+            });
+        }
         if let Some(v) = m.remove("has_vector") {
             if !m.is_empty() {
                 return Err(err("has_vector takes no other fields"));
@@ -474,6 +528,9 @@ impl Condition {
                 json!({ "has_id": ids })
             }
             Condition::HasVector(n) => json!({ "has_vector": n }),
+            Condition::Slice { total, index } => {
+                json!({"slice": {"total": total, "index": index}})
+            }
             Condition::Nested { key, filter } => {
                 json!({"nested": {"key": key, "filter": filter.to_json()}})
             }
@@ -609,5 +666,59 @@ impl Serialize for Filter {
 impl<'de> Deserialize<'de> for Filter {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Filter::parse(Value::deserialize(d)?, 0).map_err(D::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn std_siphasher_is_siphash_2_4() {
+        // the reference vector of the SipHash paper: key 00..0f, message
+        // 00..0e (15 bytes)
+        use std::hash::Hasher;
+        #[allow(deprecated)]
+        let mut h = std::hash::SipHasher::new_with_keys(0x0706050403020100, 0x0f0e0d0c0b0a0908);
+        h.write(&(0u8..15).collect::<Vec<_>>());
+        assert_eq!(h.finish(), 0xa129ca6149be45e5);
+    }
+
+    #[test]
+    fn slices_partition_the_ids() {
+        let ids: Vec<PointId> = (0..1_000u64)
+            .map(PointId::Num)
+            .chain((0..200u128).map(|i| PointId::Uuid(uuid::Uuid::from_u128(i * 7919 + 1))))
+            .collect();
+        for total in [1u32, 2, 3, 8] {
+            let mut counts = vec![0usize; total as usize];
+            for id in &ids {
+                counts[id_slice(id, total) as usize] += 1;
+            }
+            assert_eq!(counts.iter().sum::<usize>(), ids.len());
+            // roughly uniform
+            let expect = ids.len() / total as usize;
+            assert!(counts.iter().all(|&c| c > expect * 7 / 10), "{counts:?}");
+        }
+        // nested: slice 0 of 4 lies inside slice 0 of 2
+        assert!(
+            ids.iter()
+                .filter(|id| id_slice(id, 4) == 0)
+                .all(|id| id_slice(id, 2) == 0)
+        );
+        let f = Filter::from_json(json!({"must": [{"slice": {"total": 3, "index": 1}}]})).unwrap();
+        assert_eq!(f.must, vec![Condition::Slice { total: 3, index: 1 }]);
+        assert_eq!(
+            f.to_json(),
+            json!({"must": [{"slice": {"total": 3, "index": 1}}]})
+        );
+        let e = Filter::from_json(json!({"must": [{"slice": {"total": 3, "index": 3}}]}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Slice index must be in [0;2], got 3"), "{e}");
+        let e = Filter::from_json(json!({"must": [{"slice": {"total": 0, "index": 0}}]}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Slice total must be >= 1, got 0"), "{e}");
     }
 }

@@ -7,7 +7,7 @@ use tonic::Status;
 
 use crate::grpc::convert::id::{id_from_proto, id_to_proto};
 use crate::pb::{self, condition::ConditionOneOf, r#match::MatchValue, point_id::PointIdOptions};
-use crate::status::{invalid, unsupported};
+use crate::status::invalid;
 
 /// A wire filter as the engine's filter; a malformed one is refused as
 /// Qdrant refuses it (`InvalidArgument`).
@@ -67,7 +67,9 @@ pub(crate) fn condition(c: pb::Condition) -> Result<Value, Status> {
                 .ok_or_else(|| invalid("nested condition has no filter"))?;
             Ok(json!({"nested": {"key": n.key, "filter": filter_to_json(filter)?}}))
         }
-        Some(ConditionOneOf::Slice(_)) => Err(unsupported("slice conditions")),
+        Some(ConditionOneOf::Slice(s)) => {
+            Ok(json!({"slice": {"total": s.total, "index": s.index}}))
+        }
     }
 }
 
