@@ -1318,3 +1318,33 @@ def test_slice_conditions_match_local_mode(client):
     with pytest.raises(Exception, match=r"Slice index must be in \[0;1\], got 2"):
         client.scroll(name, scroll_filter=bad)
     local.close()
+
+
+def test_overwrite_payload_ignores_key_as_qdrant(client):
+    """Overwrite with a `key` (only reachable through batch updates and raw
+    requests) replaces the whole payload: Qdrant's update path ignores the
+    key, and so does local mode."""
+    from qdrant_client import QdrantClient
+
+    local = QdrantClient(":memory:")
+    name = "py_overwrite_key"
+    for c in (client, local):
+        if c.collection_exists(name):
+            c.delete_collection(name)
+        c.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+        c.upsert(
+            name,
+            [models.PointStruct(id=1, vector=[1.0, 0.0], payload={"a": {"b": 1}, "c": 2})],
+            wait=True,
+        )
+        c.batch_update_points(
+            name,
+            [
+                models.OverwritePayloadOperation(
+                    overwrite_payload=models.SetPayload(payload={"x": 5}, points=[1], key="a")
+                )
+            ],
+        )
+    got = [c.retrieve(name, [1])[0].payload for c in (client, local)]
+    assert got[0] == got[1] == {"x": 5}
+    local.close()

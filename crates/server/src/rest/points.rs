@@ -94,11 +94,10 @@ fn set_op(b: SetPayloadBody) -> Result<WriteOp, RestError> {
     Ok(WriteOp::SetPayload(s, payload, key))
 }
 
+/// Overwrite: the whole payload is replaced. A `key` is accepted and
+/// ignored, as Qdrant's update path ignores it.
 fn overwrite_op(b: SetPayloadBody) -> Result<WriteOp, RestError> {
-    let (s, payload, key) = b.parts()?;
-    if key.is_some() {
-        return Err(RestError::unsupported("overwrite_payload with a key"));
-    }
+    let (s, payload, _key) = b.parts()?;
     Ok(WriteOp::OverwritePayload(s, payload))
 }
 

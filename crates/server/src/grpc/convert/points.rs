@@ -84,14 +84,13 @@ fn set_payload(
     ))
 }
 
+/// Overwrite: the whole payload is replaced; a `key` is ignored, as
+/// Qdrant's update path ignores it.
 fn overwrite_payload(
     payload: std::collections::HashMap<String, pb::Value>,
     selector: Option<pb::PointsSelector>,
-    key: Option<String>,
+    _key: Option<String>,
 ) -> Result<WriteOp, Status> {
-    if key.is_some() {
-        return Err(unsupported("overwrite_payload with a key"));
-    }
     Ok(WriteOp::OverwritePayload(
         selected_ids(selector)?,
         payload_from_proto(payload)?,
