@@ -821,3 +821,123 @@ fn relevance_feedback_scores_by_the_naive_formula() {
     }
     assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
 }
+
+/// BM25 by hand over `docs` (whitespace tokens, lower-cased), as Qdrant's
+/// text query scores them.
+fn bm25_by_hand(docs: &[(u64, &str)], query: &str, k1: f64, b: f64) -> Vec<(u64, f32)> {
+    let toks =
+        |s: &str| -> Vec<String> { s.split_whitespace().map(|t| t.to_lowercase()).collect() };
+    let n = docs.len() as f64;
+    let avg = docs.iter().map(|(_, d)| toks(d).len() as f64).sum::<f64>() / n;
+    let mut terms = toks(query);
+    terms.sort();
+    terms.dedup();
+    let mut out: Vec<(u64, f32)> = docs
+        .iter()
+        .filter_map(|(id, d)| {
+            let t = toks(d);
+            let norm = k1 * (1.0 - b + b * t.len() as f64 / avg);
+            let s: f64 = terms
+                .iter()
+                .map(|q| {
+                    let df = docs.iter().filter(|(_, d)| toks(d).contains(q)).count() as f64;
+                    let tf = t.iter().filter(|x| *x == q).count() as f64;
+                    let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                    if tf > 0.0 {
+                        idf * tf * (k1 + 1.0) / (tf + norm)
+                    } else {
+                        0.0
+                    }
+                })
+                .sum();
+            (s > 0.0).then_some((*id, s as f32))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+#[test]
+fn text_queries_rank_by_bm25_and_survive_reopen() {
+    let docs: Vec<(u64, &str)> = vec![
+        (1, "red lipstick matte"),
+        (2, "lipstick lipstick gloss"),
+        (3, "blue mascara"),
+        (4, "red nail polish red"),
+        (5, "long lasting matte lipstick with a red tint and shine"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let key: vicinity::JsonPath = "title".parse().unwrap();
+    let text_query = |q: &str, k1: f64, b: f64| {
+        let mut r = QueryRequest::new(
+            Query::Text {
+                query: q.into(),
+                bm25: vicinity::Bm25 { k1, b },
+            },
+            10,
+        );
+        r.using = "title".into();
+        r
+    };
+    let check = |c: &vicinity::Collection| {
+        for (q, k1, b) in [
+            ("red lipstick", 1.2, 0.75),
+            ("LIPSTICK matte", 0.5, 0.0),
+            ("mascara", 2.0, 1.0),
+        ] {
+            let got = c.query(&text_query(q, k1, b)).unwrap();
+            let want = bm25_by_hand(&docs, q, k1, b);
+            assert_eq!(got.len(), want.len(), "{q}");
+            for (g, (id, s)) in got.iter().zip(&want) {
+                assert!((g.score - s).abs() < 1e-5, "{q}: {got:?} vs {want:?}");
+                assert_eq!(g.id, PointId::Num(*id), "{q}: {got:?} vs {want:?}");
+            }
+        }
+    };
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("t", CollectionConfig::single(2, Distance::Dot))
+            .unwrap();
+        let mut params = FieldIndexParams::new(FieldType::Text);
+        params.scoring = true;
+        c.create_field_index(&key, params).unwrap();
+        // a document replaced and one deleted: the statistics follow
+        c.upsert(
+            docs.iter()
+                .chain([(6, "red red red"), (3, "old title")].iter())
+                .map(|(id, t)| {
+                    PointStruct::new(
+                        *id,
+                        vec![1.0, 0.0],
+                        Payload::try_from(json!({"title": t})).unwrap(),
+                    )
+                })
+                .collect(),
+        )
+        .unwrap();
+        c.upsert(vec![PointStruct::new(
+            3,
+            vec![1.0, 0.0],
+            Payload::try_from(json!({"title": "blue mascara"})).unwrap(),
+        )])
+        .unwrap();
+        c.delete(&[PointId::Num(6)]).unwrap();
+        check(&c);
+        // a text index without scoring refuses
+        c.create_field_index(
+            &"other".parse().unwrap(),
+            FieldIndexParams::new(FieldType::Text),
+        )
+        .unwrap();
+        let mut r = text_query("red", 1.2, 0.75);
+        r.using = "other".into();
+        let e = c.query(&r).unwrap_err().to_string();
+        assert!(
+            e.contains("needs a text index with `scoring` on `other`"),
+            "{e}"
+        );
+    }
+    let db = Database::open(dir.path()).unwrap();
+    check(&db.collection("t").unwrap());
+}

@@ -800,10 +800,10 @@ def test_scalar_quantization(client):
             )
 
 
-def _same_hits(ours, theirs, what):
+def _same_hits(ours, theirs, what, skipped=()):
     """Same scores in order (1e-4), and the same id wherever a score is not
-    tied with another (in the list, or with the last one, which may tie with
-    points cut off)."""
+    tied with another (in the list, with the last one, which may tie with
+    points cut off, or with `skipped`: the scores an offset skipped)."""
     a = [(p.id, p.score) for p in ours]
     b = [(p.id, p.score) for p in theirs]
     assert len(a) == len(b), (what, a, b)
@@ -812,6 +812,7 @@ def _same_hits(ours, theirs, what):
         tied = (
             sum(1 for _, s in b if abs(s - sb) <= 1e-5) > 1
             or abs(b[-1][1] - sb) <= 1e-5
+            or any(abs(s - sb) <= 1e-5 for s in skipped)
         )
         assert tied or ia == ib, (what, a, b)
 
@@ -1347,4 +1348,102 @@ def test_overwrite_payload_ignores_key_as_qdrant(client):
         )
     got = [c.retrieve(name, [1])[0].payload for c in (client, local)]
     assert got[0] == got[1] == {"x": 5}
+    local.close()
+
+
+def test_text_queries_match_local_mode(client):
+    """Text queries (BM25 over a text index with `scoring`) against the
+    Python client's local mode: plain and with k/b, filtered, with offset
+    and threshold, after replacements and deletes, and fused with a dense
+    prefetch; and the errors for a field without scoring and bad k/b."""
+    import random
+
+    from qdrant_client import QdrantClient
+
+    rng = random.Random(21)
+    local = QdrantClient(":memory:")
+    name = "py_text"
+    words = [f"w{i}" for i in range(60)]
+
+    def title():
+        n = rng.randint(1, 12)
+        return " ".join(words[min(int(rng.random() ** 2 * 60), 59)] for _ in range(n))
+
+    def point(i):
+        payload = {"g": i % 4}
+        if i % 9:
+            payload["title"] = title() if i % 5 else [title(), title().upper()]
+        return models.PointStruct(id=i, vector=[rng.uniform(-1, 1) for _ in range(3)], payload=payload)
+
+    for c in (client, local):
+        if c.collection_exists(name):
+            c.delete_collection(name)
+        c.create_collection(name, vectors_config=models.VectorParams(size=3, distance=models.Distance.COSINE))
+        c.create_payload_index(
+            name,
+            "title",
+            field_schema=models.TextIndexParams(type=models.TextIndexType.TEXT, scoring=True),
+            wait=True,
+        )
+    # a text index without scoring (local mode keeps no such index)
+    client.create_payload_index(name, "plain", field_schema=models.PayloadSchemaType.TEXT, wait=True)
+    points = [point(i) for i in range(300)]
+    for c in (client, local):
+        c.upsert(name, points, wait=True)
+    replaced = [point(i) for i in range(0, 300, 7)]
+    for c in (client, local):
+        c.upsert(name, replaced, wait=True)
+        c.delete(name, models.PointIdsList(points=list(range(3, 300, 11))), wait=True)
+
+    only = models.Filter(must=[models.FieldCondition(key="g", match=models.MatchValue(value=1))])
+    for step in range(10):
+        q = " ".join(rng.sample(words[:30], rng.randint(1, 4)))
+        queries = [
+            models.TextQuery(text=q),
+            models.TextQuery(
+                text=models.TextQueryInput(
+                    query=q.upper(), scoring=models.Bm25Scoring(bm25=models.Bm25Params(k=0.9, b=0.4))
+                )
+            ),
+        ]
+        for query in queries:
+            for flt, offset, threshold in ((None, 0, None), (only, 0, None), (None, 3, None), (None, 0, 2.0)):
+                hits = [
+                    c.query_points(
+                        name,
+                        query=query,
+                        using="title",
+                        query_filter=flt,
+                        limit=10,
+                        offset=offset,
+                        score_threshold=threshold,
+                    ).points
+                    for c in (client, local)
+                ]
+                skipped = [
+                    p.score
+                    for p in local.query_points(
+                        name, query=query, using="title", query_filter=flt, limit=max(offset, 1)
+                    ).points[:offset]
+                ]
+                _same_hits(hits[0], hits[1], (step, q, flt is not None, offset, threshold), skipped)
+        # hybrid: BM25 and a dense vector fused
+        prefetch = [
+            models.Prefetch(query=models.TextQuery(text=q), using="title", limit=20),
+            models.Prefetch(query=[rng.uniform(-1, 1) for _ in range(3)], limit=20),
+        ]
+        fused = [
+            c.query_points(name, prefetch=prefetch, query=models.FusionQuery(fusion=models.Fusion.RRF), limit=10).points
+            for c in (client, local)
+        ]
+        _same_hits(fused[0], fused[1], ("fused", step))
+    assert client.query_points(name, query=models.TextQuery(text="w0 w1"), using="title", limit=5).points
+    for c in (client, local):
+        with pytest.raises(Exception, match="needs a text index with `scoring`"):
+            c.query_points(name, query=models.TextQuery(text="w1"), using="plain")
+        bad = models.TextQuery(
+            text=models.TextQueryInput(query="w1", scoring=models.Bm25Scoring(bm25=models.Bm25Params(b=1.5)))
+        )
+        with pytest.raises(Exception, match="BM25 b value 1.5 is invalid"):
+            c.query_points(name, query=bad, using="title")
     local.close()

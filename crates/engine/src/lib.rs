@@ -76,6 +76,6 @@ pub use update::{PointsSelector, UpdateMode, UpdateOperation};
 pub use vicinity_index::{Distance, HnswConfig};
 pub use vicinity_payload::filter::datetime;
 pub use vicinity_payload::{
-    Condition, FacetValue, FieldCondition, FieldIndexParams, FieldType, Filter, JsonPath, Match,
-    MatchValue, OrderValue, Payload, PayloadSelector, PointId,
+    Bm25, Condition, FacetValue, FieldCondition, FieldIndexParams, FieldType, Filter, JsonPath,
+    Match, MatchValue, OrderValue, Payload, PayloadSelector, PointId,
 };

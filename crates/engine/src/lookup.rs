@@ -104,7 +104,11 @@ fn inputs_mut(q: &mut Query) -> Vec<&mut VectorInput> {
         } => std::iter::once(target)
             .chain(feedback.iter_mut().map(|f| &mut f.example))
             .collect(),
-        Query::OrderBy(_) | Query::Fusion(_) | Query::Formula(_) | Query::Sample => Vec::new(),
+        Query::OrderBy(_)
+        | Query::Fusion(_)
+        | Query::Formula(_)
+        | Query::Text { .. }
+        | Query::Sample => Vec::new(),
     }
 }
 

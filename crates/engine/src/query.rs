@@ -8,7 +8,7 @@ use serde_json::Value;
 use vicinity_index::{
     Distance, Metric, Nearest, PointFilter, ScoredOffset, Scorer, VectorStore, with_metric,
 };
-use vicinity_payload::{Filter, JsonPath, PointId};
+use vicinity_payload::{Bm25, FieldType, Filter, JsonPath, PointId};
 use vicinity_storage::PointOffset;
 
 use crate::collection::bad_limit;
@@ -195,6 +195,15 @@ pub enum Query {
     /// Rescore the union of the prefetches' results with a formula over
     /// their scores and payloads, best first.
     Formula(Formula),
+    /// BM25 over the text index (with `scoring`) of the payload key that
+    /// the level's `using` names: points holding any of the query's
+    /// tokens, statistics over every point holding a token.
+    Text {
+        /// The query text, tokenized by the index's tokenizer.
+        query: String,
+        /// BM25's `k1` and `b`.
+        bm25: Bm25,
+    },
     /// A random sample of the points.
     Sample,
 }
@@ -757,6 +766,9 @@ impl Collection {
             Query::NearestMmr { nearest, mmr } => {
                 return self.rank_mmr(seg, level, nearest, mmr, filter, within, k);
             }
+            Query::Text { query, bm25 } => {
+                return self.rank_text(seg, using, query, *bm25, filter, within, k);
+            }
             _ => {}
         }
         let mut r = Resolved {
@@ -845,7 +857,7 @@ impl Collection {
                     .collect();
                 Plan::Feedback(strategy.a, t, pairs)
             }
-            Query::OrderBy(_) | Query::Sample | Query::NearestMmr { .. } => {
+            Query::OrderBy(_) | Query::Sample | Query::NearestMmr { .. } | Query::Text { .. } => {
                 unreachable!("ranked above")
             }
             Query::Fusion(_) | Query::Formula(_) => unreachable!("handled by the caller"),
@@ -985,6 +997,7 @@ impl Collection {
             | Query::Sample
             | Query::Fusion(_)
             | Query::Formula(_)
+            | Query::Text { .. }
             | Query::NearestMmr { .. } => {
                 unreachable!("ranked by the caller")
             }
@@ -1065,6 +1078,67 @@ impl Collection {
         Ok(Ranked {
             hits,
             distance_scale,
+            cut: Cut::Strict,
+        })
+    }
+
+    /// A text query: BM25 over the text index of `field` (it needs
+    /// `scoring`), among the rows the filter and `within` let through.
+    #[allow(clippy::too_many_arguments)]
+    fn rank_text(
+        &self,
+        seg: &Segment,
+        field: &str,
+        query: &str,
+        bm25: Bm25,
+        filter: Option<&Filter>,
+        within: Option<Vec<PointOffset>>,
+        k: usize,
+    ) -> Result<Ranked> {
+        if bm25.k1.is_nan() || bm25.k1 < 0.0 {
+            return Err(Error::BadRequest(format!(
+                "BM25 k value {} is invalid. Must be 0.0 or larger.",
+                bm25.k1
+            )));
+        }
+        if !(0.0..=1.0).contains(&bm25.b) {
+            return Err(Error::BadRequest(format!(
+                "BM25 b value {} is invalid. Must be from 0.0 to 1.0.",
+                bm25.b
+            )));
+        }
+        let needs_index = || {
+            Error::BadRequest(format!(
+                "A text query needs a text index with `scoring` on `{field}`"
+            ))
+        };
+        let key: JsonPath = field.parse().map_err(|_| needs_index())?;
+        let table = seg.table.read();
+        let index = table
+            .indexes
+            .get(&key.to_string())
+            .filter(|i| i.params().field_type == FieldType::Text && i.params().scoring)
+            .ok_or_else(needs_index)?;
+        let plan = filter.map(|f| table.plan(seg, f));
+        let accept = |row: u32| {
+            let row = PointOffset(row);
+            table.live(row).is_some()
+                && within
+                    .as_ref()
+                    .is_none_or(|w| w.binary_search(&row).is_ok())
+                && plan.as_ref().is_none_or(|p| p.check(row))
+        };
+        let payload = |row: u32| table.live(PointOffset(row)).map(|m| m.payload.as_map());
+        let mut top = vicinity_index::TopK::new(k);
+        for (row, score) in index.bm25(query, bm25, accept, payload) {
+            top.push(ScoredOffset {
+                offset: PointOffset(row),
+                similarity: score,
+            });
+        }
+        Ok(Ranked {
+            hits: top.into_sorted_vec(),
+            distance_scale: false,
             cut: Cut::Strict,
         })
     }

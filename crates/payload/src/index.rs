@@ -66,6 +66,10 @@ pub struct FieldIndexParams {
     pub field_type: FieldType,
     /// For text indexes: how text is split into tokens.
     pub tokenizer: TokenizerOptions,
+    /// For text indexes: keep each document's length, so that points can
+    /// be ranked by BM25 over the field (Qdrant's `scoring`).
+    #[serde(default)]
+    pub scoring: bool,
 }
 
 impl FieldIndexParams {
@@ -74,6 +78,7 @@ impl FieldIndexParams {
         FieldIndexParams {
             field_type,
             tokenizer: TokenizerOptions::word(),
+            scoring: false,
         }
     }
 }
@@ -155,6 +160,33 @@ pub struct FieldIndex {
     /// exactly one value and that value is a number; NaN otherwise. It
     /// answers a range for one row without reading the payload.
     numbers: Vec<f64>,
+    /// Text indexes with scoring: per row holding tokens, how many, and
+    /// the sum of those lengths as BM25 reads them.
+    doc_lens: HashMap<u32, u32>,
+    len_total: u64,
+}
+
+/// BM25's parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bm25 {
+    /// Term-frequency saturation (default 1.2, at least 0).
+    pub k1: f64,
+    /// Length normalisation, from 0 to 1 (default 0.75).
+    pub b: f64,
+}
+
+impl Default for Bm25 {
+    fn default() -> Self {
+        Bm25 { k1: 1.2, b: 0.75 }
+    }
+}
+
+/// A document length as Qdrant keeps it: the 13 leading bits, so lengths
+/// from 8,192 tokens round down (to a multiple of 2, from 16,384 of 4, ...).
+fn stored_len(len: u32) -> u32 {
+    let bits = 32 - len.leading_zeros();
+    let lost = bits.saturating_sub(13);
+    len >> lost << lost
 }
 
 /// A range matching more than this share of an index's rows is not turned
@@ -251,6 +283,8 @@ impl FieldIndex {
             data,
             indexed: RoaringBitmap::new(),
             numbers: Vec::new(),
+            doc_lens: HashMap::new(),
+            len_total: 0,
         }
     }
 
@@ -262,6 +296,68 @@ impl FieldIndex {
     /// The type and options.
     pub fn params(&self) -> &FieldIndexParams {
         &self.params
+    }
+
+    /// BM25 scores over this text index (it needs `scoring`): every row
+    /// holding at least one of the query's tokens (each counted once) that
+    /// `accept` lets through, with its score (above 0), in no order. The
+    /// statistics (document count, average length, document frequencies)
+    /// are over every row holding a token, whatever `accept` says; term
+    /// frequencies are counted in the row's payload, which `payload` gives.
+    pub fn bm25<'p>(
+        &self,
+        query: &str,
+        params: Bm25,
+        accept: impl Fn(u32) -> bool,
+        payload: impl Fn(u32) -> Option<&'p Map<String, Value>>,
+    ) -> Vec<(u32, f32)> {
+        let Data::Text(map) = &self.data else {
+            return Vec::new();
+        };
+        let mut terms = self.params.tokenizer.tokens(query);
+        terms.sort_unstable();
+        terms.dedup();
+        let docs = self.doc_lens.len() as f64;
+        if terms.is_empty() || docs == 0.0 {
+            return Vec::new();
+        }
+        let avg_len = self.len_total as f64 / docs;
+        let mut idf = HashMap::new();
+        for t in &terms {
+            let df = map.get(t).map_or(0, |b| b.len()) as f64;
+            idf.insert(t.as_str(), ((docs - df + 0.5) / (df + 0.5) + 1.0).ln());
+        }
+        let candidates = union(terms.iter().filter_map(|t| map.get(t)));
+        let mut out = Vec::new();
+        let mut tf: HashMap<&str, u32> = HashMap::new();
+        for row in candidates.iter().filter(|&r| accept(r)) {
+            let (Some(p), Some(&len)) = (payload(row), self.doc_lens.get(&row)) else {
+                continue;
+            };
+            tf.clear();
+            for v in self.key.values(p) {
+                let Some(s) = v.as_str() else { continue };
+                for t in self.params.tokenizer.tokens(s) {
+                    if let Some((&term, _)) = idf.get_key_value(t.as_str()) {
+                        *tf.entry(term).or_default() += 1;
+                    }
+                }
+            }
+            let norm =
+                params.k1 * (1.0 - params.b + params.b * f64::from(stored_len(len)) / avg_len);
+            let mut score = 0.0f64;
+            // in the query's term order, as the statistics were made
+            for t in &terms {
+                if let Some(&f) = tf.get(t.as_str()) {
+                    let f = f64::from(f);
+                    score += idf[t.as_str()] * f * (params.k1 + 1.0) / (f + norm);
+                }
+            }
+            if score > 0.0 {
+                out.push((row, score as f32));
+            }
+        }
+        out
     }
 
     /// Rows with at least one indexed value.
@@ -372,14 +468,25 @@ impl FieldIndex {
                 }
             }
             Data::Text(map) => {
+                let mut count = 0u32;
                 for s in values.iter().filter_map(|v| v.as_str()) {
                     for t in self.params.tokenizer.tokens(s) {
                         any = true;
+                        count += 1;
                         if add {
                             hpost(map, t, row)
                         } else {
                             hunpost(map, &t, row)
                         }
+                    }
+                }
+                if self.params.scoring {
+                    if let Some(old) = self.doc_lens.remove(&row) {
+                        self.len_total -= u64::from(stored_len(old));
+                    }
+                    if add && count > 0 {
+                        self.doc_lens.insert(row, count);
+                        self.len_total += u64::from(stored_len(count));
                     }
                 }
             }

@@ -29,7 +29,7 @@ mod selector;
 pub use error::PayloadError;
 pub use filter::{Condition, FieldCondition, Filter, Match, MatchValue, PointView};
 pub use id::PointId;
-pub use index::{FacetValue, FieldIndex, FieldIndexParams, FieldType, OrderValue};
+pub use index::{Bm25, FacetValue, FieldIndex, FieldIndexParams, FieldType, OrderValue};
 pub use path::{JsonPath, PathSegment};
 pub use payload::Payload;
 pub use selector::PayloadSelector;

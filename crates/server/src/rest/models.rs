@@ -1012,8 +1012,65 @@ pub enum QueryJson {
         /// Target, judged examples and strategy.
         relevance_feedback: RelevanceFeedbackJson,
     },
+    /// `{"text": ...}`: BM25 over the text index `using` names.
+    Text {
+        /// The query text, or the text with BM25 parameters.
+        text: TextJson,
+    },
     /// A bare vector or point id: nearest to it.
     Input(VectorInputJson),
+}
+
+/// A text query's text: bare, or with its scorer's parameters.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum TextJson {
+    /// Just the text.
+    Plain(String),
+    /// The text and BM25's `k` and `b`.
+    WithScoring {
+        /// The text.
+        query: String,
+        /// `{"bm25": {"k", "b"}}`.
+        #[serde(default)]
+        scoring: Option<TextScoringJson>,
+    },
+}
+
+/// A text query's scorer parameters.
+#[derive(Debug, Deserialize)]
+pub struct TextScoringJson {
+    /// BM25's.
+    pub bm25: Bm25Json,
+}
+
+/// BM25's parameters (defaults 1.2 and 0.75).
+#[derive(Debug, Deserialize)]
+pub struct Bm25Json {
+    /// Term-frequency saturation.
+    #[serde(default)]
+    pub k: Option<f64>,
+    /// Length normalisation.
+    #[serde(default)]
+    pub b: Option<f64>,
+}
+
+impl TextJson {
+    /// The engine's text query.
+    fn into_query(self) -> Query {
+        let (query, params) = match self {
+            TextJson::Plain(q) => (q, None),
+            TextJson::WithScoring { query, scoring } => (query, scoring.map(|s| s.bm25)),
+        };
+        let d = vicinity::Bm25::default();
+        Query::Text {
+            query,
+            bm25: vicinity::Bm25 {
+                k1: params.as_ref().and_then(|p| p.k).unwrap_or(d.k1),
+                b: params.as_ref().and_then(|p| p.b).unwrap_or(d.b),
+            },
+        }
+    }
 }
 
 impl QueryJson {
@@ -1021,6 +1078,7 @@ impl QueryJson {
     pub fn into_query(self) -> Result<Query> {
         Ok(match self {
             QueryJson::Input(v) => Query::Nearest(v.into_input()?),
+            QueryJson::Text { text } => text.into_query(),
             QueryJson::Nearest { nearest, mmr: None } => Query::Nearest(nearest.into_input()?),
             QueryJson::Nearest {
                 nearest,
@@ -2317,6 +2375,9 @@ pub struct FieldParamsJson {
     /// Text: stopwords.
     #[serde(default)]
     pub stopwords: Option<StopwordsJson>,
+    /// Text: rank by BM25 (`true`, or `{"type": "bm25"}`).
+    #[serde(default)]
+    pub scoring: Option<Value>,
 }
 
 /// `PUT /collections/{name}/index`.
@@ -2352,6 +2413,16 @@ impl CreateIndexBody {
                 }
                 params.tokenizer.min_token_len = p.min_token_len;
                 params.tokenizer.max_token_len = p.max_token_len;
+                params.scoring = match p.scoring {
+                    None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+                    Some(Value::Bool(true)) => true,
+                    Some(Value::Object(o)) if o.get("type") == Some(&Value::from("bm25")) => true,
+                    Some(other) => {
+                        return Err(RestError::format(format!(
+                            "scoring: expected true, false or {{\"type\": \"bm25\"}}, got {other}"
+                        )));
+                    }
+                };
                 match p.stopwords {
                     None => {}
                     Some(StopwordsJson::Language(l)) => {

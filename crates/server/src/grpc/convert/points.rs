@@ -343,6 +343,8 @@ pub fn create_field_index(r: pb::CreateFieldIndexCollection) -> Result<WriteOp, 
         if let Some(sw) = t.stopwords {
             params.tokenizer.stopwords = sw.custom;
         }
+        // BM25 is the only scoring type
+        params.scoring = t.scoring.is_some();
     }
     Ok(WriteOp::Engine(UpdateOperation::CreateFieldIndex {
         key: path(&r.field_name)?,

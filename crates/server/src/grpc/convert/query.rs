@@ -284,7 +284,20 @@ pub fn query_from_proto(q: pb::Query) -> Result<Query, Status> {
                 strategy,
             })
         }
-        Some(Q::Text(_)) => Err(unsupported("text queries")),
+        Some(Q::Text(t)) => {
+            let d = vicinity::Bm25::default();
+            let bm25 = match t.scoring {
+                Some(pb::text_query::Scoring::Bm25(p)) => vicinity::Bm25 {
+                    k1: p.k.map_or(d.k1, f64::from),
+                    b: p.b.map_or(d.b, f64::from),
+                },
+                None => d,
+            };
+            Ok(Query::Text {
+                query: t.query,
+                bm25,
+            })
+        }
         None => Err(invalid("query is empty")),
     }
 }
