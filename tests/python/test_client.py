@@ -1447,3 +1447,65 @@ def test_text_queries_match_local_mode(client):
         with pytest.raises(Exception, match="BM25 b value 1.5 is invalid"):
             c.query_points(name, query=bad, using="title")
     local.close()
+
+
+def test_sparse_idf_corpus_matches_local_mode(client):
+    """`params.idf`: IDF statistics over a corpus filter (and `global`)
+    for a sparse vector with `modifier: idf`, at the top level and in a
+    prefetch, after deletes, against the Python client's local mode."""
+    import random
+
+    from qdrant_client import QdrantClient
+
+    rng = random.Random(31)
+    local = QdrantClient(":memory:")
+    name = "py_idf_corpus"
+    for c in (client, local):
+        if c.collection_exists(name):
+            c.delete_collection(name)
+        c.create_collection(
+            name,
+            vectors_config={},
+            sparse_vectors_config={"bm25": models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        )
+
+    def sparse():
+        indices = list(dict.fromkeys(int(rng.random() ** 2 * 50) for _ in range(6)))
+        return models.SparseVector(indices=indices, values=[round(rng.uniform(0.2, 2), 3) for _ in indices])
+
+    points = [
+        models.PointStruct(id=i, vector={"bm25": sparse()} if i % 6 else {}, payload={"lang": ["en", "de", "fr"][i % 3]})
+        for i in range(300)
+    ]
+    for c in (client, local):
+        c.upsert(name, points, wait=True)
+        c.delete(name, models.PointIdsList(points=list(range(0, 300, 13))), wait=True)
+    german = models.Filter(must=[models.FieldCondition(key="lang", match=models.MatchValue(value="de"))])
+    for step in range(8):
+        q = sparse()
+        for idf in (models.IdfCorpusParams(corpus=german), models.IdfScope.GLOBAL):
+            params = models.SearchParams(idf=idf)
+            for flt in (None, german):
+                hits = [
+                    c.query_points(name, query=q, using="bm25", query_filter=flt, search_params=params, limit=10).points
+                    for c in (client, local)
+                ]
+                _same_hits(hits[0], hits[1], (step, idf, flt is not None))
+            nested = [
+                c.query_points(
+                    name,
+                    prefetch=models.Prefetch(query=q, using="bm25", params=params, limit=30),
+                    query=models.FusionQuery(fusion=models.Fusion.DBSF),
+                    limit=10,
+                ).points
+                for c in (client, local)
+            ]
+            _same_hits(nested[0], nested[1], (step, idf, "prefetch"))
+    # the corpus changes the scores
+    q = sparse()
+    scoped = client.query_points(
+        name, query=q, using="bm25", limit=5, search_params=models.SearchParams(idf=models.IdfCorpusParams(corpus=german))
+    ).points
+    plain = client.query_points(name, query=q, using="bm25", limit=5).points
+    assert [p.score for p in scoped] != [p.score for p in plain]
+    local.close()

@@ -767,7 +767,8 @@ impl Collection {
                 return self.rank_mmr(seg, level, nearest, mmr, filter, within, k);
             }
             Query::Text { query, bm25 } => {
-                return self.rank_text(seg, using, query, *bm25, filter, within, k);
+                let corpus = level.params.idf_corpus.is_some();
+                return self.rank_text(seg, using, query, *bm25, corpus, filter, within, k);
             }
             _ => {}
         }
@@ -1014,8 +1015,10 @@ impl Collection {
             });
         }
         // the table before the index: the writer takes them in that order
-        let table = filter.map(|_| seg.table.read());
+        let corpus = level.params.idf_corpus.as_ref();
+        let table = (filter.is_some() || corpus.is_some()).then(|| seg.table.read());
         let plan_rows = filter.zip(table.as_ref()).map(|(f, t)| t.plan(seg, f));
+        let corpus_rows = corpus.zip(table.as_ref()).map(|(f, t)| t.plan(seg, f));
         let searchable = seg.searchable_rows(&column.absent);
         let exclude = &r.exclude;
         let check = FnFilter(|row: PointOffset| {
@@ -1024,14 +1027,17 @@ impl Collection {
                 && plan_rows.as_ref().is_none_or(|p| p.check(row))
         });
         let index = column.index.read();
-        // query weights times IDF, with `modifier: idf`
+        // query weights times IDF, with `modifier: idf`: over the live
+        // points holding the vector, or only those in the corpus filter
         let weigh = |v: SparseVector| {
-            if column.params.idf() {
-                let values = index.idf_weighted(&v.indices, &v.values);
-                SparseVector::new(v.indices, values)
-            } else {
-                v
+            if !column.params.idf() {
+                return v;
             }
+            let values = match &corpus_rows {
+                None => index.idf_weighted(&v.indices, &v.values),
+                Some(p) => index.idf_weighted_within(&v.indices, &v.values, |row| p.check(row)),
+            };
+            SparseVector::new(v.indices, values)
         };
         let small = plan_rows.as_ref().and_then(|p| {
             p.candidates
@@ -1091,6 +1097,7 @@ impl Collection {
         field: &str,
         query: &str,
         bm25: Bm25,
+        corpus: bool,
         filter: Option<&Filter>,
         within: Option<Vec<PointOffset>>,
         k: usize,
@@ -1112,6 +1119,11 @@ impl Collection {
                 "A text query needs a text index with `scoring` on `{field}`"
             ))
         };
+        if corpus {
+            return Err(Error::BadRequest(
+                "IDF corpus filters are not supported for text queries yet".into(),
+            ));
+        }
         let key: JsonPath = field.parse().map_err(|_| needs_index())?;
         let table = seg.table.read();
         let index = table

@@ -5,7 +5,7 @@ use vicinity_payload::{FacetValue, Filter, JsonPath};
 use crate::{DEFAULT_VECTOR, PointId, WithSelectors};
 
 /// Search-time parameters.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SearchParams {
     /// The width of the graph walk (`ef`); `None` uses the vector's
     /// `ef_construct`, as Qdrant does. Larger: better recall, slower.
@@ -15,6 +15,10 @@ pub struct SearchParams {
     /// How to use quantized vectors. A collection without quantization
     /// searches its original vectors and ignores this, as Qdrant does.
     pub quantization: Option<QuantizationSearchParams>,
+    /// IDF statistics over the points passing this filter only (Qdrant's
+    /// `idf: {corpus}`) instead of the whole collection; sparse vectors
+    /// with `modifier: idf`.
+    pub idf_corpus: Option<Filter>,
 }
 
 /// Search-time quantization settings (Qdrant's `params.quantization`).

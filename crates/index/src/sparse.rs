@@ -230,6 +230,30 @@ impl SparseIndex {
             .collect()
     }
 
+    /// Query weights times each index's IDF over the live rows with a
+    /// vector that `within` passes (a corpus filter): a scan of the rows
+    /// and of the query's posting lists.
+    pub fn idf_weighted_within(
+        &self,
+        indices: &[u32],
+        values: &[f32],
+        within: impl Fn(PointOffset) -> bool,
+    ) -> Vec<f32> {
+        let live = |r: u32| self.counted[r as usize] && within(PointOffset(r));
+        let n = (0..self.len() as u32).filter(|&r| live(r)).count() as u64;
+        indices
+            .iter()
+            .zip(values)
+            .map(|(&i, &v)| {
+                let df = self
+                    .postings
+                    .get(&i)
+                    .map_or(0, |p| p.rows.iter().filter(|&&r| live(r)).count());
+                v * idf(df as u32, n)
+            })
+            .collect()
+    }
+
     /// Bytes held (rows, posting lists).
     pub fn memory_bytes(&self) -> usize {
         let postings: usize = self

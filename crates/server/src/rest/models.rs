@@ -1192,6 +1192,9 @@ pub struct SearchParamsJson {
     /// ACORN filtered search settings.
     #[serde(default)]
     pub acorn: Option<Value>,
+    /// IDF scope: `"global"` (the default) or `{"corpus": filter}`.
+    #[serde(default)]
+    pub idf: Option<Value>,
 }
 
 /// `params.quantization`.
@@ -1208,9 +1211,22 @@ pub struct QuantizationSearchJson {
     pub oversampling: Option<f64>,
 }
 
-fn params(p: Option<SearchParamsJson>) -> SearchParams {
+fn params(p: Option<SearchParamsJson>) -> Result<SearchParams> {
     let p = p.unwrap_or_default();
-    SearchParams {
+    let idf_corpus = match p.idf {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "global" => None,
+        Some(Value::Object(mut o)) if o.len() == 1 && o.contains_key("corpus") => {
+            let f = o.remove("corpus").unwrap_or_default();
+            Some(Filter::from_json(f).map_err(RestError::format)?)
+        }
+        Some(other) => {
+            return Err(RestError::format(format!(
+                "params.idf: expected \"global\" or {{\"corpus\": filter}}, got {other}"
+            )));
+        }
+    };
+    Ok(SearchParams {
         hnsw_ef: p.hnsw_ef,
         exact: p.exact.unwrap_or(false),
         quantization: p.quantization.map(|q| vicinity::QuantizationSearchParams {
@@ -1218,7 +1234,8 @@ fn params(p: Option<SearchParamsJson>) -> SearchParams {
             rescore: q.rescore,
             oversampling: q.oversampling,
         }),
-    }
+        idf_corpus,
+    })
 }
 
 /// `lookup_from`: another collection (and vector) to read example ids in.
@@ -1295,7 +1312,7 @@ impl PrefetchJson {
                 .using
                 .unwrap_or_else(|| vicinity::DEFAULT_VECTOR.to_string()),
             filter: self.filter,
-            params: params(self.params),
+            params: params(self.params)?,
             score_threshold: self.score_threshold,
             limit: self.limit.unwrap_or(DEFAULT_LIMIT),
             lookup_from: lookup_from(self.lookup_from),
@@ -1366,7 +1383,7 @@ impl QueryBody {
                 .using
                 .unwrap_or_else(|| vicinity::DEFAULT_VECTOR.to_string()),
             filter: self.filter,
-            params: params(self.params),
+            params: params(self.params)?,
             score_threshold: self.score_threshold,
             limit: positive_limit(self.limit, "limit")?,
             offset: self.offset.unwrap_or(0),
@@ -1562,7 +1579,7 @@ impl SearchBody {
             query: Some(Query::Nearest(vector)),
             using,
             filter: self.filter,
-            params: params(self.params),
+            params: params(self.params)?,
             score_threshold: self.score_threshold,
             limit: if grouped {
                 DEFAULT_LIMIT
@@ -1685,7 +1702,7 @@ impl RecommendBody {
                 .using
                 .unwrap_or_else(|| vicinity::DEFAULT_VECTOR.to_string()),
             filter: self.filter,
-            params: params(self.params),
+            params: params(self.params)?,
             score_threshold: self.score_threshold,
             limit: if grouped {
                 DEFAULT_LIMIT
@@ -1796,7 +1813,7 @@ impl DiscoverBody {
                 .using
                 .unwrap_or_else(|| vicinity::DEFAULT_VECTOR.to_string()),
             filter: self.filter,
-            params: params(self.params),
+            params: params(self.params)?,
             score_threshold: None,
             limit: required_limit(self.limit)?,
             offset: self.offset.unwrap_or(0),

@@ -40,6 +40,12 @@ pub fn params_from_proto(p: Option<pb::SearchParams>) -> Result<SearchParams, St
             rescore: q.rescore,
             oversampling: q.oversampling,
         });
+        // no corpus: the whole collection
+        out.idf_corpus = p
+            .idf
+            .and_then(|i| i.corpus)
+            .map(filter_from_proto)
+            .transpose()?;
     }
     Ok(out)
 }
