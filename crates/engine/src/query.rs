@@ -388,20 +388,65 @@ impl<M: Metric> Scorer for Pairs<M> {
 }
 
 /// Relevance feedback over dense vectors.
-struct Feedback<M> {
-    a: f32,
-    target: Vec<f32>,
-    pairs: Vec<(Vec<f32>, Vec<f32>, f32)>,
-    _m: std::marker::PhantomData<M>,
-}
+struct Feedback<M>(FeedbackPlan<Vec<f32>>, std::marker::PhantomData<M>);
 
 impl<M: Metric> Scorer for Feedback<M> {
     fn score(&self, v: &[f32]) -> f32 {
-        let mut score = self.a * M::similarity(v, &self.target);
-        for (p, n, w) in &self.pairs {
-            score += w * (M::similarity(v, p) - M::similarity(v, n));
+        self.0.score(|x| M::similarity(v, x))
+    }
+}
+
+/// Relevance feedback with its examples once each and the pairs as
+/// indices into them: n examples make up to n² pairs, which must not copy
+/// the vectors, and each example's similarity is computed once per point.
+#[derive(Clone)]
+struct FeedbackPlan<T> {
+    a: f32,
+    target: T,
+    examples: Vec<T>,
+    /// `(better, worse, weight)`.
+    pairs: Vec<(usize, usize, f32)>,
+}
+
+impl<T> FeedbackPlan<T> {
+    fn new(strategy: &NaiveFeedback, target: T, examples: Vec<T>, scores: &[f32]) -> Self {
+        FeedbackPlan {
+            a: strategy.a,
+            target,
+            examples,
+            pairs: strategy.pairs(scores),
+        }
+    }
+
+    /// `a · sim(target) + Σ weight · (sim(better) − sim(worse))`, summed in
+    /// Qdrant's pair order.
+    fn score(&self, sim: impl Fn(&T) -> f32) -> f32 {
+        const STACK: usize = 16;
+        let mut small = [0.0f32; STACK];
+        let mut large = Vec::new();
+        let sims: &mut [f32] = if self.examples.len() <= STACK {
+            &mut small[..self.examples.len()]
+        } else {
+            large.resize(self.examples.len(), 0.0);
+            &mut large
+        };
+        for (s, x) in sims.iter_mut().zip(&self.examples) {
+            *s = sim(x);
+        }
+        let mut score = self.a * sim(&self.target);
+        for &(p, n, w) in &self.pairs {
+            score += w * (sims[p] - sims[n]);
         }
         score
+    }
+
+    fn map<U>(self, f: impl Fn(T) -> U) -> FeedbackPlan<U> {
+        FeedbackPlan {
+            a: self.a,
+            target: f(self.target),
+            examples: self.examples.into_iter().map(f).collect(),
+            pairs: self.pairs,
+        }
     }
 }
 
@@ -787,7 +832,7 @@ impl Collection {
             Best(Vec<Vec<f32>>, Vec<Vec<f32>>),
             Sum(Vec<Vec<f32>>, Vec<Vec<f32>>),
             Pairs(Option<Vec<f32>>, Vec<(Vec<f32>, Vec<f32>)>),
-            Feedback(f32, Vec<f32>, Vec<(Vec<f32>, Vec<f32>, f32)>),
+            Feedback(FeedbackPlan<Vec<f32>>),
         }
         let plan = match q {
             Query::Nearest(v) => Plan::Nearest(r.vector(self, seg, using, v)?),
@@ -851,12 +896,7 @@ impl Collection {
                     .map(|f| r.vector(self, seg, using, &f.example))
                     .collect::<Result<Vec<_>>>()?;
                 let scores: Vec<f32> = feedback.iter().map(|f| f.score).collect();
-                let pairs = strategy
-                    .pairs(&scores)
-                    .into_iter()
-                    .map(|(i, j, w)| (examples[i].clone(), examples[j].clone(), w))
-                    .collect();
-                Plan::Feedback(strategy.a, t, pairs)
+                Plan::Feedback(FeedbackPlan::new(strategy, t, examples, &scores))
             }
             Query::OrderBy(_) | Query::Sample | Query::NearestMmr { .. } | Query::Text { .. } => {
                 unreachable!("ranked above")
@@ -885,7 +925,7 @@ impl Collection {
             Plan::Best(p, n) => go(&BestScore::<M>(Examples { positive: p.clone(), negative: n.clone(), _m: Default::default() }))?,
             Plan::Sum(p, n) => go(&SumScores::<M>(Examples { positive: p.clone(), negative: n.clone(), _m: Default::default() }))?,
             Plan::Pairs(t, pairs) => go(&Pairs::<M> { target: t.clone(), pairs: pairs.clone(), _m: Default::default() })?,
-            Plan::Feedback(a, t, pairs) => go(&Feedback::<M> { a: *a, target: t.clone(), pairs: pairs.clone(), _m: Default::default() })?,
+            Plan::Feedback(f) => go(&Feedback::<M>(f.clone(), Default::default()))?,
         });
         Ok(Ranked {
             hits,
@@ -987,12 +1027,7 @@ impl Collection {
                     .map(|f| resolve(&f.example))
                     .collect::<Result<Vec<_>>>()?;
                 let scores: Vec<f32> = feedback.iter().map(|f| f.score).collect();
-                let pairs = strategy
-                    .pairs(&scores)
-                    .into_iter()
-                    .map(|(i, j, w)| (examples[i].clone(), examples[j].clone(), w))
-                    .collect();
-                SparsePlan::Feedback(strategy.a, t, pairs)
+                SparsePlan::Feedback(FeedbackPlan::new(strategy, t, examples, &scores))
             }
             Query::OrderBy(_)
             | Query::Sample
@@ -1683,7 +1718,7 @@ enum SparsePlan {
     Best(Vec<SparseVector>, Vec<SparseVector>),
     Sum(Vec<SparseVector>, Vec<SparseVector>),
     Pairs(Option<SparseVector>, Vec<(SparseVector, SparseVector)>),
-    Feedback(f32, SparseVector, Vec<(SparseVector, SparseVector, f32)>),
+    Feedback(FeedbackPlan<SparseVector>),
 }
 
 impl SparsePlan {
@@ -1698,11 +1733,7 @@ impl SparsePlan {
                 t.map(&f),
                 pairs.into_iter().map(|(p, n)| (f(p), f(n))).collect(),
             ),
-            SparsePlan::Feedback(a, t, pairs) => SparsePlan::Feedback(
-                a,
-                f(t),
-                pairs.into_iter().map(|(p, n, w)| (f(p), f(n), w)).collect(),
-            ),
+            SparsePlan::Feedback(plan) => SparsePlan::Feedback(plan.map(&f)),
         }
     }
 
@@ -1729,13 +1760,7 @@ impl SparsePlan {
             SparsePlan::Pairs(None, pairs) => {
                 context_loss(pairs.iter().map(|(p, n)| (sim(p), sim(n))))
             }
-            SparsePlan::Feedback(a, t, pairs) => {
-                let mut score = a * sim(t);
-                for (p, n, w) in pairs {
-                    score += w * (sim(p) - sim(n));
-                }
-                score
-            }
+            SparsePlan::Feedback(plan) => plan.score(sim),
         }
     }
 }
