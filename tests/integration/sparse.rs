@@ -242,6 +242,18 @@ fn sparse_vectors_come_back_sorted_and_are_validated() {
     let v = SparseVector::new(vec![9, 2, 5], vec![0.9, 0.2, 0.5]);
     c.upsert(vec![point(1, &Some(v.clone()), &None, 0)])
         .unwrap();
+    // the dense search API on a sparse name: Qdrant's conversion error,
+    // not "unknown vector"
+    let mut dense = vicinity::SearchRequest::new(vec![1.0, 0.0, 0.0, 0.0], 3);
+    dense.using = BM25.into();
+    let e = c.search(&dense).unwrap_err().to_string();
+    assert!(
+        e.contains("Conversion between sparse and regular vectors failed"),
+        "{e}"
+    );
+    dense.using = "nope".into();
+    let e = c.search(&dense).unwrap_err().to_string();
+    assert!(e.contains("nope"), "{e}");
     let got = c
         .get(
             &[PointId::Num(1)],

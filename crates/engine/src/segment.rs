@@ -563,13 +563,21 @@ impl Segment {
     }
 
     /// The column of a vector name.
+    /// The dense column of a vector name: a sparse name is refused with
+    /// Qdrant's conversion error, any other unknown name as unknown.
     pub(crate) fn column(&self, name: &str) -> Result<(usize, &VectorColumn)> {
         self.columns
             .iter()
             .enumerate()
             .find(|(_, c)| c.name == name)
-            .ok_or_else(|| Error::UnknownVector {
-                name: name.to_string(),
+            .ok_or_else(|| {
+                if self.sparse_column(name).is_some() {
+                    crate::collection::wrong_sparse()
+                } else {
+                    Error::UnknownVector {
+                        name: name.to_string(),
+                    }
+                }
             })
     }
 
