@@ -662,6 +662,23 @@ def test_strict_mode_sparse_length(client):
     client.delete_collection(name)
 
 
+_DISTANCES = {
+    "cos": models.Distance.COSINE,
+    "dot": models.Distance.DOT,
+    "euc": models.Distance.EUCLID,
+    "man": models.Distance.MANHATTAN,
+}
+
+
+def _recreate(name, clients, **config):
+    """The collection `name`, made afresh with `config` on each client (the
+    server and local mode), for a differential test."""
+    for c in clients:
+        if c.collection_exists(name):
+            c.delete_collection(name)
+        c.create_collection(name, **config)
+
+
 def _all_points(c, name):
     got, _ = c.scroll(name, limit=1000, with_payload=True, with_vectors=True)
     return {p.id: (p.payload, [round(x, 4) for x in p.vector]) for p in got}
@@ -678,12 +695,9 @@ def test_conditional_updates_match_local_mode(client):
     rng = random.Random(7)
     local = QdrantClient(":memory:")
     name = "py_conditional"
-    for c in (client, local):
-        if c.collection_exists(name):
-            c.delete_collection(name)
-        c.create_collection(
-            name, vectors_config=models.VectorParams(size=3, distance=models.Distance.EUCLID)
-        )
+    _recreate(
+        name, (client, local), vectors_config=models.VectorParams(size=3, distance=models.Distance.EUCLID)
+    )
 
     def point(i):
         return models.PointStruct(
@@ -835,14 +849,12 @@ def test_sparse_vectors_match_local_mode(client):
             index=models.SparseIndexParams(full_scan_threshold=100)
         ),
     }
-    for c in (client, local):
-        if c.collection_exists(name):
-            c.delete_collection(name)
-        c.create_collection(
-            name,
-            vectors_config={"dense": models.VectorParams(size=4, distance=models.Distance.DOT)},
-            sparse_vectors_config=sparse_config,
-        )
+    _recreate(
+        name,
+        (client, local),
+        vectors_config={"dense": models.VectorParams(size=4, distance=models.Distance.DOT)},
+        sparse_vectors_config=sparse_config,
+    )
 
     def sparse():
         n = rng.randint(1, 8)
@@ -963,22 +975,15 @@ def test_mmr_matches_local_mode(client):
     local = QdrantClient(":memory:")
     name = "py_mmr"
     dims = 6
-    distances = {
-        "cos": models.Distance.COSINE,
-        "dot": models.Distance.DOT,
-        "euc": models.Distance.EUCLID,
-        "man": models.Distance.MANHATTAN,
-    }
-    for c in (client, local):
-        if c.collection_exists(name):
-            c.delete_collection(name)
-        c.create_collection(
-            name,
-            vectors_config={
-                k: models.VectorParams(size=dims, distance=d) for k, d in distances.items()
-            },
-            sparse_vectors_config={"sp": models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
+    distances = _DISTANCES
+    _recreate(
+        name,
+        (client, local),
+        vectors_config={
+            k: models.VectorParams(size=dims, distance=d) for k, d in distances.items()
+        },
+        sparse_vectors_config={"sp": models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    )
     # clusters of near duplicates: what MMR is for
     centres = [[rng.uniform(-1, 1) for _ in range(dims)] for _ in range(12)]
 
@@ -1066,16 +1071,14 @@ def test_formula_matches_local_mode(client):
     rng = random.Random(9)
     local = QdrantClient(":memory:")
     name = "py_formula"
-    for c in (client, local):
-        if c.collection_exists(name):
-            c.delete_collection(name)
-        c.create_collection(
-            name,
-            vectors_config={
-                "a": models.VectorParams(size=4, distance=models.Distance.COSINE),
-                "b": models.VectorParams(size=4, distance=models.Distance.EUCLID),
-            },
-        )
+    _recreate(
+        name,
+        (client, local),
+        vectors_config={
+            "a": models.VectorParams(size=4, distance=models.Distance.COSINE),
+            "b": models.VectorParams(size=4, distance=models.Distance.EUCLID),
+        },
+    )
     brands = ["acme", "globex", "initech"]
     points = []
     for i in range(200):
@@ -1207,19 +1210,12 @@ def test_relevance_feedback_matches_local_mode(client):
     rng = random.Random(13)
     local = QdrantClient(":memory:")
     name = "py_feedback"
-    distances = {
-        "cos": models.Distance.COSINE,
-        "dot": models.Distance.DOT,
-        "euc": models.Distance.EUCLID,
-        "man": models.Distance.MANHATTAN,
-    }
-    for c in (client, local):
-        if c.collection_exists(name):
-            c.delete_collection(name)
-        c.create_collection(
-            name,
-            vectors_config={k: models.VectorParams(size=5, distance=d) for k, d in distances.items()},
-        )
+    distances = _DISTANCES
+    _recreate(
+        name,
+        (client, local),
+        vectors_config={k: models.VectorParams(size=5, distance=d) for k, d in distances.items()},
+    )
     points = [
         models.PointStruct(
             id=i,
@@ -1282,10 +1278,7 @@ def test_slice_conditions_match_local_mode(client):
 
     local = QdrantClient(":memory:")
     name = "py_slice"
-    for c in (client, local):
-        if c.collection_exists(name):
-            c.delete_collection(name)
-        c.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    _recreate(name, (client, local), vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
     ids = list(range(300)) + [str(uuidlib.UUID(int=i * 104729 + 17)) for i in range(100)]
     points = [
         models.PointStruct(id=pid, vector=[1.0, i / 400], payload={"even": i % 2 == 0})
@@ -1329,10 +1322,8 @@ def test_overwrite_payload_ignores_key_as_qdrant(client):
 
     local = QdrantClient(":memory:")
     name = "py_overwrite_key"
+    _recreate(name, (client, local), vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
     for c in (client, local):
-        if c.collection_exists(name):
-            c.delete_collection(name)
-        c.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
         c.upsert(
             name,
             [models.PointStruct(id=1, vector=[1.0, 0.0], payload={"a": {"b": 1}, "c": 2})],
@@ -1375,10 +1366,8 @@ def test_text_queries_match_local_mode(client):
             payload["title"] = title() if i % 5 else [title(), title().upper()]
         return models.PointStruct(id=i, vector=[rng.uniform(-1, 1) for _ in range(3)], payload=payload)
 
+    _recreate(name, (client, local), vectors_config=models.VectorParams(size=3, distance=models.Distance.COSINE))
     for c in (client, local):
-        if c.collection_exists(name):
-            c.delete_collection(name)
-        c.create_collection(name, vectors_config=models.VectorParams(size=3, distance=models.Distance.COSINE))
         c.create_payload_index(
             name,
             "title",
@@ -1460,14 +1449,12 @@ def test_sparse_idf_corpus_matches_local_mode(client):
     rng = random.Random(31)
     local = QdrantClient(":memory:")
     name = "py_idf_corpus"
-    for c in (client, local):
-        if c.collection_exists(name):
-            c.delete_collection(name)
-        c.create_collection(
-            name,
-            vectors_config={},
-            sparse_vectors_config={"bm25": models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        )
+    _recreate(
+        name,
+        (client, local),
+        vectors_config={},
+        sparse_vectors_config={"bm25": models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    )
 
     def sparse():
         indices = list(dict.fromkeys(int(rng.random() ** 2 * 50) for _ in range(6)))
