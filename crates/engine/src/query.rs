@@ -1175,9 +1175,8 @@ impl Collection {
                     .is_none_or(|w| w.binary_search(&row).is_ok())
                 && plan.as_ref().is_none_or(|p| p.check(row))
         };
-        let payload = |row: u32| table.live(PointOffset(row)).map(|m| m.payload.as_map());
         let mut top = vicinity_index::TopK::new(k);
-        for (row, score) in index.bm25(query, bm25, accept, payload) {
+        for (row, score) in index.bm25(query, bm25, accept) {
             top.push(ScoredOffset {
                 offset: PointOffset(row),
                 similarity: score,

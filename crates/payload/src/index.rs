@@ -160,11 +160,19 @@ pub struct FieldIndex {
     /// exactly one value and that value is a number; NaN otherwise. It
     /// answers a range for one row without reading the payload.
     numbers: Vec<f64>,
-    /// Text indexes with scoring: per row holding tokens, how many, and
-    /// the sum of those lengths as BM25 reads them.
-    doc_lens: HashMap<u32, u32>,
+    /// Text indexes with scoring: per row, its number of tokens (0: no
+    /// document); how many rows hold tokens and the sum of their lengths
+    /// as BM25 reads them; and per token, the rows holding it more than
+    /// once with their count (a row in the token's posting list and not
+    /// here holds it once).
+    doc_lens: Vec<u32>,
+    docs: u64,
     len_total: u64,
+    repeats: HashMap<String, HashMap<u32, u32>>,
 }
+
+/// A query term's posting list, repeat counts and IDF.
+type TermList<'a> = (&'a RoaringBitmap, Option<&'a HashMap<u32, u32>>, f64);
 
 /// BM25's parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -283,8 +291,10 @@ impl FieldIndex {
             data,
             indexed: RoaringBitmap::new(),
             numbers: Vec::new(),
-            doc_lens: HashMap::new(),
+            doc_lens: Vec::new(),
+            docs: 0,
             len_total: 0,
+            repeats: HashMap::new(),
         }
     }
 
@@ -302,55 +312,45 @@ impl FieldIndex {
     /// holding at least one of the query's tokens (each counted once) that
     /// `accept` lets through, with its score (above 0), in no order. The
     /// statistics (document count, average length, document frequencies)
-    /// are over every row holding a token, whatever `accept` says; term
-    /// frequencies are counted in the row's payload, which `payload` gives.
-    pub fn bm25<'p>(
-        &self,
-        query: &str,
-        params: Bm25,
-        accept: impl Fn(u32) -> bool,
-        payload: impl Fn(u32) -> Option<&'p Map<String, Value>>,
-    ) -> Vec<(u32, f32)> {
+    /// are over every row holding a token, whatever `accept` says. All of
+    /// it is read from the index: posting lists, lengths and repeat counts.
+    pub fn bm25(&self, query: &str, params: Bm25, accept: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
         let Data::Text(map) = &self.data else {
             return Vec::new();
         };
         let mut terms = self.params.tokenizer.tokens(query);
         terms.sort_unstable();
         terms.dedup();
-        let docs = self.doc_lens.len() as f64;
+        let docs = self.docs as f64;
         if terms.is_empty() || docs == 0.0 {
             return Vec::new();
         }
         let avg_len = self.len_total as f64 / docs;
-        let mut idf = HashMap::new();
-        for t in &terms {
-            let df = map.get(t).map_or(0, |b| b.len()) as f64;
-            idf.insert(t.as_str(), ((docs - df + 0.5) / (df + 0.5) + 1.0).ln());
-        }
-        let candidates = union(terms.iter().filter_map(|t| map.get(t)));
+        // per query term with a posting list (in the query's term order):
+        // its rows, its repeat counts and its IDF
+        let lists: Vec<TermList<'_>> = terms
+            .iter()
+            .filter_map(|t| {
+                let rows = map.get(t)?;
+                let df = rows.len() as f64;
+                let idf = ((docs - df + 0.5) / (df + 0.5) + 1.0).ln();
+                Some((rows, self.repeats.get(t), idf))
+            })
+            .collect();
+        let candidates = union(lists.iter().map(|(rows, _, _)| *rows));
+        let (k1, b) = (params.k1, params.b);
         let mut out = Vec::new();
-        let mut tf: HashMap<&str, u32> = HashMap::new();
         for row in candidates.iter().filter(|&r| accept(r)) {
-            let (Some(p), Some(&len)) = (payload(row), self.doc_lens.get(&row)) else {
+            let len = self.doc_lens.get(row as usize).copied().unwrap_or(0);
+            if len == 0 {
                 continue;
-            };
-            tf.clear();
-            for v in self.key.values(p) {
-                let Some(s) = v.as_str() else { continue };
-                for t in self.params.tokenizer.tokens(s) {
-                    if let Some((&term, _)) = idf.get_key_value(t.as_str()) {
-                        *tf.entry(term).or_default() += 1;
-                    }
-                }
             }
-            let norm =
-                params.k1 * (1.0 - params.b + params.b * f64::from(stored_len(len)) / avg_len);
+            let norm = k1 * (1.0 - b + b * f64::from(stored_len(len)) / avg_len);
             let mut score = 0.0f64;
-            // in the query's term order, as the statistics were made
-            for t in &terms {
-                if let Some(&f) = tf.get(t.as_str()) {
-                    let f = f64::from(f);
-                    score += idf[t.as_str()] * f * (params.k1 + 1.0) / (f + norm);
+            for (rows, repeats, idf) in &lists {
+                if rows.contains(row) {
+                    let f = f64::from(repeats.and_then(|m| m.get(&row)).copied().unwrap_or(1));
+                    score += idf * f * (k1 + 1.0) / (f + norm);
                 }
             }
             if score > 0.0 {
@@ -468,25 +468,47 @@ impl FieldIndex {
                 }
             }
             Data::Text(map) => {
-                let mut count = 0u32;
+                let mut counts: HashMap<String, u32> = HashMap::new();
                 for s in values.iter().filter_map(|v| v.as_str()) {
                     for t in self.params.tokenizer.tokens(s) {
                         any = true;
-                        count += 1;
-                        if add {
-                            hpost(map, t, row)
-                        } else {
-                            hunpost(map, &t, row)
+                        *counts.entry(t).or_default() += 1;
+                    }
+                }
+                let length: u32 = counts.values().sum();
+                for (t, n) in counts {
+                    if self.params.scoring {
+                        if add && n > 1 {
+                            self.repeats.entry(t.clone()).or_default().insert(row, n);
+                        } else if !add && let Some(m) = self.repeats.get_mut(&t) {
+                            m.remove(&row);
+                            if m.is_empty() {
+                                self.repeats.remove(&t);
+                            }
                         }
+                    }
+                    if add {
+                        hpost(map, t, row)
+                    } else {
+                        hunpost(map, &t, row)
                     }
                 }
                 if self.params.scoring {
-                    if let Some(old) = self.doc_lens.remove(&row) {
+                    let r = row as usize;
+                    if let Some(&old) = self.doc_lens.get(r)
+                        && old > 0
+                    {
                         self.len_total -= u64::from(stored_len(old));
+                        self.docs -= 1;
+                        self.doc_lens[r] = 0;
                     }
-                    if add && count > 0 {
-                        self.doc_lens.insert(row, count);
-                        self.len_total += u64::from(stored_len(count));
+                    if add && length > 0 {
+                        if self.doc_lens.len() <= r {
+                            self.doc_lens.resize(r + 1, 0);
+                        }
+                        self.doc_lens[r] = length;
+                        self.docs += 1;
+                        self.len_total += u64::from(stored_len(length));
                     }
                 }
             }
