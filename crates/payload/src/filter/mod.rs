@@ -434,6 +434,11 @@ impl Condition {
             return Err(err(format!("filter nests deeper than {MAX_DEPTH} levels")));
         }
         let mut m = take_object(v, "condition")?;
+        if m.is_empty() {
+            // `{}` is an empty filter (Qdrant's untagged condition reads it
+            // so), which is also how an empty nested filter writes itself
+            return Ok(Condition::Filter(Box::default()));
+        }
         if m.contains_key("key") {
             return FieldCondition::parse(m).map(|f| Condition::Field(Box::new(f)));
         }
@@ -682,6 +687,16 @@ mod tests {
         let mut h = std::hash::SipHasher::new_with_keys(0x0706050403020100, 0x0f0e0d0c0b0a0908);
         h.write(&(0u8..15).collect::<Vec<_>>());
         assert_eq!(h.finish(), 0xa129ca6149be45e5);
+    }
+
+    #[test]
+    fn an_empty_filter_condition_round_trips() {
+        // found by fuzzing: {"must": {"must": []}} wrote itself as
+        // {"must": [{}]}, which did not parse back
+        let f = Filter::from_json(json!({"must": {"must": []}})).unwrap();
+        assert_eq!(Filter::from_json(f.to_json()).unwrap(), f);
+        let g = Filter::from_json(json!({"must": [{}]})).unwrap();
+        assert_eq!(g.must, vec![Condition::Filter(Box::default())]);
     }
 
     #[test]
