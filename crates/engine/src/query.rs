@@ -8,6 +8,7 @@ use serde_json::Value;
 use vicinity_index::{
     Distance, Metric, Nearest, PointFilter, ScoredOffset, Scorer, VectorStore, with_metric,
 };
+use vicinity_payload::filter::IndexSource;
 use vicinity_payload::{Bm25, FieldType, Filter, JsonPath, PointId};
 use vicinity_storage::PointOffset;
 
@@ -409,13 +410,27 @@ struct FeedbackPlan<T> {
 }
 
 impl<T> FeedbackPlan<T> {
-    fn new(strategy: &NaiveFeedback, target: T, examples: Vec<T>, scores: &[f32]) -> Self {
-        FeedbackPlan {
+    /// The plan of a feedback query, its target and examples turned into
+    /// vectors by `resolve` (dense or sparse), after Qdrant's check.
+    fn resolve(
+        target: &VectorInput,
+        feedback: &[FeedbackItem],
+        strategy: &NaiveFeedback,
+        mut resolve: impl FnMut(&VectorInput) -> Result<T>,
+    ) -> Result<Self> {
+        validate_feedback(strategy)?;
+        let target = resolve(target)?;
+        let examples = feedback
+            .iter()
+            .map(|f| resolve(&f.example))
+            .collect::<Result<Vec<_>>>()?;
+        let scores: Vec<f32> = feedback.iter().map(|f| f.score).collect();
+        Ok(FeedbackPlan {
             a: strategy.a,
             target,
             examples,
-            pairs: strategy.pairs(scores),
-        }
+            pairs: strategy.pairs(&scores),
+        })
     }
 
     /// `a · sim(target) + Σ weight · (sim(better) − sim(worse))`, summed in
@@ -592,6 +607,27 @@ enum Cut {
     Ignored,
 }
 
+impl Ranked {
+    /// Drops the hits a `score_threshold` cuts, as Qdrant applies it to
+    /// this kind of score (`distance`: the level's, asked only for
+    /// distance-scaled scores).
+    fn apply_threshold(
+        &mut self,
+        t: f32,
+        distance: impl FnOnce() -> Result<Distance>,
+    ) -> Result<()> {
+        if self.distance_scale {
+            let d = distance()?;
+            self.hits
+                .retain(|h| d.passes_threshold(d.score(h.similarity), t));
+        } else {
+            let cut = self.cut;
+            self.hits.retain(|h| cut.passes(h.similarity, t));
+        }
+        Ok(())
+    }
+}
+
 impl Cut {
     fn passes(self, score: f32, threshold: f32) -> bool {
         match self {
@@ -732,19 +768,7 @@ impl Collection {
                 };
                 let mut ranked = self.run_level(seg, &sub, filter.as_ref())?;
                 if let Some(t) = p.score_threshold {
-                    let (scale, cut) = (ranked.distance_scale, ranked.cut);
-                    let distance = if scale {
-                        self.distance_of(&p.using)?
-                    } else {
-                        Distance::Dot
-                    };
-                    ranked.hits.retain(|h| {
-                        if scale {
-                            distance.passes_threshold(distance.score(h.similarity), t)
-                        } else {
-                            cut.passes(h.similarity, t)
-                        }
-                    });
+                    ranked.apply_threshold(t, || self.distance_of(&p.using))?;
                 }
                 // fusion reads the scores users see (a Euclid distance as
                 // it is, larger taken as better, as Qdrant does)
@@ -888,16 +912,9 @@ impl Collection {
                 target,
                 feedback,
                 strategy,
-            } => {
-                validate_feedback(strategy)?;
-                let t = r.vector(self, seg, using, target)?;
-                let examples = feedback
-                    .iter()
-                    .map(|f| r.vector(self, seg, using, &f.example))
-                    .collect::<Result<Vec<_>>>()?;
-                let scores: Vec<f32> = feedback.iter().map(|f| f.score).collect();
-                Plan::Feedback(FeedbackPlan::new(strategy, t, examples, &scores))
-            }
+            } => Plan::Feedback(FeedbackPlan::resolve(target, feedback, strategy, |v| {
+                r.vector(self, seg, using, v)
+            })?),
             Query::OrderBy(_) | Query::Sample | Query::NearestMmr { .. } | Query::Text { .. } => {
                 unreachable!("ranked above")
             }
@@ -1019,16 +1036,12 @@ impl Collection {
                 target,
                 feedback,
                 strategy,
-            } => {
-                validate_feedback(strategy)?;
-                let t = resolve(target)?;
-                let examples = feedback
-                    .iter()
-                    .map(|f| resolve(&f.example))
-                    .collect::<Result<Vec<_>>>()?;
-                let scores: Vec<f32> = feedback.iter().map(|f| f.score).collect();
-                SparsePlan::Feedback(FeedbackPlan::new(strategy, t, examples, &scores))
-            }
+            } => SparsePlan::Feedback(FeedbackPlan::resolve(
+                target,
+                feedback,
+                strategy,
+                &mut resolve,
+            )?),
             Query::OrderBy(_)
             | Query::Sample
             | Query::Fusion(_)
@@ -1162,8 +1175,7 @@ impl Collection {
         let key: JsonPath = field.parse().map_err(|_| needs_index())?;
         let table = seg.table.read();
         let index = table
-            .indexes
-            .get(&key.to_string())
+            .index(&key)
             .filter(|i| i.params().field_type == FieldType::Text && i.params().scoring)
             .ok_or_else(needs_index)?;
         let plan = filter.map(|f| table.plan(seg, f));
@@ -1269,10 +1281,7 @@ impl Collection {
             self.rank_query(seg, level, &q, filter, within, candidates_limit)?
         };
         if let Some(t) = level.score_threshold {
-            let distance = self.distance_of(using)?;
-            ranked
-                .hits
-                .retain(|h| distance.passes_threshold(distance.score(h.similarity), t));
+            ranked.apply_threshold(t, || self.distance_of(using))?;
         }
         let hits = std::mem::take(&mut ranked.hits);
         let mut r = Resolved {
@@ -1286,10 +1295,8 @@ impl Collection {
                 .iter()
                 .map(|h| column.get(h.offset).unwrap_or_default())
                 .collect();
-            let dot = |a: &SparseVector, b: &SparseVector| {
-                vicinity_index::sparse::dot(&a.indices, &a.values, &b.indices, &b.values)
-                    .unwrap_or(0.0)
-            };
+            // indices ascending on both sides; no shared index counts 0
+            let dot = |a: &SparseVector, b: &SparseVector| a.dot(b).unwrap_or(0.0);
             let relevance: Vec<f32> = rows.iter().map(|v| dot(&query, v)).collect();
             crate::mmr::select(hits, &relevance, |i, j| dot(&rows[i], &rows[j]), lambda, k)
         } else {

@@ -23,6 +23,7 @@
 //! ones'. (Scoring a rare term's rows whole first, to start with a high
 //! `k`-th score, was tried and measured slower: random reads of rows.)
 
+use roaring::RoaringBitmap;
 use std::collections::HashMap;
 
 use vicinity_storage::PointOffset;
@@ -231,25 +232,25 @@ impl SparseIndex {
     }
 
     /// Query weights times each index's IDF over the live rows with a
-    /// vector that `within` passes (a corpus filter): a scan of the rows
-    /// and of the query's posting lists.
+    /// vector that `within` passes (a corpus filter): each row is asked
+    /// once, then the query's posting lists are counted against that set.
     pub fn idf_weighted_within(
         &self,
         indices: &[u32],
         values: &[f32],
         within: impl Fn(PointOffset) -> bool,
     ) -> Vec<f32> {
-        let live = |r: u32| self.counted[r as usize] && within(PointOffset(r));
-        let n = (0..self.len() as u32).filter(|&r| live(r)).count() as u64;
+        let corpus: RoaringBitmap = (0..self.len() as u32)
+            .filter(|&r| self.counted[r as usize] && within(PointOffset(r)))
+            .collect();
         indices
             .iter()
             .zip(values)
             .map(|(&i, &v)| {
-                let df = self
-                    .postings
-                    .get(&i)
-                    .map_or(0, |p| p.rows.iter().filter(|&&r| live(r)).count());
-                v * idf(df as u32, n)
+                let df = self.postings.get(&i).map_or(0, |p| {
+                    p.rows.iter().filter(|&&r| corpus.contains(r)).count()
+                });
+                v * idf(df as u32, corpus.len())
             })
             .collect()
     }

@@ -189,6 +189,17 @@ impl Default for Bm25 {
     }
 }
 
+impl Bm25 {
+    /// The parameters a request gives, each defaulted when absent.
+    pub fn with(k1: Option<f64>, b: Option<f64>) -> Self {
+        let d = Bm25::default();
+        Bm25 {
+            k1: k1.unwrap_or(d.k1),
+            b: b.unwrap_or(d.b),
+        }
+    }
+}
+
 /// A document length as Qdrant keeps it: the 13 leading bits, so lengths
 /// from 8,192 tokens round down (to a multiple of 2, from 16,384 of 4, ...).
 fn stored_len(len: u32) -> u32 {

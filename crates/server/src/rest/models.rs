@@ -1062,13 +1062,12 @@ impl TextJson {
             TextJson::Plain(q) => (q, None),
             TextJson::WithScoring { query, scoring } => (query, scoring.map(|s| s.bm25)),
         };
-        let d = vicinity::Bm25::default();
         Query::Text {
             query,
-            bm25: vicinity::Bm25 {
-                k1: params.as_ref().and_then(|p| p.k).unwrap_or(d.k1),
-                b: params.as_ref().and_then(|p| p.b).unwrap_or(d.b),
-            },
+            bm25: vicinity::Bm25::with(
+                params.as_ref().and_then(|p| p.k),
+                params.as_ref().and_then(|p| p.b),
+            ),
         }
     }
 }

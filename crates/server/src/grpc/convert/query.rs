@@ -291,13 +291,11 @@ pub fn query_from_proto(q: pb::Query) -> Result<Query, Status> {
             })
         }
         Some(Q::Text(t)) => {
-            let d = vicinity::Bm25::default();
             let bm25 = match t.scoring {
-                Some(pb::text_query::Scoring::Bm25(p)) => vicinity::Bm25 {
-                    k1: p.k.map_or(d.k1, f64::from),
-                    b: p.b.map_or(d.b, f64::from),
-                },
-                None => d,
+                Some(pb::text_query::Scoring::Bm25(p)) => {
+                    vicinity::Bm25::with(p.k.map(f64::from), p.b.map(f64::from))
+                }
+                None => vicinity::Bm25::default(),
             };
             Ok(Query::Text {
                 query: t.query,
