@@ -4,6 +4,7 @@ mod api;
 mod concurrency;
 mod conformance;
 mod durability;
+mod multivector;
 mod quantization;
 mod query;
 mod recall;

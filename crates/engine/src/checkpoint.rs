@@ -54,6 +54,17 @@ pub(crate) struct ColumnFiles {
     /// CRC-32C of those rows' bytes.
     pub(crate) crc: u32,
     pub(crate) graph: String,
+    /// For a multivector column, whose rows vary in length: the `f32`
+    /// values of those rows (headers included). `None` for fixed rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) values: Option<u64>,
+}
+
+impl ColumnFiles {
+    /// The `f32` values of the checkpoint's rows, at `dim` per fixed row.
+    fn values(&self, dim: usize) -> u64 {
+        self.values.unwrap_or(self.rows * dim as u64)
+    }
 }
 
 /// What the last checkpoint wrote, to append to it next time.
@@ -71,7 +82,7 @@ fn vector_bytes(columns: &[ColumnFiles], dims: impl Iterator<Item = usize>) -> u
     columns
         .iter()
         .zip(dims)
-        .map(|(f, dim)| f.rows * dim as u64 * 4)
+        .map(|(f, dim)| f.values(dim) * 4)
         .sum()
 }
 
@@ -166,13 +177,12 @@ impl Collection {
         let mut columns = Vec::with_capacity(segment.columns.len());
         for (c, column) in segment.columns.iter().enumerate() {
             let dim = column.store.dim();
-            let row_bytes = dim as u64 * 4;
-            let (vectors, from, mut crc) = match &previous {
+            let (vectors, from, mut crc, mut values) = match &previous {
                 Some(p) => {
                     let f = &p.columns[c];
-                    (f.vectors.clone(), f.rows, f.crc)
+                    (f.vectors.clone(), f.rows, f.crc, f.values(dim))
                 }
-                None => (format!("vectors-{tag}-{c}.vec"), 0, 0),
+                None => (format!("vectors-{tag}-{c}.vec"), 0, 0, 0),
             };
             let path = dir.join(&vectors);
             // a new file only when there is none to extend: one the last
@@ -190,7 +200,7 @@ impl Collection {
                 f
             } else {
                 // cut what a failed checkpoint may have left after the rows
-                io.truncate(&path, VECTORS_HEADER + from * row_bytes)
+                io.truncate(&path, VECTORS_HEADER + values * 4)
                     .map_err(|e| io_err(&path, e))?;
                 io.open_append(&path).map_err(|e| io_err(&path, e))?
             };
@@ -200,6 +210,7 @@ impl Collection {
                     Error::BadRequest(format!("row {r} of {} is missing", column.name))
                 })?;
                 buf.extend_from_slice(bytemuck::cast_slice(v));
+                values += v.len() as u64;
                 if buf.len() >= 1 << 20 || r + 1 == rows {
                     crc = crc32c::crc32c_append(crc, &buf);
                     file.append(&buf).map_err(|e| io_err(&path, e))?;
@@ -217,6 +228,7 @@ impl Collection {
                 rows: rows as u64,
                 crc,
                 graph,
+                values: column.store.is_multi().then_some(values),
             });
         }
         let state = format!("state-{tag}.vcn");
@@ -274,7 +286,17 @@ impl Collection {
             let header = io.map_file(&path, 0, VECTORS_HEADER as usize, false)?;
             check_vectors_header(&path, header.as_bytes(), params.size)?;
             drop(header);
-            let len = f.rows * params.size as u64 * 4;
+            let len = match (params.is_multi(), f.values) {
+                (true, Some(values)) => values * 4,
+                (false, None) => f.rows * params.size as u64 * 4,
+                _ => {
+                    return Err(corrupt(
+                        &path,
+                        0,
+                        "the manifest's rows do not match the vector's multivector_config",
+                    ));
+                }
+            };
             let on_disk = params.on_disk.unwrap_or(false);
             let map = io.map_file(&path, VECTORS_HEADER, len as usize, !on_disk)?;
             let crc = if on_disk {
@@ -291,8 +313,24 @@ impl Collection {
                     "vector data checksum mismatch",
                 ));
             }
-            let store = VectorStore::with_base(params.size, params.distance, map)
-                .map_err(|e| Error::for_vector(name, e))?;
+            let store = if params.is_multi() {
+                let store = VectorStore::with_multi_base(params.size, params.distance, map)
+                    .map_err(|e| match e {
+                        IndexError::Corrupted(reason) => corrupt(&path, VECTORS_HEADER, reason),
+                        e => Error::for_vector(name, e),
+                    })?;
+                if store.len() != rows {
+                    return Err(corrupt(
+                        &path,
+                        VECTORS_HEADER,
+                        format!("{} multivector rows, the state has {rows}", store.len()),
+                    ));
+                }
+                store
+            } else {
+                VectorStore::with_base(params.size, params.distance, map)
+                    .map_err(|e| Error::for_vector(name, e))?
+            };
             let gpath = dir.join(&f.graph);
             let bytes = io.read(&gpath).map_err(|e| io_err(&gpath, e))?;
             let hnsw = config.hnsw_for(name);

@@ -7,7 +7,7 @@ use rayon::ThreadPool;
 use std::collections::BTreeMap;
 use vicinity_index::{
     HnswConfig, Nearest, PointFilter, ScoredOffset, Scorer, exact_search_scored, validate_vector,
-    with_metric,
+    with_metric, with_store_metric,
 };
 
 use vicinity_payload::{FieldIndexParams, Filter};
@@ -25,6 +25,11 @@ use crate::{
 /// other way round.
 pub(crate) fn wrong_sparse() -> Error {
     Error::BadRequest("Conversion between sparse and regular vectors failed".into())
+}
+
+/// Qdrant's refusal of a multivector where a single vector belongs.
+pub(crate) fn wrong_multi() -> Error {
+    Error::BadRequest("Wrong usage of multi vectors".into())
 }
 
 /// Qdrant's checks of a sparse vector (see [`SparseVector::validate`]).
@@ -321,11 +326,22 @@ impl Collection {
                 (Some(params), VectorRef::Dense(v)) => {
                     validate_vector(v, params.size).map_err(|e| Error::for_vector(name, e))?
                 }
+                (Some(params), VectorRef::Multi(m)) if params.is_multi() => {
+                    vicinity_index::multi::encode(
+                        m.iter().map(Vec::as_slice),
+                        params.size,
+                        params.distance,
+                    )
+                    .map_err(|e| Error::for_vector(name, e))?;
+                }
+                (Some(_), VectorRef::Multi(_)) => return Err(wrong_multi()),
                 (None, VectorRef::Sparse(v)) if self.config.sparse_vectors.contains_key(name) => {
                     validate_sparse(name, v)?
                 }
                 (Some(_), VectorRef::Sparse(_)) => return Err(wrong_sparse()),
-                (None, VectorRef::Dense(_)) if self.config.sparse_vectors.contains_key(name) => {
+                (None, VectorRef::Dense(_) | VectorRef::Multi(_))
+                    if self.config.sparse_vectors.contains_key(name) =>
+                {
                     return Err(wrong_sparse());
                 }
                 (None, _) => {
@@ -600,7 +616,7 @@ impl Collection {
             .limit
             .checked_add(req.offset)
             .ok_or_else(|| Error::BadRequest("limit + offset is too large".into()))?;
-        let hits = with_metric!(column.store.distance(), M => self.rank(
+        let hits = with_store_metric!(&column.store, M => self.rank(
             &segment,
             &req.using,
             &Nearest::<M>::new(&query),
@@ -674,7 +690,10 @@ impl Collection {
         let tail = indexed..published.max(indexed);
         let hits = match filter {
             None => {
-                if params.exact || self.below_full_scan(&hnsw, column.graph.len(), dim) {
+                if params.exact
+                    || !hnsw.builds_graph()
+                    || self.below_full_scan(&hnsw, column.graph.len(), dim)
+                {
                     let rows = (0..segment.row_count() as u32).map(PointOffset);
                     exact_search_scored(store, scorer, k, &allowed, rows)
                 } else {
@@ -694,7 +713,10 @@ impl Collection {
                 // score them all anyway (and may miss some it cannot
                 // reach), so scoring them directly is cheaper and exact.
                 let few = bound.is_some_and(|b| b <= ef.max(k));
-                let exact = params.exact || few || self.below_full_scan(&hnsw, cardinality, dim);
+                let exact = params.exact
+                    || few
+                    || !hnsw.builds_graph()
+                    || self.below_full_scan(&hnsw, cardinality, dim);
                 match (&plan.candidates.rows, exact) {
                     (Some(rows), true) => {
                         exact_search_scored(store, scorer, k, &check, rows.iter().map(PointOffset))

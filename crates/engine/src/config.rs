@@ -32,6 +32,33 @@ pub struct VectorParams {
     /// Quantization for this vector; `None` takes the collection's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization_config: Option<QuantizationConfig>,
+    /// Set for a multivector space: each point holds a matrix of vectors
+    /// of `size`, compared by MaxSim (see [`vicinity_index::multi`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multivector_config: Option<MultiVectorConfig>,
+}
+
+/// Qdrant's `multivector_config`: how a point's matrix is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultiVectorConfig {
+    /// The comparator; `max_sim`, the only one.
+    pub comparator: MultiVectorComparator,
+}
+
+/// How two multivectors are compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiVectorComparator {
+    /// For each query vector, the best similarity over the point's
+    /// vectors, summed over the query's vectors.
+    MaxSim,
+}
+
+impl MultiVectorConfig {
+    /// MaxSim, the one comparator.
+    pub const MAX_SIM: MultiVectorConfig = MultiVectorConfig {
+        comparator: MultiVectorComparator::MaxSim,
+    };
 }
 
 /// Qdrant's `quantization_config`, in its JSON shape (`{"scalar": {"type":
@@ -109,7 +136,19 @@ impl VectorParams {
             hnsw_config: None,
             on_disk: None,
             quantization_config: None,
+            multivector_config: None,
         }
+    }
+
+    /// The same parameters for a multivector space (MaxSim).
+    pub fn with_multivector(mut self) -> Self {
+        self.multivector_config = Some(MultiVectorConfig::MAX_SIM);
+        self
+    }
+
+    /// Whether each point holds a matrix of vectors of this name.
+    pub fn is_multi(&self) -> bool {
+        self.multivector_config.is_some()
     }
 
     /// The same parameters with `on_disk` set.
@@ -241,7 +280,12 @@ impl CollectionConfig {
     }
 
     /// The quantization of one vector: its own, else the collection's.
+    /// Multivectors are not quantized (their configuration is kept and
+    /// echoed; searches score the `f32` vectors).
     pub fn quantization_for(&self, name: &str) -> Option<&QuantizationConfig> {
+        if self.vectors.get(name).is_some_and(VectorParams::is_multi) {
+            return None;
+        }
         self.vectors
             .get(name)
             .and_then(|v| v.quantization_config.as_ref())

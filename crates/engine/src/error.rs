@@ -141,6 +141,7 @@ impl Error {
                 position,
                 value,
             },
+            IndexError::Multivector(m) => Error::BadRequest(m),
             other => other.into(),
         }
     }

@@ -49,8 +49,8 @@ pub use collection::{
 };
 pub use config::{
     CollectionConfig, DEFAULT_SPARSE_FULL_SCAN_THRESHOLD, DEFAULT_VECTOR, Datatype, MAX_DIMENSION,
-    Modifier, QuantizationConfig, ScalarQuantization, ScalarType, SparseIndexParams,
-    SparseVectorParams, VectorParams, validate_collection_name,
+    Modifier, MultiVectorComparator, MultiVectorConfig, QuantizationConfig, ScalarQuantization,
+    ScalarType, SparseIndexParams, SparseVectorParams, VectorParams, validate_collection_name,
 };
 pub use database::Database;
 pub use error::{Error, ErrorKind, Result};

@@ -113,8 +113,9 @@ fn inputs_mut(q: &mut Query) -> Vec<&mut VectorInput> {
 }
 
 impl Collection {
-    /// The stored (preprocessed) vector `name` of point `id`.
-    fn stored_vector(&self, id: &PointId, name: &str) -> Result<Vec<f32>> {
+    /// The stored (preprocessed) vector `name` of point `id`, as a query
+    /// input (a multivector as its matrix).
+    fn stored_vector(&self, id: &PointId, name: &str) -> Result<VectorInput> {
         let seg = self.segment();
         let (idx, column) = seg.column(name)?;
         let table = seg.table.read();
@@ -122,7 +123,11 @@ impl Collection {
         if !seg.has_vector(idx, row) {
             return Err(missing_vector(id, name));
         }
-        Ok(column.store.get(row).unwrap_or_default().to_vec())
+        Ok(match column.vector(row) {
+            Some(crate::Vector::Multi(m)) => VectorInput::Multi(m),
+            Some(crate::Vector::Dense(v)) => VectorInput::Vector(v),
+            _ => return Err(missing_vector(id, name)),
+        })
     }
 
     /// Sets each group's `lookup` to this collection's point whose id is
@@ -234,7 +239,7 @@ impl Database {
         let name = l.vector.clone().unwrap_or_else(|| using.to_string());
         for input in &mut inputs {
             if let VectorInput::Id(id) = **input {
-                **input = VectorInput::Vector(source.stored_vector(&id, &name)?);
+                **input = source.stored_vector(&id, &name)?;
             }
         }
         *lookup_from = None;

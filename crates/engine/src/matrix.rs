@@ -168,7 +168,7 @@ impl Collection {
                     .iter()
                     .enumerate()
                     .filter(|&(j, _)| j != i)
-                    .map(|(j, w)| (j, distance.similarity(v, w)))
+                    .map(|(j, w)| (j, column.store.similarity(v, w)))
                     .collect();
                 // best first; ties by id, so the answer is reproducible
                 row.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

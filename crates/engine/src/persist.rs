@@ -16,6 +16,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use vicinity_index::multi;
 
 use serde::{Deserialize, Serialize};
 use vicinity_payload::{FieldIndex, FieldIndexParams, JsonPath, Payload, PointId};
@@ -360,6 +361,14 @@ impl Collection {
             out.extend_from_slice(&payload);
             for (c, column) in segment.columns.iter().enumerate() {
                 match column.store.get(row).filter(|_| segment.has_vector(c, row)) {
+                    // a multivector: its vector count, then its vectors
+                    Some(v) if column.store.is_multi() => {
+                        out.push(2);
+                        out.extend_from_slice(&(multi::count(v) as u32).to_le_bytes());
+                        for x in &v[1..] {
+                            out.extend_from_slice(&x.to_le_bytes());
+                        }
+                    }
                     Some(v) => {
                         out.push(1);
                         for x in v {
@@ -414,8 +423,17 @@ impl Collection {
             for &dim in &dims {
                 match r.u8("vector flag")? {
                     0 => vectors.push(None),
-                    1 => {
-                        let bytes = r.take(dim * 4, "vector")?;
+                    f @ (1 | 2) => {
+                        let n = if f == 2 {
+                            r.u32("multivector count")? as usize
+                        } else {
+                            1
+                        };
+                        let len = n
+                            .checked_mul(dim * 4)
+                            .filter(|&l| l <= body.len())
+                            .ok_or_else(|| corrupt(path, r.at as u64, "a multivector too large"))?;
+                        let bytes = r.take(len, "vector")?;
                         let v: Vec<f32> = bytes
                             .chunks_exact(4)
                             .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
@@ -427,7 +445,7 @@ impl Collection {
                                 "a stored vector is not finite",
                             ));
                         }
-                        vectors.push(Some(v));
+                        vectors.push(Some(if f == 2 { multi::with_header(n, &v) } else { v }));
                     }
                     f => return Err(corrupt(path, r.at as u64, format!("bad vector flag {f}"))),
                 }

@@ -67,6 +67,9 @@ pub enum Vector {
     Dense(Vec<f32>),
     /// A sparse vector.
     Sparse(SparseVector),
+    /// A multivector: a matrix of vectors of the space's dimension (for a
+    /// vector name with `multivector_config`).
+    Multi(Vec<Vec<f32>>),
 }
 
 impl Vector {
@@ -74,7 +77,7 @@ impl Vector {
     pub fn as_dense(&self) -> Option<&[f32]> {
         match self {
             Vector::Dense(v) => Some(v),
-            Vector::Sparse(_) => None,
+            _ => None,
         }
     }
 
@@ -82,8 +85,22 @@ impl Vector {
     pub fn as_sparse(&self) -> Option<&SparseVector> {
         match self {
             Vector::Sparse(v) => Some(v),
-            Vector::Dense(_) => None,
+            _ => None,
         }
+    }
+
+    /// The multivector, if this is one.
+    pub fn as_multi(&self) -> Option<&[Vec<f32>]> {
+        match self {
+            Vector::Multi(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl From<Vec<Vec<f32>>> for Vector {
+    fn from(v: Vec<Vec<f32>>) -> Self {
+        Vector::Multi(v)
     }
 }
 
@@ -106,6 +123,8 @@ pub enum VectorRef<'a> {
     Dense(&'a [f32]),
     /// A sparse vector.
     Sparse(&'a SparseVector),
+    /// A multivector.
+    Multi(&'a [Vec<f32>]),
 }
 
 impl<'a> VectorRef<'a> {
@@ -113,7 +132,7 @@ impl<'a> VectorRef<'a> {
     pub fn as_dense(self) -> Option<&'a [f32]> {
         match self {
             VectorRef::Dense(v) => Some(v),
-            VectorRef::Sparse(_) => None,
+            _ => None,
         }
     }
 
@@ -121,7 +140,15 @@ impl<'a> VectorRef<'a> {
     pub fn as_sparse(self) -> Option<&'a SparseVector> {
         match self {
             VectorRef::Sparse(v) => Some(v),
-            VectorRef::Dense(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The multivector, if this is one.
+    pub fn as_multi(self) -> Option<&'a [Vec<f32>]> {
+        match self {
+            VectorRef::Multi(v) => Some(v),
+            _ => None,
         }
     }
 }
@@ -131,6 +158,7 @@ impl<'a> From<&'a Vector> for VectorRef<'a> {
         match v {
             Vector::Dense(d) => VectorRef::Dense(d),
             Vector::Sparse(s) => VectorRef::Sparse(s),
+            Vector::Multi(m) => VectorRef::Multi(m),
         }
     }
 }

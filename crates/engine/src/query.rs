@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 use vicinity_index::{
-    Distance, Metric, Nearest, PointFilter, ScoredOffset, Scorer, VectorStore, with_metric,
+    Distance, Metric, Nearest, PointFilter, ScoredOffset, Scorer, VectorStore, with_store_metric,
 };
 use vicinity_payload::filter::IndexSource;
 use vicinity_payload::{Bm25, FieldType, Filter, JsonPath, PointId};
@@ -30,6 +30,9 @@ pub enum VectorInput {
     Vector(Vec<f32>),
     /// A sparse vector (for a sparse vector name).
     Sparse(SparseVector),
+    /// A multivector (for a name with `multivector_config`), scored by
+    /// MaxSim.
+    Multi(Vec<Vec<f32>>),
     /// The vector (of the query's `using` name) of a stored point; such a
     /// point never comes back as a result.
     Id(PointId),
@@ -490,6 +493,10 @@ impl<'a> Resolved<'a> {
         };
         match input {
             VectorInput::Vector(v) => prepare(v),
+            VectorInput::Multi(m) => column
+                .store
+                .prepare_multi_query(m.iter().map(Vec::as_slice))
+                .map_err(|e| Error::for_vector(using, e)),
             VectorInput::Sparse(_) => Err(wrong_sparse()),
             VectorInput::Id(id) => {
                 let source = self.source(c, using)?;
@@ -501,8 +508,14 @@ impl<'a> Resolved<'a> {
                 let stored = src_column.store.get(row).unwrap_or_default();
                 if source == using {
                     Ok(stored.to_vec())
+                } else if src_column.store.is_multi() {
+                    // another vector space: check its dimensions, normalise
+                    let m: Vec<&[f32]> = vicinity_index::multi::vectors(stored).collect();
+                    column
+                        .store
+                        .prepare_multi_query(m.into_iter())
+                        .map_err(|e| Error::for_vector(using, e))
                 } else {
-                    // another vector space: check its dimension, normalise
                     prepare(stored)
                 }
             }
@@ -551,7 +564,7 @@ impl<'a> Resolved<'a> {
                 validate_sparse(using, v)?;
                 Ok(v.sorted())
             }
-            VectorInput::Vector(_) => Err(wrong_sparse()),
+            VectorInput::Vector(_) | VectorInput::Multi(_) => Err(wrong_sparse()),
             VectorInput::Id(id) => {
                 let source = self.source(c, using)?;
                 let column = seg.sparse_column(source).ok_or_else(|| {
@@ -937,7 +950,7 @@ impl Collection {
             )
         };
         let distance_scale = matches!(plan, Plan::Nearest(_));
-        let hits = with_metric!(distance, M => match &plan {
+        let hits = with_store_metric!(store, M => match &plan {
             Plan::Nearest(v) => go(&Nearest::<M>::new(v))?,
             Plan::Best(p, n) => go(&BestScore::<M>(Examples { positive: p.clone(), negative: n.clone(), _m: Default::default() }))?,
             Plan::Sum(p, n) => go(&SumScores::<M>(Examples { positive: p.clone(), negative: n.clone(), _m: Default::default() }))?,
@@ -1302,19 +1315,16 @@ impl Collection {
         } else {
             let query = r.vector(self, seg, using, nearest)?;
             let (_, column) = seg.column(using)?;
-            let distance = column.store.distance();
+            let store = &column.store;
             let rows: Vec<&[f32]> = hits
                 .iter()
-                .map(|h| column.store.get(h.offset).unwrap_or_default())
+                .map(|h| store.get(h.offset).unwrap_or_default())
                 .collect();
-            let relevance: Vec<f32> = rows
-                .iter()
-                .map(|v| distance.similarity(&query, v))
-                .collect();
+            let relevance: Vec<f32> = rows.iter().map(|v| store.similarity(&query, v)).collect();
             crate::mmr::select(
                 hits,
                 &relevance,
-                |i, j| distance.similarity(rows[i], rows[j]),
+                |i, j| store.similarity(rows[i], rows[j]),
                 lambda,
                 k,
             )

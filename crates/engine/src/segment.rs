@@ -130,6 +130,35 @@ impl VectorColumn {
         }
     }
 
+    /// The vector stored in a row, as users see it (a multivector as its
+    /// matrix).
+    pub(crate) fn vector(&self, row: PointOffset) -> Option<Vector> {
+        let stored = self.store.get(row)?;
+        Some(if self.store.is_multi() {
+            Vector::Multi(
+                vicinity_index::multi::vectors(stored)
+                    .map(<[f32]>::to_vec)
+                    .collect(),
+            )
+        } else {
+            Vector::Dense(stored.to_vec())
+        })
+    }
+
+    /// A vector given for this multivector column, encoded as it is
+    /// stored (a dense vector is a matrix of one, as in Qdrant).
+    pub(crate) fn encode(&self, v: crate::VectorRef<'_>) -> Result<Vec<f32>> {
+        let err = |e| Error::for_vector(&self.name, e);
+        match v {
+            crate::VectorRef::Multi(m) => self
+                .store
+                .prepare_multi_query(m.iter().map(Vec::as_slice))
+                .map_err(err),
+            crate::VectorRef::Dense(d) => self.store.prepare_query(d).map_err(err),
+            crate::VectorRef::Sparse(_) => Err(crate::collection::wrong_sparse()),
+        }
+    }
+
     /// The codes, if they cover the first `rows` rows.
     pub(crate) fn codes_for(&self, rows: usize) -> Option<&I8Rows> {
         self.codes.get().filter(|c| c.len() >= rows)
@@ -149,6 +178,7 @@ impl VectorColumn {
         let mut copy = self.build_copy.lock();
         if copy.is_none()
             && Bf16Rows::suits(self.store.distance())
+            && !self.store.is_multi()
             && backlog >= BUILD_COPY_MIN.max(self.store.len() / 8)
         {
             *copy = Some(Bf16Rows::new(&self.store).map_err(|e| Error::for_vector(&self.name, e))?);
@@ -459,9 +489,14 @@ impl Segment {
             .vectors
             .iter()
             .map(|(name, params)| {
+                let store = if params.is_multi() {
+                    VectorStore::new_multi(params.size, params.distance)?
+                } else {
+                    VectorStore::new(params.size, params.distance)?
+                };
                 Ok(VectorColumn::new(
                     name.clone(),
-                    VectorStore::new(params.size, params.distance)?,
+                    store,
                     HnswGraph::new(config.hnsw_for(name))?,
                     AtomicBitSet::new(),
                     config.quantization_for(name).cloned(),
@@ -626,7 +661,8 @@ impl Segment {
             for (c, column) in self.columns.iter().enumerate() {
                 let got = match row.vectors[c] {
                     Some(v) => {
-                        if row.preprocessed {
+                        // multivector rows come encoded (see `Vector::stored_row`)
+                        if row.preprocessed || column.store.is_multi() {
                             column.store.push_preprocessed(v)
                         } else {
                             column.store.push(v)
@@ -811,7 +847,7 @@ impl Segment {
     pub(crate) fn vectors_of(&self, offset: PointOffset, select: impl Fn(&str) -> bool) -> Vectors {
         let single =
             self.columns.len() == 1 && self.columns[0].name.is_empty() && self.sparse.is_empty();
-        if single {
+        if single && !self.columns[0].store.is_multi() {
             let c = &self.columns[0];
             let v = if select(&c.name) && !c.absent.contains(offset) {
                 c.store.get(offset).map(<[f32]>::to_vec).unwrap_or_default()
@@ -824,7 +860,7 @@ impl Segment {
             .columns
             .iter()
             .filter(|c| select(&c.name) && !c.absent.contains(offset))
-            .filter_map(|c| Some((c.name.clone(), Vector::Dense(c.store.get(offset)?.to_vec()))));
+            .filter_map(|c| Some((c.name.clone(), c.vector(offset)?)));
         let sparse = self
             .sparse
             .iter()

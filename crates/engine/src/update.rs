@@ -449,12 +449,30 @@ fn upsert_rows<'a>(
     points: impl Iterator<Item = &'a PointStruct>,
     seq: u64,
 ) -> Result<()> {
+    let points: Vec<&PointStruct> = points.collect();
+    // multivectors go in encoded (validated and preprocessed here)
+    let encoded = points
+        .iter()
+        .map(|p| {
+            segment
+                .columns
+                .iter()
+                .map(|c| match p.vectors.get(&c.name) {
+                    Some(v) if c.store.is_multi() => c.encode(v).map(Some),
+                    _ => Ok(None),
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?;
     let rows = points
-        .map(|p| NewRow {
+        .iter()
+        .zip(&encoded)
+        .map(|(p, encoded)| NewRow {
             vectors: segment
                 .columns
                 .iter()
-                .map(|c| p.vectors.dense(&c.name))
+                .zip(encoded)
+                .map(|(c, e)| e.as_deref().or_else(|| p.vectors.dense(&c.name)))
                 .collect(),
             sparse: segment
                 .sparse
@@ -513,11 +531,14 @@ fn rewrite_vectors(
             let changed = |name: &str| change.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
             for (col, slot) in segment.columns.iter().zip(&mut vectors.dense) {
                 if let Some(new) = changed(&col.name) {
-                    *slot = new.and_then(VectorRef::as_dense).map(|v| {
-                        let mut v = v.to_vec();
-                        col.store.distance().preprocess(&mut v);
-                        v
-                    });
+                    *slot = match new {
+                        Some(v) if col.store.is_multi() => Some(col.encode(v)?),
+                        _ => new.and_then(VectorRef::as_dense).map(|v| {
+                            let mut v = v.to_vec();
+                            col.store.distance().preprocess(&mut v);
+                            v
+                        }),
+                    };
                 }
             }
             for (col, slot) in segment.sparse.iter().zip(&mut vectors.sparse) {

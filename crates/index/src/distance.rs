@@ -250,6 +250,24 @@ macro_rules! with_metric {
     };
 }
 
+/// Calls `$body` with `$m` bound to the [`Metric`] of the rows `$store`
+/// holds (any [`Rows`](crate::Rows)): the distance's, or
+/// [`MaxSim`](crate::MaxSim) over it for multivector rows.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_store_metric {
+    ($store:expr, $m:ident => $body:expr) => {
+        if $crate::Rows::is_multi($store) {
+            $crate::with_metric!($crate::Rows::distance($store), PairMetric => {
+                type $m = $crate::MaxSim<PairMetric>;
+                $body
+            })
+        } else {
+            $crate::with_metric!($crate::Rows::distance($store), $m => $body)
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,12 @@ pub enum IndexError {
     /// A quantization parameter is out of range.
     #[error("invalid quantization parameter: {0}")]
     Quantization(String),
+    /// A multivector (a matrix) that Qdrant would refuse, with its message.
+    #[error("{0}")]
+    Multivector(String),
+    /// An operation that multivector stores do not support.
+    #[error("{0} is not available for multivectors")]
+    NotForMultivectors(&'static str),
     /// Saved graph bytes failed a check.
     #[error("damaged HNSW graph: {0}")]
     Corrupted(String),

@@ -4,7 +4,7 @@
 use vicinity_storage::PointOffset;
 
 use crate::scorer::{Nearest, Scorer};
-use crate::{Metric, PointFilter, ScoredOffset, TopK, VectorStore, with_metric};
+use crate::{Metric, PointFilter, ScoredOffset, TopK, VectorStore};
 
 /// The `k` rows closest to `query` (preprocessed) among the rows that pass
 /// `filter`, best first.
@@ -26,7 +26,7 @@ pub fn exact_search_among<F: PointFilter>(
     filter: &F,
     candidates: impl Iterator<Item = PointOffset>,
 ) -> Vec<ScoredOffset> {
-    with_metric!(store.distance(), M => scan::<M, F>(store, query, k, filter, candidates))
+    crate::with_store_metric!(store, M => scan::<M, F>(store, query, k, filter, candidates))
 }
 
 fn scan<M: Metric, F: PointFilter>(

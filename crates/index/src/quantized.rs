@@ -79,6 +79,9 @@ impl ScalarQuantizer {
     /// store, or their whole range when `quantile` is `None`. Qdrant takes
     /// quantiles from 0.5 to 1.
     pub fn train(store: &VectorStore, quantile: Option<f32>) -> Result<Self, IndexError> {
+        if store.is_multi() {
+            return Err(IndexError::NotForMultivectors("quantization"));
+        }
         if let Some(q) = quantile
             && !(0.5..=1.0).contains(&q)
         {

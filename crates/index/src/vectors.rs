@@ -1,7 +1,7 @@
 //! Dense `f32` vectors of one dimension, stored flat and contiguous.
 
 use rayon::prelude::*;
-use vicinity_storage::{AppendRows, PointOffset};
+use vicinity_storage::{AppendRows, AppendRuns, PointOffset};
 
 use crate::distance::{Bf16, Element};
 use crate::{Distance, IndexError, kernels};
@@ -23,32 +23,51 @@ pub fn validate_vector(vector: &[f32], dim: usize) -> Result<(), IndexError> {
 /// Vectors of one dimension and distance, one write-once row per
 /// [`PointOffset`], preprocessed for their distance when stored.
 ///
+/// A store holds one vector per row, or, for a multivector space, a matrix
+/// per row (see [`multi`](crate::multi): a header and the vectors, in one
+/// contiguous run; compared by [`MaxSim`](crate::MaxSim)).
+///
 /// Readers get `&[f32]` rows straight from the column, with no lock and no
 /// copy, while a writer appends.
 #[derive(Debug)]
 pub struct VectorStore {
     dim: usize,
     distance: Distance,
-    rows: AppendRows<f32>,
+    rows: Column,
+}
+
+/// Where a store's rows are: fixed-width rows, or variable-length runs.
+// One per store, so its size does not matter; boxing a variant would put a
+// pointer chase on every row read.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Column {
+    Fixed(AppendRows<f32>),
+    Runs(AppendRuns<f32>),
 }
 
 impl VectorStore {
     /// An empty store.
     pub fn new(dim: usize, distance: Distance) -> Result<Self, IndexError> {
-        if dim == 0 {
-            return Err(IndexError::Dimension {
-                expected: 1,
-                got: 0,
-            });
-        }
+        check_dim(dim)?;
         Ok(VectorStore {
             dim,
             distance,
-            rows: AppendRows::new(dim)?,
+            rows: Column::Fixed(AppendRows::new(dim)?),
         })
     }
 
-    /// The dimension.
+    /// An empty multivector store: each row a matrix of vectors of `dim`.
+    pub fn new_multi(dim: usize, distance: Distance) -> Result<Self, IndexError> {
+        check_dim(dim)?;
+        Ok(VectorStore {
+            dim,
+            distance,
+            rows: Column::Runs(AppendRuns::new()?),
+        })
+    }
+
+    /// The dimension (of each vector of a multivector).
     pub fn dim(&self) -> usize {
         self.dim
     }
@@ -58,15 +77,24 @@ impl VectorStore {
         self.distance
     }
 
+    /// Whether each row is a multivector, compared by MaxSim.
+    #[inline]
+    pub fn is_multi(&self) -> bool {
+        matches!(self.rows, Column::Runs(_))
+    }
+
     /// Rows stored.
     #[inline]
     pub fn len(&self) -> usize {
-        self.rows.len()
+        match &self.rows {
+            Column::Fixed(r) => r.len(),
+            Column::Runs(r) => r.len(),
+        }
     }
 
     /// Whether no row is stored.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
     }
 
     /// A store whose first rows are read in place from `base` (rows a
@@ -76,36 +104,102 @@ impl VectorStore {
         distance: Distance,
         base: vicinity_storage::MappedFile,
     ) -> Result<Self, IndexError> {
-        if dim == 0 {
-            return Err(IndexError::Dimension {
-                expected: 1,
-                got: 0,
-            });
+        check_dim(dim)?;
+        Ok(VectorStore {
+            dim,
+            distance,
+            rows: Column::Fixed(AppendRows::with_base(dim, base)?),
+        })
+    }
+
+    /// A multivector store whose first rows are read in place from `base`:
+    /// stored rows back to back, as a checkpoint wrote them (each a header
+    /// and its vectors). The rows are found by their headers, and each is
+    /// checked to fit the dimension.
+    pub fn with_multi_base(
+        dim: usize,
+        distance: Distance,
+        base: vicinity_storage::MappedFile,
+    ) -> Result<Self, IndexError> {
+        check_dim(dim)?;
+        let values: &[f32] = bytemuck::try_cast_slice(base.as_bytes())
+            .map_err(|e| IndexError::Corrupted(format!("multivector rows: {e}")))?;
+        let mut lengths = Vec::new();
+        let mut at = 0usize;
+        while at < values.len() {
+            let n = crate::multi::count(&values[at..]);
+            let len = n
+                .checked_mul(dim)
+                .and_then(|x| x.checked_add(1))
+                .filter(|&len| len <= values.len() - at)
+                .ok_or_else(|| {
+                    IndexError::Corrupted(format!(
+                        "a multivector row of {n} vectors runs past the end of its file"
+                    ))
+                })?;
+            lengths.push(len as u64);
+            at += len;
         }
         Ok(VectorStore {
             dim,
             distance,
-            rows: AppendRows::with_base(dim, base)?,
+            rows: Column::Runs(AppendRuns::with_base(base, &lengths)?),
         })
     }
 
     /// Rows read in place from the base the store was opened with.
     pub fn base_rows(&self) -> usize {
-        self.rows.base_rows()
+        match &self.rows {
+            Column::Fixed(r) => r.base_rows(),
+            Column::Runs(r) => r.base_runs(),
+        }
     }
 
     /// Bytes of the base mapping, and whether the OS pages them from a
     /// file (`on_disk`) rather than holding them in memory.
     pub fn base_bytes(&self) -> (usize, bool) {
-        self.rows.base_bytes()
+        match &self.rows {
+            Column::Fixed(r) => r.base_bytes(),
+            Column::Runs(r) => r.base_bytes(),
+        }
     }
 
-    /// Validates, preprocesses and appends a vector.
+    fn append(&self, row: &[f32]) -> Result<PointOffset, IndexError> {
+        Ok(match &self.rows {
+            Column::Fixed(r) => r.push(row)?,
+            Column::Runs(r) => r.push(row)?,
+        })
+    }
+
+    /// Validates, preprocesses and appends a vector (of a single-vector
+    /// store; see [`push_multi`](Self::push_multi)).
     pub fn push(&self, vector: &[f32]) -> Result<PointOffset, IndexError> {
+        if self.is_multi() {
+            return self.push_multi(std::iter::once(vector));
+        }
         validate_vector(vector, self.dim)?;
         let mut v = vector.to_vec();
         self.distance.preprocess(&mut v);
-        Ok(self.rows.push(&v)?)
+        self.append(&v)
+    }
+
+    /// Validates, preprocesses and appends a matrix (of a multivector
+    /// store; a single-vector store takes a matrix of one vector).
+    pub fn push_multi<'a>(
+        &self,
+        matrix: impl ExactSizeIterator<Item = &'a [f32]> + Clone,
+    ) -> Result<PointOffset, IndexError> {
+        if !self.is_multi() {
+            let mut matrix = matrix;
+            return match (matrix.len(), matrix.next()) {
+                (1, Some(v)) => self.push(v),
+                _ => Err(IndexError::Multivector(
+                    "a multivector needs a vector name configured with multivector_config".into(),
+                )),
+            };
+        }
+        let row = crate::multi::encode(matrix, self.dim, self.distance)?;
+        self.append(&row)
     }
 
     /// Appends a vector that is already preprocessed for this store (a
@@ -113,52 +207,72 @@ impl VectorStore {
     /// in `f32` (normalising a unit vector again can move its last bits),
     /// so copies must not go through [`push`](Self::push).
     pub fn push_preprocessed(&self, vector: &[f32]) -> Result<PointOffset, IndexError> {
-        validate_vector(vector, self.dim)?;
-        Ok(self.rows.push(vector)?)
+        if self.is_multi() {
+            crate::multi::check_row(vector, self.dim)?;
+        } else {
+            validate_vector(vector, self.dim)?;
+        }
+        self.append(vector)
     }
 
-    /// Appends a row of zeros: the placeholder of a point that has no vector
-    /// of this name, so that every store of a segment shares its offsets.
+    /// Appends a row of zeros (a multivector of no vectors): the
+    /// placeholder of a point that has no vector of this name, so that
+    /// every store of a segment shares its offsets.
     pub fn push_absent(&self) -> Result<PointOffset, IndexError> {
-        Ok(self.rows.push(&vec![0.0; self.dim])?)
+        match &self.rows {
+            Column::Fixed(r) => Ok(r.push(&vec![0.0; self.dim])?),
+            Column::Runs(r) => Ok(r.push(&crate::multi::absent())?),
+        }
     }
 
     /// Makes room for `additional` more rows, so that the next pushes of
-    /// valid vectors cannot fail.
+    /// valid vectors cannot fail (multivector stores grow as rows come).
     ///
     /// The pages of a large reservation are faulted in on every thread of
     /// the current rayon pool: zeroing fresh memory was a tenth of a
     /// 100k x 384 build (the renumbering copy) on one thread of two.
     pub fn reserve(&self, additional: usize) -> Result<(), IndexError> {
-        self.rows.reserve(additional)?;
+        let Column::Fixed(rows) = &self.rows else {
+            return Ok(());
+        };
+        rows.reserve(additional)?;
         const SPREAD_FROM: usize = 8 << 20;
         let parts = rayon::current_num_threads();
         if parts > 1 && additional * self.dim * 4 >= SPREAD_FROM {
             (0..parts)
                 .into_par_iter()
-                .for_each(|p| self.rows.populate(additional, parts, p));
+                .for_each(|p| rows.populate(additional, parts, p));
         }
         Ok(())
     }
 
-    /// The stored (preprocessed) vector at `offset`.
+    /// The stored (preprocessed) vector at `offset`; for a multivector
+    /// store, the stored row (see [`multi`](crate::multi)).
     #[inline]
     pub fn get(&self, offset: PointOffset) -> Option<&[f32]> {
-        self.rows.get(offset)
+        match &self.rows {
+            Column::Fixed(r) => r.get(offset),
+            Column::Runs(r) => r.get(offset),
+        }
     }
 
     /// Hints the CPU to load every cache line of the row at `offset`.
     #[inline]
     pub fn prefetch_row(&self, offset: PointOffset) {
-        self.rows.prefetch_row(offset);
+        match &self.rows {
+            Column::Fixed(r) => r.prefetch_row(offset),
+            Column::Runs(r) => r.prefetch_row(offset),
+        }
     }
 
     /// How many rows ahead a scan over scattered rows should prefetch
     /// whole, when `sharers` threads scan at once: about 96 cache lines in
-    /// flight in all, 2 to 16 rows per thread.
+    /// flight in all, 2 to 16 rows per thread (multivector rows count as
+    /// eight vectors).
     #[inline]
     pub fn prefetch_depth(&self, sharers: usize) -> usize {
-        rows_ahead(self.dim * 4, sharers)
+        let per_row = if self.is_multi() { 8 } else { 1 };
+        rows_ahead(self.dim * 4 * per_row, sharers)
     }
 
     /// Calls `f` with each of the rows `id(0), ..., id(n - 1)` the store
@@ -177,20 +291,64 @@ impl VectorStore {
         visit_prefetched(depth, n, id, |o| self.prefetch_row(o), |o| self.get(o), f)
     }
 
-    /// Validates and preprocesses a query vector for this store.
+    /// Validates and preprocesses a query vector for this store; for a
+    /// multivector store, a single vector is a matrix of one (as Qdrant
+    /// reads a dense query on a multivector).
     pub fn prepare_query(&self, query: &[f32]) -> Result<Vec<f32>, IndexError> {
+        if self.is_multi() {
+            return crate::multi::encode(std::iter::once(query), self.dim, self.distance);
+        }
         validate_vector(query, self.dim)?;
         let mut q = query.to_vec();
         self.distance.preprocess(&mut q);
         Ok(q)
     }
 
+    /// Validates and encodes a query matrix for this store (see
+    /// [`multi::encode`](crate::multi::encode)); a single-vector store
+    /// takes a matrix of one vector.
+    pub fn prepare_multi_query<'a>(
+        &self,
+        matrix: impl ExactSizeIterator<Item = &'a [f32]> + Clone,
+    ) -> Result<Vec<f32>, IndexError> {
+        if self.is_multi() {
+            return crate::multi::encode(matrix, self.dim, self.distance);
+        }
+        let mut matrix = matrix;
+        match (matrix.len(), matrix.next()) {
+            (1, Some(v)) => self.prepare_query(v),
+            _ => Err(IndexError::Multivector(
+                "a multivector query needs a vector name configured with multivector_config".into(),
+            )),
+        }
+    }
+
+    /// The similarity of two stored or prepared rows: the distance's, or
+    /// MaxSim for a multivector store.
+    #[inline]
+    pub fn similarity(&self, a: &[f32], b: &[f32]) -> f32 {
+        crate::with_store_metric!(self, M => <M as crate::Metric>::similarity(a, b))
+    }
+
     /// Bytes of anonymous memory reserved for the vectors appended since
     /// the store was opened (the base is counted by
     /// [`base_bytes`](Self::base_bytes)).
     pub fn reserved_bytes(&self) -> usize {
-        self.rows.reserved_bytes()
+        match &self.rows {
+            Column::Fixed(r) => r.reserved_bytes(),
+            Column::Runs(r) => r.reserved_bytes(),
+        }
     }
+}
+
+fn check_dim(dim: usize) -> Result<(), IndexError> {
+    if dim == 0 {
+        return Err(IndexError::Dimension {
+            expected: 1,
+            got: 0,
+        });
+    }
+    Ok(())
 }
 
 /// How many rows of `row_bytes` each a scan over scattered rows should
@@ -277,6 +435,12 @@ pub trait Rows: Sync {
     /// The distance rows are compared with.
     fn distance(&self) -> Distance;
 
+    /// Whether rows are multivectors, compared by [`MaxSim`](crate::MaxSim)
+    /// over the distance.
+    fn is_multi(&self) -> bool {
+        false
+    }
+
     /// Row `offset`, if it is there.
     fn row(&self, offset: PointOffset) -> Option<&[Self::E]>;
 
@@ -302,6 +466,11 @@ impl Rows for VectorStore {
     #[inline]
     fn distance(&self) -> Distance {
         self.distance
+    }
+
+    #[inline]
+    fn is_multi(&self) -> bool {
+        VectorStore::is_multi(self)
     }
 
     #[inline]
@@ -349,6 +518,11 @@ pub struct Bf16Rows {
 impl Bf16Rows {
     /// An empty copy for rows of `store`.
     pub fn new(store: &VectorStore) -> Result<Self, IndexError> {
+        if store.is_multi() {
+            return Err(IndexError::NotForMultivectors(
+                "a bfloat16 construction copy",
+            ));
+        }
         let width = store.dim() + Self::tail(store.distance());
         Ok(Bf16Rows {
             dim: store.dim(),

@@ -621,10 +621,287 @@ impl<T: Pod> AppendRows<T> {
     }
 }
 
+/// log2 of the elements in the first chunk of an [`AppendRuns`].
+const RUN_BASE_SHIFT: u32 = 14;
+/// Chunks of an [`AppendRuns`]: chunk `k` holds `1 << (RUN_BASE_SHIFT +
+/// k)` elements, so the last alone holds more than 2^50.
+const RUN_CHUNKS: usize = 37;
+/// The position bit of a run stored in the frozen base.
+const IN_BASE: u64 = 1 << 63;
+
+/// A column of variable-length runs of `T` (one multivector per row), one
+/// writer at a time, any number of lock-free readers: the [`AppendRows`]
+/// contract for rows whose length varies.
+///
+/// Each run is contiguous: it is written into the current chunk, or, when
+/// the rest of that chunk is too short, at the start of the next chunk
+/// large enough (chunks double, so what is skipped is small beside what is
+/// stored). A run's position and length are a row of an index column, and
+/// pushing that row is what publishes the run. No allocation per run.
+pub struct AppendRuns<T: Pod> {
+    /// Runs stored by an earlier checkpoint, read in place (invariant 5).
+    base: Option<MappedFile>,
+    chunks: [OnceLock<Chunk>; RUN_CHUNKS],
+    /// Per run: its position (`IN_BASE | element` in the base, or `chunk
+    /// << 56 | element` in a chunk) and its length.
+    index: AppendRows<u64>,
+    /// Runs in the base: the first ones.
+    base_runs: usize,
+    /// The writer's cursor: the chunk being filled and its elements used.
+    cursor: Mutex<(usize, usize)>,
+    _marker: PhantomData<T>,
+}
+
+impl<T: Pod> std::fmt::Debug for AppendRuns<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppendRuns")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl<T: Pod> AppendRuns<T> {
+    /// An empty column.
+    pub fn new() -> Result<Self, StorageError> {
+        if std::mem::size_of::<T>() == 0 {
+            return Err(StorageError::ZeroWidth);
+        }
+        Ok(AppendRuns {
+            base: None,
+            chunks: std::array::from_fn(|_| OnceLock::new()),
+            index: AppendRows::new(2)?,
+            base_runs: 0,
+            cursor: Mutex::new((0, 0)),
+            _marker: PhantomData,
+        })
+    }
+
+    /// A column whose first runs are read in place from `base`, one run
+    /// per length in `lengths`, back to back from the start of the base;
+    /// new runs are appended after them. The lengths must cover the base
+    /// exactly, and the base be aligned for `T`.
+    pub fn with_base(base: MappedFile, lengths: &[u64]) -> Result<Self, StorageError> {
+        let mut col = Self::new()?;
+        let size = std::mem::size_of::<T>() as u64;
+        let bytes = base.as_bytes();
+        let total = lengths
+            .iter()
+            .try_fold(0u64, |sum, &len| sum.checked_add(len))
+            .and_then(|n| n.checked_mul(size));
+        if total != Some(bytes.len() as u64) {
+            return Err(StorageError::RowWidth {
+                expected: total.unwrap_or(u64::MAX) as usize,
+                got: bytes.len(),
+            });
+        }
+        if !bytes.is_empty() {
+            bytemuck::try_cast_slice::<u8, T>(bytes).map_err(|e| StorageError::Io {
+                path: PathBuf::from("<mapping>"),
+                source: std::io::Error::other(format!("misaligned base: {e}")),
+            })?;
+        }
+        let mut at = 0u64;
+        for &len in lengths {
+            col.index.push(&[IN_BASE | at, len])?;
+            at += len;
+        }
+        col.base = Some(base);
+        col.base_runs = lengths.len();
+        Ok(col)
+    }
+
+    /// Runs published so far.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether no run has been published.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of the frozen base, and whether it is a file mapping.
+    pub fn base_bytes(&self) -> (usize, bool) {
+        self.base
+            .as_ref()
+            .map_or((0, false), |b| (b.len(), b.is_file_backed()))
+    }
+
+    /// Runs read in place from the frozen base.
+    pub fn base_runs(&self) -> usize {
+        self.base_runs
+    }
+
+    /// Bytes of anonymous address space reserved: the chunks allocated so
+    /// far and the index.
+    pub fn reserved_bytes(&self) -> usize {
+        let size = std::mem::size_of::<T>();
+        (0..RUN_CHUNKS)
+            .filter(|&k| self.chunks[k].get().is_some())
+            .map(|k| (1usize << (RUN_BASE_SHIFT as usize + k)) * size)
+            .sum::<usize>()
+            + self.index.reserved_bytes()
+    }
+
+    /// Run `offset`, or `None` if it has not been published.
+    #[inline]
+    pub fn get(&self, offset: PointOffset) -> Option<&[T]> {
+        let entry = self.index.get(offset)?;
+        let (pos, len) = (entry[0], entry[1] as usize);
+        if pos & IN_BASE != 0 {
+            let bytes = self.base.as_ref()?.as_bytes();
+            let size = std::mem::size_of::<T>();
+            let start = (pos & !IN_BASE) as usize * size;
+            return Some(bytemuck::cast_slice(bytes.get(start..start + len * size)?));
+        }
+        if len == 0 {
+            return Some(&[]);
+        }
+        let (k, at) = ((pos >> 56) as usize, (pos & ((1 << 56) - 1)) as usize);
+        let chunk = self.chunks.get(k)?.get()?;
+        // SAFETY: the index row was published (Acquire in `index.get`) after
+        // the run's elements were written, and they are never written again
+        // (invariant 2: `push` writes only past every published run); `at +
+        // len` lies inside chunk `k`'s live mapping (checked by `push` before
+        // publishing; invariant 1); the pointer is aligned for `T` (element
+        // offsets of a page-aligned mapping) and any bytes are a valid `T`
+        // (invariant 4); the slice covers exactly this run, which no other
+        // run overlaps (invariant 3).
+        let run = unsafe {
+            let start = chunk
+                .base
+                .as_ptr()
+                .add(at * std::mem::size_of::<T>())
+                .cast::<T>();
+            std::slice::from_raw_parts(start, len)
+        };
+        Some(run)
+    }
+
+    /// Asks the CPU to start loading run `offset` (a no-op for runs not
+    /// published).
+    #[inline]
+    pub fn prefetch_row(&self, offset: PointOffset) {
+        if let Some(run) = self.get(offset) {
+            prefetch(run);
+        }
+    }
+
+    /// Appends a run and returns its offset. The run is visible to readers
+    /// when this returns.
+    pub fn push(&self, run: &[T]) -> Result<PointOffset, StorageError> {
+        let mut cursor = self.cursor.lock();
+        let len = run.len();
+        if len == 0 {
+            let (k, used) = *cursor;
+            return self.index.push(&[(k as u64) << 56 | used as u64, 0]);
+        }
+        let (mut k, mut used) = *cursor;
+        while k < RUN_CHUNKS && used + len > 1usize << (RUN_BASE_SHIFT as usize + k) {
+            k += 1;
+            used = 0;
+        }
+        if k >= RUN_CHUNKS {
+            return Err(StorageError::Full { max: len as u64 });
+        }
+        let chunk = match self.chunks[k].get() {
+            Some(c) => c,
+            None => {
+                let bytes = (1usize << (RUN_BASE_SHIFT as usize + k)) * std::mem::size_of::<T>();
+                let chunk = Chunk::new(bytes)?;
+                self.chunks[k].get_or_init(|| chunk)
+            }
+        };
+        {
+            // SAFETY: we hold the cursor mutex, so no other write happens;
+            // elements from `used` on belong to no published run (runs are
+            // published in cursor order, each below the cursor), so no reader
+            // holds a reference to them (invariant 2); `used + len` fits in
+            // chunk `k` (the loop above), the destination is aligned for `T`
+            // and does not overlap `run`, borrowed from elsewhere (invariants
+            // 1, 3, 4).
+            unsafe {
+                let dst = chunk
+                    .base
+                    .as_ptr()
+                    .add(used * std::mem::size_of::<T>())
+                    .cast::<T>();
+                std::ptr::copy_nonoverlapping(run.as_ptr(), dst, len);
+            }
+        }
+        let offset = self
+            .index
+            .push(&[(k as u64) << 56 | used as u64, len as u64])?;
+        *cursor = (k, used + len);
+        Ok(offset)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn runs_keep_their_elements_across_chunks() {
+        let runs = AppendRuns::<u32>::new().unwrap();
+        let mut expected = Vec::new();
+        // lengths up to beyond the first chunks, so runs skip to later ones
+        for i in 0..200u32 {
+            let len = ((i * 7919) % 5000) as usize + usize::from(i % 50 == 0) * 40_000;
+            let run: Vec<u32> = (0..len as u32).map(|x| x ^ i).collect();
+            assert_eq!(runs.push(&run).unwrap(), PointOffset(i));
+            expected.push(run);
+        }
+        assert_eq!(runs.push(&[]).unwrap(), PointOffset(200));
+        expected.push(Vec::new());
+        assert_eq!(runs.len(), expected.len());
+        for (i, run) in expected.iter().enumerate() {
+            assert_eq!(runs.get(PointOffset(i as u32)).unwrap(), run.as_slice());
+        }
+        assert!(runs.get(PointOffset(expected.len() as u32)).is_none());
+    }
+
+    #[test]
+    fn runs_read_in_place_from_a_base_then_append() {
+        let elems: Vec<u32> = (0..10).collect();
+        let base = MappedFile::copy_of(bytemuck::cast_slice(&elems)).unwrap();
+        let runs = AppendRuns::<u32>::with_base(base, &[3, 0, 7]).unwrap();
+        assert_eq!(runs.get(PointOffset(0)).unwrap(), &[0, 1, 2]);
+        assert_eq!(runs.get(PointOffset(1)).unwrap(), &[] as &[u32]);
+        assert_eq!(runs.get(PointOffset(2)).unwrap(), &[3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(runs.push(&[42, 43]).unwrap(), PointOffset(3));
+        assert_eq!(runs.get(PointOffset(3)).unwrap(), &[42, 43]);
+        // lengths that do not cover the base are refused
+        let base = MappedFile::copy_of(bytemuck::cast_slice(&elems)).unwrap();
+        assert!(AppendRuns::<u32>::with_base(base, &[3, 6]).is_err());
+    }
+
+    #[test]
+    fn runs_are_read_while_written() {
+        let runs = Arc::new(AppendRuns::<u64>::new().unwrap());
+        let writer = {
+            let runs = Arc::clone(&runs);
+            std::thread::spawn(move || {
+                for i in 0..3_000u64 {
+                    let run = vec![i; (i % 97) as usize + 1];
+                    runs.push(&run).unwrap();
+                }
+            })
+        };
+        let mut seen = 0;
+        while seen < 3_000 {
+            let n = runs.len();
+            for i in seen..n {
+                let run = runs.get(PointOffset(i as u32)).unwrap();
+                assert_eq!(run.len(), i % 97 + 1);
+                assert!(run.iter().all(|&x| x == i as u64));
+            }
+            seen = n;
+        }
+        writer.join().unwrap();
+    }
 
     #[test]
     fn locate_covers_rows_contiguously() {

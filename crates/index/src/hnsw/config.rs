@@ -45,10 +45,10 @@ impl HnswConfig {
 
     /// Checks every parameter's range.
     pub fn validate(&self) -> Result<(), IndexError> {
-        if !(2..=Self::MAX_M).contains(&self.m) {
+        if self.m != 0 && !(2..=Self::MAX_M).contains(&self.m) {
             return Err(IndexError::Config {
                 name: "m",
-                reason: format!("must be between 2 and {}, got {}", Self::MAX_M, self.m),
+                reason: format!("must be 0 or between 2 and {}, got {}", Self::MAX_M, self.m),
             });
         }
         if self.ef_construct == 0 {
@@ -58,6 +58,13 @@ impl HnswConfig {
             });
         }
         Ok(())
+    }
+
+    /// Whether the graph is built: `m = 0` disables it (Qdrant's setting
+    /// for vectors only rescored, such as a ColBERT reranker), and
+    /// searches of the vector scan its rows.
+    pub fn builds_graph(&self) -> bool {
+        self.m != 0
     }
 
     /// Links per node at level 0 (`M_max0 = 2·m`).

@@ -12,7 +12,7 @@ use crate::scorer::{Nearest, Scorer};
 use crate::slots::SlotArray;
 use crate::vectors::Rows;
 use crate::visited::{Scratch, with_scratch};
-use crate::{IndexError, Metric, ScoredOffset, VectorStore, with_metric};
+use crate::{IndexError, Metric, ScoredOffset, VectorStore};
 
 /// No entry point yet.
 pub(super) const EMPTY: u64 = u64::MAX;
@@ -107,7 +107,12 @@ impl HnswGraph {
     ) -> Result<Self, IndexError> {
         config.validate()?;
         Ok(HnswGraph {
-            ml: 1.0 / (config.m as f64).ln(),
+            // no levels without a graph (`m = 0`)
+            ml: if config.builds_graph() {
+                1.0 / (config.m as f64).ln()
+            } else {
+                0.0
+            },
             levels: SlotArray::with_capacity(1, rows),
             links0: SlotArray::with_capacity(config.m0() + 1, rows),
             upper_at: SlotArray::with_capacity(1, rows),
@@ -240,7 +245,10 @@ impl HnswGraph {
     /// ([`Bf16Rows`](crate::Bf16Rows)): the links are chosen by its
     /// distances.
     pub fn insert<R: Rows>(&self, store: &R, node: PointOffset) {
-        with_metric!(store.distance(), M => self.insert_with::<M, R>(store, node))
+        if !self.config.builds_graph() {
+            return;
+        }
+        crate::with_store_metric!(store, M => self.insert_with::<M, R>(store, node))
     }
 
     /// Inserts many rows, in parallel on the current rayon pool (the
@@ -726,7 +734,7 @@ impl HnswGraph {
         filter: &F,
         seeds: &[PointOffset],
     ) -> Vec<ScoredOffset> {
-        with_metric!(store.distance(), M => {
+        crate::with_store_metric!(store, M => {
             self.search_selective_scored(store, &Nearest::<M>::new(query), k, ef, filter, seeds)
         })
     }
@@ -804,7 +812,7 @@ impl HnswGraph {
         ef: usize,
         filter: &F,
     ) -> Vec<ScoredOffset> {
-        with_metric!(store.distance(), M => self.search_scored(store, &Nearest::<M>::new(query), k, ef, filter))
+        crate::with_store_metric!(store, M => self.search_scored(store, &Nearest::<M>::new(query), k, ef, filter))
     }
 
     /// The `k` rows `scorer` ranks best among those passing `filter`, best
