@@ -631,7 +631,8 @@ impl Collection {
                     Some(Vectors::Named(mut m)) => {
                         m.remove(vicinity::DEFAULT_VECTOR).and_then(|v| match v {
                             vicinity::Vector::Dense(d) => Some(d),
-                            vicinity::Vector::Sparse(_) => None,
+                            // this API reads the unnamed dense vector only
+                            vicinity::Vector::Sparse(_) | vicinity::Vector::Multi(_) => None,
                         })
                     }
                     None => None,

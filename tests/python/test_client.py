@@ -662,6 +662,34 @@ def test_strict_mode_sparse_length(client):
     client.delete_collection(name)
 
 
+
+def test_strict_mode_multivector_count(client):
+    """strict_mode_config.multivector_config.<name>.max_vectors refuses
+    larger matrices on upsert and update_vectors, in Qdrant's words."""
+    name = "py_strict_multi"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    multi = models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)
+    client.create_collection(
+        name,
+        vectors_config={"m": models.VectorParams(size=2, distance=models.Distance.DOT, multivector_config=multi)},
+        strict_mode_config=models.StrictModeConfig(
+            enabled=True,
+            multivector_config={"m": models.StrictModeMultivector(max_vectors=2)},
+        ),
+    )
+    client.upsert(name, [models.PointStruct(id=1, vector={"m": [[1.0, 0.0], [0.0, 1.0]]})], wait=True)
+    big = [[1.0, 0.0]] * 3
+    for call in (
+        lambda: client.upsert(name, [models.PointStruct(id=2, vector={"m": big})], wait=True),
+        lambda: client.update_vectors(name, [models.PointVectors(id=1, vector={"m": big})], wait=True),
+    ):
+        code, msg = _refused(client, call)
+        assert code in ("INVALID_ARGUMENT", 400), code
+        assert "Multivector 'm' has a limit of 2 vectors, but 3 were provided!" in msg, msg
+    assert client.count(name).count == 1
+    client.delete_collection(name)
+
 _DISTANCES = {
     "cos": models.Distance.COSINE,
     "dot": models.Distance.DOT,
@@ -1495,4 +1523,134 @@ def test_sparse_idf_corpus_matches_local_mode(client):
     ).points
     plain = client.query_points(name, query=q, using="bm25", limit=5).points
     assert [p.score for p in scoped] != [p.score for p in plain]
+    local.close()
+
+
+def test_multivectors_match_local_mode(client):
+    """Multivectors (MaxSim) for every distance, against the Python
+    client's local mode: the same hits and scores for matrix queries (with
+    a filter, an offset, a threshold), single-vector queries (as matrices
+    of one), queries by
+    id, recommend (both strategies) and discover by ids, the ColBERT rerank
+    of a dense prefetch (with `m = 0`), after replacements and deletes; the
+    stored matrices and the config come back as Qdrant returns them."""
+    import random
+
+    from qdrant_client import QdrantClient
+
+    rng = random.Random(17)
+    local = QdrantClient(":memory:")
+    name = "py_multi"
+    dims = 5
+    multi = models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)
+    vectors_config = {
+        k: models.VectorParams(size=dims, distance=d, multivector_config=multi)
+        for k, d in _DISTANCES.items()
+    }
+    vectors_config["dense"] = models.VectorParams(size=dims, distance=models.Distance.COSINE)
+    vectors_config["colbert"] = models.VectorParams(
+        size=dims,
+        distance=models.Distance.COSINE,
+        multivector_config=multi,
+        hnsw_config=models.HnswConfigDiff(m=0),
+    )
+    _recreate(name, (client, local), vectors_config=vectors_config)
+    centres = [[rng.uniform(-1, 1) for _ in range(dims)] for _ in range(10)]
+
+    def matrix(centre):
+        return [
+            [round(x + rng.gauss(0, 0.3), 4) for x in centre] for _ in range(rng.randint(1, 5))
+        ]
+
+    def point(i):
+        centre = centres[i % 10]
+        vector = {k: matrix(centre) for k in (*_DISTANCES, "colbert")}
+        vector["dense"] = [round(x + rng.gauss(0, 0.2), 4) for x in centre]
+        return models.PointStruct(id=i, vector=vector, payload={"g": i % 3})
+
+    points = [point(i) for i in range(150)]
+    for c in (client, local):
+        c.upsert(name, points, wait=True)
+    # replacements and deletes
+    again = [point(i) for i in range(0, 150, 7)]
+    for c in (client, local):
+        c.upsert(name, again, wait=True)
+        c.delete(name, points_selector=models.PointIdsList(points=[3, 4, 5]), wait=True)
+
+    info = client.get_collection(name).config.params.vectors
+    assert info["dot"].multivector_config.comparator == models.MultiVectorComparator.MAX_SIM
+    assert info["dense"].multivector_config is None
+    ours = client.retrieve(name, [10, 11], with_vectors=True)
+    theirs = local.retrieve(name, [10, 11], with_vectors=True)
+    for a, b in zip(ours, theirs):
+        for k in (*_DISTANCES, "colbert"):
+            assert len(a.vector[k]) == len(b.vector[k]), k
+            for x, y in zip(a.vector[k], b.vector[k]):
+                assert max(abs(p - q) for p, q in zip(x, y)) < 1e-5, (k, x, y)
+
+    only = models.Filter(must=[models.FieldCondition(key="g", match=models.MatchValue(value=1))])
+    for step in range(5):
+        q = matrix(centres[step * 2])
+        for using in (*_DISTANCES, "colbert"):
+            for flt, offset in ((None, 0), (only, 2)):
+                hits = [
+                    c.query_points(
+                        name, query=q, using=using, query_filter=flt, limit=7, offset=offset
+                    ).points
+                    for c in (client, local)
+                ]
+                _same_hits(*hits, (step, using, flt is not None, offset))
+            # a single vector is a matrix of one (Qdrant's server reads it
+            # so; local mode refuses it)
+            hits = client.query_points(name, query=q[0], using=using, limit=5).points
+            one = local.query_points(name, query=[q[0]], using=using, limit=5).points
+            _same_hits(hits, one, (step, using, "single"))
+            # by id: the point's matrix, the point left out
+            hits = [c.query_points(name, query=step + 20, using=using, limit=5).points for c in (client, local)]
+            _same_hits(*hits, (step, using, "id"))
+            for strategy in (models.RecommendStrategy.BEST_SCORE, models.RecommendStrategy.SUM_SCORES):
+                rec = models.RecommendQuery(
+                    recommend=models.RecommendInput(
+                        positive=[step + 30, step + 41], negative=[step + 52], strategy=strategy
+                    )
+                )
+                hits = [c.query_points(name, query=rec, using=using, limit=6).points for c in (client, local)]
+                _same_hits(*hits, (step, using, strategy))
+            disc = models.DiscoverQuery(
+                discover=models.DiscoverInput(
+                    target=step + 60,
+                    context=[models.ContextPair(positive=step + 70, negative=step + 81)],
+                )
+            )
+            hits = [c.query_points(name, query=disc, using=using, limit=6).points for c in (client, local)]
+            _same_hits(*hits, (step, using, "discover"))
+        # the ColBERT recipe: a dense prefetch reranked by the multivector
+        hits = [
+            c.query_points(
+                name,
+                prefetch=models.Prefetch(query=q[0], using="dense", limit=30),
+                query=q,
+                using="colbert",
+                limit=8,
+            ).points
+            for c in (client, local)
+        ]
+        _same_hits(*hits, (step, "rerank"))
+        # a threshold keeps what passes (Euclid: smaller is closer)
+        for using, t in (("cos", 1.0), ("euc", 2.5)):
+            hits = [
+                c.query_points(name, query=q, using=using, score_threshold=t, limit=20).points
+                for c in (client, local)
+            ]
+            _same_hits(*hits, (step, using, "threshold"))
+    # Qdrant's refusals
+    for bad, message in (
+        # an empty list reads as a dense vector of no values
+        ([], "expected dim: 5, got 0"),
+        ([[1.0] * dims, [1.0] * (dims - 1)], "same dimension|dimension"),
+    ):
+        with pytest.raises(Exception, match=message):
+            client.upsert(name, [models.PointStruct(id=1, vector={"dot": bad})], wait=True)
+    with pytest.raises(Exception, match="Wrong usage of multi vectors"):
+        client.upsert(name, [models.PointStruct(id=1, vector={"dense": [[1.0] * dims]})], wait=True)
     local.close()

@@ -341,7 +341,9 @@ fn scaled_fast_sigmoid(x: f32) -> f32 {
 }
 
 /// Scores for the multi-vector queries; `M` is the metric of the vector
-/// space, examples preprocessed.
+/// space, examples preprocessed. Every similarity takes the example first,
+/// the point second: MaxSim over multivectors sums over its first
+/// argument's vectors, and Qdrant scores an example as a query.
 struct Examples<M> {
     positive: Vec<Vec<f32>>,
     negative: Vec<Vec<f32>>,
@@ -355,7 +357,7 @@ impl<M: Metric> Scorer for BestScore<M> {
     fn score(&self, v: &[f32]) -> f32 {
         let best = |xs: &[Vec<f32>]| {
             xs.iter()
-                .map(|x| M::similarity(v, x))
+                .map(|x| M::similarity(x, v))
                 .fold(f32::NEG_INFINITY, f32::max)
         };
         best_score(best(&self.0.positive), best(&self.0.negative))
@@ -364,7 +366,7 @@ impl<M: Metric> Scorer for BestScore<M> {
 
 impl<M: Metric> Scorer for SumScores<M> {
     fn score(&self, v: &[f32]) -> f32 {
-        let sum = |xs: &[Vec<f32>]| xs.iter().map(|x| M::similarity(v, x)).sum::<f32>();
+        let sum = |xs: &[Vec<f32>]| xs.iter().map(|x| M::similarity(x, v)).sum::<f32>();
         sum(&self.0.positive) - sum(&self.0.negative)
     }
 }
@@ -380,11 +382,11 @@ impl<M: Metric> Scorer for Pairs<M> {
         let sims = self
             .pairs
             .iter()
-            .map(|(p, n)| (M::similarity(v, p), M::similarity(v, n)));
+            .map(|(p, n)| (M::similarity(p, v), M::similarity(n, v)));
         match &self.target {
             // discover: the number of pairs whose positive side the point is
             // on (minus the others), plus the scaled target similarity
-            Some(t) => pair_rank(sims) as f32 + scaled_fast_sigmoid(M::similarity(v, t)),
+            Some(t) => pair_rank(sims) as f32 + scaled_fast_sigmoid(M::similarity(t, v)),
             // context: a loss, 0 when on the positive side of every pair
             None => context_loss(sims),
         }
@@ -396,7 +398,7 @@ struct Feedback<M>(FeedbackPlan<Vec<f32>>, std::marker::PhantomData<M>);
 
 impl<M: Metric> Scorer for Feedback<M> {
     fn score(&self, v: &[f32]) -> f32 {
-        self.0.score(|x| M::similarity(v, x))
+        self.0.score(|x| M::similarity(x, v))
     }
 }
 

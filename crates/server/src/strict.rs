@@ -1076,14 +1076,19 @@ pub fn check_write(
 }
 
 /// Qdrant's `sparse_config.<name>.max_length`: a sparse vector with more
-/// indices (or values) than that is refused, in Qdrant's words.
+/// indices (or values) than that is refused, in Qdrant's words; and the
+/// multivector limits ([`multivector_lengths`]).
 fn sparse_lengths<'a>(
     cfg: &StrictModeConfig,
     vectors: impl Iterator<Item = &'a vicinity::Vectors>,
 ) -> Result<(), Status> {
+    let none = BTreeMap::new();
+    let multi = cfg.multivector_config.as_ref().unwrap_or(&none);
     let Some(limits) = &cfg.sparse_config else {
-        return Ok(());
+        return multivector_lengths(multi, vectors);
     };
+    let vectors: Vec<&vicinity::Vectors> = vectors.collect();
+    multivector_lengths(multi, vectors.iter().copied())?;
     for v in vectors {
         for (name, x) in v.iter() {
             let max = limits.get(name).and_then(|l| l.max_length);
@@ -1094,6 +1099,31 @@ fn sparse_lengths<'a>(
                         "Bad request: Sparse vector '{name}' has a limit of {max} indices, but {len} were provided!"
                     )));
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Qdrant's `multivector_config.<name>.max_vectors`: a multivector of
+/// more vectors than that is refused, in Qdrant's words.
+fn multivector_lengths<'a>(
+    limits: &BTreeMap<String, MultivectorLimit>,
+    vectors: impl Iterator<Item = &'a vicinity::Vectors>,
+) -> Result<(), Status> {
+    if limits.is_empty() {
+        return Ok(());
+    }
+    for v in vectors {
+        for (name, x) in v.iter() {
+            let max = limits.get(name).and_then(|l| l.max_vectors);
+            if let (vicinity::VectorRef::Multi(m), Some(max)) = (x, max)
+                && m.len() as u64 > max
+            {
+                return Err(Status::invalid_argument(format!(
+                    "Bad request: Multivector '{name}' has a limit of {max} vectors, but {} were provided!",
+                    m.len()
+                )));
             }
         }
     }

@@ -114,7 +114,7 @@ impl VectorValue {
         match self {
             VectorValue::Dense(v) => Ok(Vector::Dense(v)),
             VectorValue::Sparse(v) => Ok(Vector::Sparse(checked_sparse(v)?)),
-            VectorValue::Multi(_) => Err(RestError::unsupported("multivectors")),
+            VectorValue::Multi(m) => Ok(Vector::Multi(m)),
             VectorValue::Inference(_) => Err(inference_refused()),
         }
     }
@@ -144,7 +144,7 @@ impl VectorStruct {
     }
 }
 
-/// An unnamed vector: dense, or a sparse one for the name `""`.
+/// An unnamed vector: dense, or a sparse or multivector for the name `""`.
 fn single(v: Vector) -> Vectors {
     match v {
         Vector::Dense(d) => Vectors::Single(d),
@@ -778,7 +778,7 @@ impl VectorInputJson {
         match self {
             VectorInputJson::Dense(v) => Ok(VectorInput::Vector(v)),
             VectorInputJson::Id(id) => Ok(VectorInput::Id(id)),
-            VectorInputJson::Multi(_) => Err(RestError::unsupported("multivectors")),
+            VectorInputJson::Multi(m) => Ok(VectorInput::Multi(m)),
             VectorInputJson::Sparse(v) => Ok(VectorInput::Sparse(checked_sparse(v)?)),
             VectorInputJson::Inference(_) => Err(inference_refused()),
         }
@@ -1571,6 +1571,7 @@ impl SearchBody {
             NamedVectorJson::Named { name, vector } => match vector.vector()? {
                 Vector::Dense(v) => (name, VectorInput::Vector(v)),
                 Vector::Sparse(v) => (name, VectorInput::Sparse(v)),
+                Vector::Multi(m) => (name, VectorInput::Multi(m)),
             },
         };
         Ok(QueryRequest {
@@ -1621,6 +1622,8 @@ pub enum ExampleJson {
     Id(PointId),
     /// A dense vector.
     Dense(Vec<f32>),
+    /// A multivector.
+    Multi(Vec<Vec<f32>>),
     /// A sparse vector.
     Sparse(SparseVector),
 }
@@ -1630,6 +1633,7 @@ impl ExampleJson {
         match self {
             ExampleJson::Id(id) => Ok(VectorInput::Id(id)),
             ExampleJson::Dense(v) => Ok(VectorInput::Vector(v)),
+            ExampleJson::Multi(m) => Ok(VectorInput::Multi(m)),
             ExampleJson::Sparse(v) => Ok(VectorInput::Sparse(checked_sparse(v)?)),
         }
     }
@@ -1973,9 +1977,9 @@ pub struct VectorParamsJson {
     /// `float32` (served), `float16`, `uint8`.
     #[serde(default)]
     pub datatype: Option<String>,
-    /// Multivectors (not served yet).
+    /// Multivectors: `{"comparator": "max_sim"}`.
     #[serde(default)]
-    pub multivector_config: Option<Value>,
+    pub multivector_config: Option<vicinity::MultiVectorConfig>,
 }
 
 fn set(v: &Option<Value>) -> bool {
@@ -2013,9 +2017,6 @@ impl VectorParamsJson {
                 )));
             }
         }
-        if set(&self.multivector_config) {
-            return Err(RestError::unsupported("multivectors"));
-        }
         let quantization = quantization_from_json(self.quantization_config)?;
         if self.size == 0 {
             return Err(RestError::validation(
@@ -2029,6 +2030,7 @@ impl VectorParamsJson {
             .hnsw_config
             .map(|h| h.apply(vicinity::HnswConfig::default()));
         v.on_disk = self.on_disk;
+        v.multivector_config = self.multivector_config;
         Ok(v)
     }
 }

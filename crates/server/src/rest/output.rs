@@ -18,6 +18,8 @@ use crate::state::CollectionMeta;
 pub enum VectorsOut {
     /// The unnamed vector.
     Single(Vec<f32>),
+    /// The unnamed multivector.
+    Multi(Vec<Vec<f32>>),
     /// Named vectors, dense or sparse.
     Named(BTreeMap<String, Vector>),
 }
@@ -28,6 +30,7 @@ impl From<Vectors> for VectorsOut {
             Vectors::Single(v) => VectorsOut::Single(v),
             Vectors::Named(mut m) => match m.remove(vicinity::DEFAULT_VECTOR) {
                 Some(Vector::Dense(v)) if m.is_empty() => VectorsOut::Single(v),
+                Some(Vector::Multi(v)) if m.is_empty() => VectorsOut::Multi(v),
                 Some(other) => {
                     m.insert(vicinity::DEFAULT_VECTOR.to_string(), other);
                     VectorsOut::Named(m)
@@ -264,6 +267,9 @@ fn vector_params(p: &VectorParams) -> Value {
     }
     if let Some(q) = &p.quantization_config {
         v["quantization_config"] = json!(q);
+    }
+    if let Some(m) = &p.multivector_config {
+        v["multivector_config"] = json!(m);
     }
     v
 }

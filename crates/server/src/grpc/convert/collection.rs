@@ -62,15 +62,17 @@ fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
             _ => return Err(unsupported(format!("vector datatype {dt} (only Float32)"))),
         }
     }
-    if p.multivector_config.is_some() {
-        return Err(unsupported("multi-vectors"));
-    }
+    // MaxSim is the one comparator (the enum's only value)
+    let multivector = p
+        .multivector_config
+        .map(|_| vicinity::MultiVectorConfig::MAX_SIM);
     let quantization = p
         .quantization_config
         .map(quantization_from_proto)
         .transpose()?;
     let mut v = VectorParams::new(usize_of(p.size, "size")?, distance);
     v.quantization_config = quantization;
+    v.multivector_config = multivector;
     if let Some(h) = &p.hnsw_config {
         v.hnsw_config = Some(apply_hnsw_diff(HnswConfig::default(), h)?);
     }
@@ -250,6 +252,9 @@ fn vector_params_to_proto(p: &VectorParams) -> pb::VectorParams {
             .map(|h| hnsw_to_proto(h, &pb::HnswConfigDiff::default())),
         on_disk: Some(p.on_disk.unwrap_or(false)),
         quantization_config: p.quantization_config.as_ref().map(quantization_to_proto),
+        multivector_config: p.multivector_config.map(|_| pb::MultiVectorConfig {
+            comparator: pb::MultiVectorComparator::MaxSim as i32,
+        }),
         ..Default::default()
     }
 }

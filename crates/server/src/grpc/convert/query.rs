@@ -59,7 +59,9 @@ pub fn input_from_proto(v: pb::VectorInput) -> Result<VectorInput, Status> {
         Some(I::Sparse(s)) => Ok(VectorInput::Sparse(super::vector::sparse(
             s.indices, s.values,
         )?)),
-        Some(I::MultiDense(_)) => Err(unsupported("multi-vectors")),
+        Some(I::MultiDense(m)) => Ok(VectorInput::Multi(
+            m.vectors.into_iter().map(|v| v.data).collect(),
+        )),
         Some(I::Document(_) | I::Image(_) | I::Object(_)) => {
             Err(unsupported("inference (documents, images, objects)"))
         }

@@ -15,7 +15,9 @@ pub fn vector_from_proto(v: pb::Vector) -> Result<Vector, Status> {
     match v.vector {
         Some(V::Dense(d)) => Ok(Vector::Dense(d.data)),
         Some(V::Sparse(s)) => sparse(s.indices, s.values).map(Vector::Sparse),
-        Some(V::MultiDense(_)) => Err(unsupported("multi-vectors")),
+        Some(V::MultiDense(m)) => Ok(Vector::Multi(
+            m.vectors.into_iter().map(|v| v.data).collect(),
+        )),
         Some(V::Document(_) | V::Image(_) | V::Object(_)) => {
             Err(unsupported("inference (documents, images, objects)"))
         }
@@ -23,12 +25,35 @@ pub fn vector_from_proto(v: pb::Vector) -> Result<Vector, Status> {
             if let Some(indices) = v.indices {
                 return sparse(indices.data, v.data).map(Vector::Sparse);
             }
-            if v.vectors_count.is_some_and(|n| n > 1) {
-                return Err(unsupported("multi-vectors"));
+            match v.vectors_count {
+                Some(n) => flat_multi(v.data, n as usize).map(Vector::Multi),
+                None => Ok(Vector::Dense(v.data)),
             }
-            Ok(Vector::Dense(v.data))
         }
     }
+}
+
+/// The legacy flat form of a multivector: `n` vectors back to back in
+/// `data`, split as Qdrant splits them.
+fn flat_multi(data: Vec<f32>, n: usize) -> Result<Vec<Vec<f32>>, Status> {
+    let refuse = |reason: String| {
+        invalid(format!(
+            "Unable to convert to multi-dense vector: Validation error: {reason}"
+        ))
+    };
+    if n == 0 || data.is_empty() {
+        return Err(refuse(format!(
+            "Empty multi-vector data with vectors count: {n}"
+        )));
+    }
+    let dim = data.len() / n;
+    if dim * n != data.len() {
+        return Err(refuse(format!(
+            "Data length is not divisible by vectors count. Data length: {}, vectors count: {n}",
+            data.len()
+        )));
+    }
+    Ok(data.chunks_exact(dim).map(<[f32]>::to_vec).collect())
 }
 
 /// A sparse vector checked as Qdrant checks it.
@@ -46,6 +71,7 @@ pub fn dense_from_proto(v: pb::Vector) -> Result<Vec<f32>, Status> {
         Vector::Sparse(_) => Err(invalid(
             "Wrong input: Conversion between sparse and regular vectors failed",
         )),
+        Vector::Multi(_) => Err(invalid("Wrong input: Wrong usage of multi vectors")),
     }
 }
 
@@ -75,6 +101,9 @@ fn vector_out(v: Vector) -> pb::VectorOutput {
             values: s.values,
             indices: s.indices,
         }),
+        Vector::Multi(m) => O::MultiDense(pb::MultiDenseVector {
+            vectors: m.into_iter().map(|data| pb::DenseVector { data }).collect(),
+        }),
     };
     pb::VectorOutput {
         vector: Some(vector),
@@ -89,7 +118,9 @@ pub fn vectors_to_proto(v: Vectors) -> pb::VectorsOutput {
     let options = match v {
         Vectors::Single(v) => O::Vector(vector_out(Vector::Dense(v))),
         Vectors::Named(mut m) => match m.remove(vicinity::DEFAULT_VECTOR) {
-            Some(v @ Vector::Dense(_)) if m.is_empty() => O::Vector(vector_out(v)),
+            Some(v @ (Vector::Dense(_) | Vector::Multi(_))) if m.is_empty() => {
+                O::Vector(vector_out(v))
+            }
             other => {
                 if let Some(v) = other {
                     m.insert(vicinity::DEFAULT_VECTOR.to_string(), v);
