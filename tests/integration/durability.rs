@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use vicinity::{
     CollectionConfig, Database, Distance, Error, FieldIndexParams, FieldType, Filter, Payload,
-    PayloadSelector, PointId, PointStruct, SearchRequest, UpdateOperation, VectorSelector, Vectors,
-    WithSelectors,
+    PayloadSelector, PointId, PointStruct, Query, QueryRequest, SearchRequest, UpdateOperation,
+    Vector, VectorInput, VectorParams, VectorSelector, Vectors, WithSelectors,
 };
 use vicinity_storage::{SimIo, StorageError};
 use vicinity_tests::{Rng, seed};
@@ -542,9 +542,7 @@ fn crash_writer_child() {
     let db = Database::open(&dir).unwrap();
     let c = match db.collection("crash") {
         Ok(c) => c,
-        Err(_) => db
-            .create_collection("crash", CollectionConfig::single(8, Distance::Cosine))
-            .unwrap(),
+        Err(_) => db.create_collection("crash", crash_config()).unwrap(),
     };
     let mut rng = Rng::new(s);
     let mut n = 0u64;
@@ -567,7 +565,7 @@ fn crash_writer_child() {
             c.delete(&[PointId::Num(id)]).unwrap();
             say(format!("ack {n}"));
         } else {
-            let p = point(rng.below(300) as u64, &mut rng);
+            let mut p = point(rng.below(300) as u64, &mut rng);
             let PointId::Num(id) = p.id else {
                 unreachable!()
             };
@@ -576,10 +574,33 @@ fn crash_writer_child() {
             };
             let bits: Vec<String> = v.iter().map(|x| x.to_bits().to_string()).collect();
             say(format!("try {n} {id} put {}", bits.join(",")));
+            p.vectors = crash_vectors(id, v);
             c.upsert(vec![p.clone()]).unwrap();
             say(format!("ack {n}"));
         }
     }
+}
+
+/// The kill -9 test's collection: a dense vector and a multivector.
+fn crash_config() -> CollectionConfig {
+    CollectionConfig::named([
+        ("", VectorParams::new(8, Distance::Cosine)),
+        ("m", VectorParams::new(8, Distance::Dot).with_multivector()),
+    ])
+}
+
+/// A point's vectors in the kill -9 test, made from the vector its line
+/// records: the vector, and a matrix of 1 to 3 multiples of it.
+fn crash_vectors(id: u64, v: &[f32]) -> Vectors {
+    let matrix: Vec<Vec<f32>> = (1..=1 + id % 3)
+        .map(|k| v.iter().map(|x| x * k as f32).collect())
+        .collect();
+    [
+        ("".to_string(), Vector::Dense(v.to_vec())),
+        ("m".to_string(), Vector::Multi(matrix)),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// An id and its state (`None`: deleted).
@@ -646,7 +667,24 @@ fn check_after_kill(dir: &Path, expected: &mut Expected, cycle: u64) {
     for (id, options) in expected.iter_mut() {
         let got = c.get(&[PointId::Num(*id)], &all()).unwrap();
         let now: Option<Vec<f32>> = got.first().map(|r| match &r.vectors {
-            Some(Vectors::Single(v)) => v.clone(),
+            Some(v @ Vectors::Named(m)) => {
+                let dense = v.dense("").unwrap_or_else(|| panic!("{id}: {m:?}"));
+                // the multivector is made from the vector the line records
+                let Some(Vector::Multi(matrix)) = m.get("m") else {
+                    panic!("cycle {cycle}: {id}: no multivector in {m:?}")
+                };
+                let base = &matrix[0];
+                assert_eq!(matrix.len() as u64, 1 + id % 3, "cycle {cycle}: {id}");
+                for (k, row) in matrix.iter().enumerate() {
+                    let want: Vec<f32> = base.iter().map(|x| x * (k + 1) as f32).collect();
+                    assert_eq!(row, &want, "cycle {cycle}: {id}: row {k}");
+                }
+                // the dense vector is the normalised first row
+                let mut first = base.clone();
+                Distance::Cosine.preprocess(&mut first);
+                assert_eq!(first, dense, "cycle {cycle}: {id}");
+                dense.to_vec()
+            }
             other => panic!("cycle {cycle}: {id}: {other:?}"),
         });
         if let Some(r) = got.first() {
@@ -669,13 +707,19 @@ fn check_after_kill(dir: &Path, expected: &mut Expected, cycle: u64) {
         let fact = options.swap_remove(which);
         *options = vec![fact];
     }
-    // and search still works on what was recovered
+    // and search still works on what was recovered, dense and multi
     if c.count() > 0 {
         assert!(
             !c.search(&SearchRequest::new(vec![1.0; 8], 3))
                 .unwrap()
                 .is_empty()
         );
+        let mut q = QueryRequest::new(
+            Query::Nearest(VectorInput::Multi(vec![vec![1.0; 8], vec![-1.0; 8]])),
+            3,
+        );
+        q.using = "m".into();
+        assert!(!c.query(&q).unwrap().is_empty());
     }
 }
 
