@@ -6,8 +6,8 @@
 //! what is recognised but not served), never a crash.
 //!
 //! The first byte picks the endpoint (`ENDPOINTS`, modulo its length);
-//! the rest is the body. `f` is a 3-d Cosine collection of four points
-//! with payloads; `g` (2-d, Dot) is there for `lookup_from` and
+//! the rest is the body. `f` is a collection of four points with
+//! payloads, a 3-d Cosine unnamed vector and a 3-d Dot multivector `mv`; `g` (2-d, Dot) is there for `lookup_from` and
 //! `with_lookup` to find.
 
 #![no_main]
@@ -18,7 +18,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
-use vicinity::{CollectionConfig, Database, Distance, HnswConfig, PointStruct};
+use vicinity::{CollectionConfig, Database, Distance, HnswConfig, PointStruct, VectorParams};
 use vicinity_server::rest::{RestConfig, router};
 use vicinity_server::state::State;
 use vicinity_server::ApiKeys;
@@ -71,9 +71,12 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 fn database() -> Database {
     let db = Database::new();
     let hnsw = HnswConfig { m: 4, ef_construct: 8, full_scan_threshold: 0, ..HnswConfig::default() };
-    let f = db
-        .create_collection("f", CollectionConfig::single(3, Distance::Cosine).with_hnsw(hnsw))
-        .unwrap();
+    // the unnamed vector, and a multivector "mv"
+    let config = CollectionConfig::named([
+        ("", VectorParams::new(3, Distance::Cosine)),
+        ("mv", VectorParams::new(3, Distance::Dot).with_multivector()),
+    ]);
+    let f = db.create_collection("f", config.with_hnsw(hnsw)).unwrap();
     let _ = f.upsert(
         (1..=4u64)
             .map(|i| {
