@@ -67,5 +67,24 @@ fn bench_i8_kernels(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_kernels, bench_i8_kernels);
+/// The Hamming kernel binary quantization scores with, on the codes of a
+/// `dim`-value row (`dim / 8` bytes).
+fn bench_hamming(c: &mut Criterion) {
+    fn simd(a: &[u8], b: &[u8]) -> f32 {
+        kernels::hamming(a, b) as f32
+    }
+    fn plain(a: &[u8], b: &[u8]) -> f32 {
+        scalar::hamming(a, b) as f32
+    }
+    let pairs: [(&str, Kernel<u8>, Kernel<u8>); 1] = [("hamming", simd, plain)];
+    bench_pairs(c, &pairs, |dim| {
+        let mut r = Rng::new(dim as u64);
+        let mut byte = || r.next_u64() as u8;
+        let a: Vec<u8> = (0..dim / 8).map(|_| byte()).collect();
+        let b: Vec<u8> = (0..dim / 8).map(|_| byte()).collect();
+        (a, b)
+    });
+}
+
+criterion_group!(benches, bench_kernels, bench_i8_kernels, bench_hamming);
 criterion_main!(benches);

@@ -43,7 +43,9 @@ fn profile() -> (VectorStore, Vec<PointOffset>, Vec<Vec<f32>>) {
     let queries = (0..64)
         .map(|_| {
             let m = tokens(&mut rng, &centres, 16);
-            store.prepare_multi_query(m.iter().map(Vec::as_slice)).unwrap()
+            store
+                .prepare_multi_query(m.iter().map(Vec::as_slice))
+                .unwrap()
         })
         .collect();
     (store, rows, queries)
@@ -101,7 +103,13 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % queries.len();
             let among = candidates.iter().copied();
-            black_box(exact_search_among(&store, &queries[i], 10, &AllowAll, among))
+            black_box(exact_search_among(
+                &store,
+                &queries[i],
+                10,
+                &AllowAll,
+                among,
+            ))
         })
     });
     g.finish();

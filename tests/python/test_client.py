@@ -774,7 +774,8 @@ def test_conditional_updates_match_local_mode(client):
 def test_scalar_quantization(client):
     """A collection with scalar int8 quantization: echoed as given, searched
     over the codes and rescored (exact scores), or with the codes ignored;
-    product and binary quantization are refused as not served yet."""
+    product quantization and two-bit binary codes are refused as not served
+    yet."""
     import random
 
     rng = random.Random(3)
@@ -832,7 +833,9 @@ def test_scalar_quantization(client):
         models.ProductQuantization(
             product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16)
         ),
-        models.BinaryQuantization(binary=models.BinaryQuantizationConfig()),
+        models.BinaryQuantization(
+            binary=models.BinaryQuantizationConfig(encoding=models.BinaryQuantizationEncoding.TWO_BITS)
+        ),
     ):
         with pytest.raises(Exception, match="quantization"):
             client.create_collection(
@@ -840,6 +843,80 @@ def test_scalar_quantization(client):
                 vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
                 quantization_config=refused,
             )
+
+
+
+def test_binary_quantization(client):
+    """A collection with binary quantization (one bit per value): echoed as
+    given; searches walk the codes and rescore with the vectors by default
+    (Qdrant's default for binary), so the scores are the exact ones; with
+    `rescore: false` the scores are the codes' (`dim - 2 * hamming`)."""
+    import random
+
+    rng = random.Random(9)
+    name = "py_binary"
+    dim = 128
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
+        quantization_config=models.BinaryQuantization(
+            binary=models.BinaryQuantizationConfig(
+                always_ram=True,
+                encoding=models.BinaryQuantizationEncoding.ONE_BIT,
+                query_encoding=models.BinaryQuantizationQueryEncoding.DEFAULT,
+            )
+        ),
+        hnsw_config=models.HnswConfigDiff(full_scan_threshold=0),
+    )
+    q = client.get_collection(name).config.quantization_config
+    assert q.binary.always_ram is True
+    assert q.binary.encoding == models.BinaryQuantizationEncoding.ONE_BIT
+    assert q.binary.query_encoding == models.BinaryQuantizationQueryEncoding.DEFAULT
+    # vectors with a low-dimensional structure, as embeddings have
+    basis = [[rng.gauss(0, 1) for _ in range(dim)] for _ in range(8)]
+
+    def embed():
+        z = [rng.gauss(0, 1) for _ in basis]
+        return [sum(w * b[i] for w, b in zip(z, basis)) + rng.gauss(0, 0.5) for i in range(dim)]
+
+    client.upsert(
+        name, [models.PointStruct(id=i, vector=embed()) for i in range(1500)], wait=True
+    )
+    found = 0
+    for _ in range(10):
+        query = embed()
+        exact = client.query_points(
+            name, query=query, limit=10, search_params=models.SearchParams(exact=True)
+        ).points
+        by_id = {p.id: p.score for p in exact}
+        walked = client.query_points(
+            name,
+            query=query,
+            limit=10,
+            search_params=models.SearchParams(
+                hnsw_ef=128, quantization=models.QuantizationSearchParams(oversampling=4.0)
+            ),
+        ).points
+        found += len({p.id for p in walked} & set(by_id))
+        # rescored by default: the exact scores
+        for p in walked:
+            if p.id in by_id:
+                assert abs(p.score - by_id[p.id]) < 1e-5
+        raw = client.query_points(
+            name,
+            query=query,
+            limit=5,
+            search_params=models.SearchParams(
+                quantization=models.QuantizationSearchParams(rescore=False)
+            ),
+        ).points
+        for p in raw:
+            # an integer of the same parity as dim, within [-dim, dim]
+            assert p.score == int(p.score) and abs(p.score) <= dim and (dim - p.score) % 2 == 0
+    assert found >= 80, found
+    client.delete_collection(name)
 
 
 def _same_hits(ours, theirs, what, skipped=()):

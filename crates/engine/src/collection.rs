@@ -874,7 +874,7 @@ impl Collection {
 /// `codes` holds them and the query row, else over the vectors.
 struct Walker<'a> {
     column: &'a crate::segment::VectorColumn,
-    codes: Option<(&'a vicinity_index::I8Rows, &'a [f32])>,
+    codes: Option<(&'a crate::segment::Codes, &'a [f32])>,
     /// Candidates per result the codes' walk returns (at least 1).
     oversampling: f64,
     /// Whether the candidates are rescored with the vectors.
@@ -902,13 +902,24 @@ impl Walker<'_> {
             };
         };
         let n = ((k as f64) * self.oversampling.max(1.0)).ceil() as usize;
-        let mut found = with_metric!(store.distance(), M => {
-            let q = vicinity_index::QuantizedNearest::<M>::new(codes.quantizer(), query);
-            match seeds {
-                Some(seeds) => graph.search_selective_scored(codes, &q, n, ef.max(n), filter, seeds),
-                None => graph.search_scored(codes, &q, n, ef.max(n), filter),
+        let mut found = match codes {
+            crate::segment::Codes::Scalar(codes) => with_metric!(store.distance(), M => {
+                let q = vicinity_index::QuantizedNearest::<M>::new(codes.quantizer(), query);
+                match seeds {
+                    Some(seeds) => graph.search_selective_scored(codes, &q, n, ef.max(n), filter, seeds),
+                    None => graph.search_scored(codes, &q, n, ef.max(n), filter),
+                }
+            }),
+            crate::segment::Codes::Binary(codes) => {
+                let q = codes.nearest(query);
+                match seeds {
+                    Some(seeds) => {
+                        graph.search_selective_scored(codes, &q, n, ef.max(n), filter, seeds)
+                    }
+                    None => graph.search_scored(codes, &q, n, ef.max(n), filter),
+                }
             }
-        });
+        };
         if self.rescore {
             for hit in &mut found {
                 if let Some(v) = store.get(hit.offset) {

@@ -70,6 +70,42 @@ impl MultiVectorConfig {
 pub enum QuantizationConfig {
     /// Each value as an 8-bit code.
     Scalar(ScalarQuantization),
+    /// Each value as one bit, its sign (`{"binary": {"always_ram": true}}`).
+    Binary(BinaryQuantization),
+}
+
+/// Binary quantization's parameters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BinaryQuantization {
+    /// Qdrant's `always_ram`: codes stay in memory (ours always do; kept
+    /// to echo it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub always_ram: Option<bool>,
+    /// Bits per value: `one_bit`, the one served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<BinaryEncoding>,
+    /// How queries are encoded: `default` or `binary` (the same: one bit
+    /// per value), the ones served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_encoding: Option<BinaryQueryEncoding>,
+}
+
+/// Bits per value of binary codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BinaryEncoding {
+    /// One bit: the sign.
+    OneBit,
+}
+
+/// How a query is encoded against binary codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BinaryQueryEncoding {
+    /// As the codes are.
+    Default,
+    /// One bit per value.
+    Binary,
 }
 
 /// Scalar quantization's parameters.
@@ -108,11 +144,18 @@ impl QuantizationConfig {
 
     /// Whether searches rescore with the original vectors when the request
     /// does not say: as in Qdrant, not for scalar codes (their scores are
-    /// returned as they are).
+    /// returned as they are), and for binary ones.
     pub fn rescores_by_default(&self) -> bool {
         match self {
             QuantizationConfig::Scalar(_) => false,
+            // binary codes' scores are an ordering proxy
+            QuantizationConfig::Binary(_) => true,
         }
+    }
+
+    /// Binary quantization (one bit per value).
+    pub fn binary() -> Self {
+        QuantizationConfig::Binary(BinaryQuantization::default())
     }
 
     fn validate(&self, at: &str) -> Result<()> {
@@ -123,6 +166,7 @@ impl QuantizationConfig {
                 ))),
                 _ => Ok(()),
             },
+            QuantizationConfig::Binary(_) => Ok(()),
         }
     }
 }

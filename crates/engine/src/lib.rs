@@ -48,9 +48,10 @@ pub use collection::{
     Collection, CollectionInfo, CollectionStatus, MemoryReport, PayloadIndexInfo,
 };
 pub use config::{
-    CollectionConfig, DEFAULT_SPARSE_FULL_SCAN_THRESHOLD, DEFAULT_VECTOR, Datatype, MAX_DIMENSION,
-    Modifier, MultiVectorComparator, MultiVectorConfig, QuantizationConfig, ScalarQuantization,
-    ScalarType, SparseIndexParams, SparseVectorParams, VectorParams, validate_collection_name,
+    BinaryEncoding, BinaryQuantization, BinaryQueryEncoding, CollectionConfig,
+    DEFAULT_SPARSE_FULL_SCAN_THRESHOLD, DEFAULT_VECTOR, Datatype, MAX_DIMENSION, Modifier,
+    MultiVectorComparator, MultiVectorConfig, QuantizationConfig, ScalarQuantization, ScalarType,
+    SparseIndexParams, SparseVectorParams, VectorParams, validate_collection_name,
 };
 pub use database::Database;
 pub use error::{Error, ErrorKind, Result};

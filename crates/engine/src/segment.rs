@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use vicinity_index::{
-    AtomicBitSet, Bf16Rows, HnswGraph, I8Rows, PointFilter, ScalarQuantizer, SparseIndex,
-    VectorStore,
+    AtomicBitSet, Bf16Rows, BinaryRows, HnswGraph, I8Rows, PointFilter, ScalarQuantizer,
+    SparseIndex, VectorStore,
 };
 
 use roaring::RoaringBitmap;
@@ -84,7 +84,44 @@ pub(crate) struct VectorColumn {
     /// rows are indexed, then extended as rows are, so that every row in
     /// the graph has its codes. Rebuilt from the vectors when a segment is
     /// copied or opened.
-    pub(crate) codes: OnceLock<I8Rows>,
+    pub(crate) codes: OnceLock<Codes>,
+}
+
+/// A vector's quantized codes.
+pub(crate) enum Codes {
+    /// Scalar `int8` codes.
+    Scalar(I8Rows),
+    /// One bit per value.
+    Binary(BinaryRows),
+}
+
+impl Codes {
+    /// Rows encoded.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Codes::Scalar(c) => c.len(),
+            Codes::Binary(c) => c.len(),
+        }
+    }
+
+    fn extend_to(
+        &self,
+        store: &VectorStore,
+        to: usize,
+    ) -> std::result::Result<(), vicinity_index::IndexError> {
+        match self {
+            Codes::Scalar(c) => c.extend_to(store, to),
+            Codes::Binary(c) => c.extend_to(store, to),
+        }
+    }
+
+    /// Bytes of memory the codes hold.
+    pub(crate) fn reserved_bytes(&self) -> usize {
+        match self {
+            Codes::Scalar(c) => c.reserved_bytes(),
+            Codes::Binary(c) => c.reserved_bytes(),
+        }
+    }
 }
 
 /// The smallest backlog of rows to index that starts a construction copy
@@ -116,13 +153,22 @@ impl VectorColumn {
     /// Encodes rows up to `to` if the vector is quantized, training the map
     /// on the rows stored so far the first time.
     pub(crate) fn encode_to(&self, to: usize) -> Result<()> {
-        let Some(QuantizationConfig::Scalar(scalar)) = &self.quantization else {
+        let Some(config) = &self.quantization else {
             return Ok(());
         };
         let err = |e| Error::for_vector(&self.name, e);
         if self.codes.get().is_none() {
-            let quantizer = ScalarQuantizer::train(&self.store, scalar.quantile).map_err(err)?;
-            let _ = self.codes.set(I8Rows::new(quantizer).map_err(err)?);
+            let codes = match config {
+                QuantizationConfig::Scalar(scalar) => {
+                    let quantizer =
+                        ScalarQuantizer::train(&self.store, scalar.quantile).map_err(err)?;
+                    Codes::Scalar(I8Rows::new(quantizer).map_err(err)?)
+                }
+                QuantizationConfig::Binary(_) => {
+                    Codes::Binary(BinaryRows::new(&self.store).map_err(err)?)
+                }
+            };
+            let _ = self.codes.set(codes);
         }
         match self.codes.get() {
             Some(codes) => codes.extend_to(&self.store, to).map_err(err),
@@ -160,7 +206,7 @@ impl VectorColumn {
     }
 
     /// The codes, if they cover the first `rows` rows.
-    pub(crate) fn codes_for(&self, rows: usize) -> Option<&I8Rows> {
+    pub(crate) fn codes_for(&self, rows: usize) -> Option<&Codes> {
         self.codes.get().filter(|c| c.len() >= rows)
     }
 

@@ -188,6 +188,18 @@ pub fn simd_capability() -> &'static str {
     }
 }
 
+/// The Hamming distance of two bit rows (bytes of packed bits): the
+/// number of bits that differ (simsimd's kernel, the processor's popcount
+/// where it has one).
+#[inline]
+pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
+    debug_assert_eq!(a.len(), b.len());
+    match <u8 as simsimd::BinarySimilarity>::hamming(a, b) {
+        Some(v) => v as u32,
+        None => scalar::hamming(a, b),
+    }
+}
+
 /// Plain scalar loops: the reference the SIMD kernels are tested against,
 /// accumulating in `f64` so that they are the more exact of the two.
 pub mod scalar {
@@ -208,6 +220,11 @@ pub mod scalar {
                 d * d
             })
             .sum::<f64>() as f32
+    }
+
+    /// The Hamming distance of bit rows.
+    pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
+        a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
     }
 
     /// The dot product of `int8` rows.
@@ -267,6 +284,18 @@ mod tests {
                 prop::collection::vec(-10.0f32..10.0, dim),
             )
         })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn hamming_matches_scalar(bytes in (1usize..=300).prop_flat_map(|n| (
+            prop::collection::vec(any::<u8>(), n),
+            prop::collection::vec(any::<u8>(), n),
+        ))) {
+            let (a, b) = bytes;
+            prop_assert_eq!(hamming(&a, &b), scalar::hamming(&a, &b));
+        }
     }
 
     proptest! {

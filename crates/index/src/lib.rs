@@ -22,6 +22,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod binary;
 mod bitset;
 pub mod distance;
 mod error;
@@ -38,6 +39,7 @@ mod topk;
 mod vectors;
 mod visited;
 
+pub use binary::{B8, BinaryNearest, BinaryRows};
 pub use bitset::AtomicBitSet;
 pub use distance::{Bf16, Distance, Element, I8, Metric};
 pub use error::IndexError;

@@ -200,7 +200,7 @@ async fn malformed_requests_are_refused_and_change_nothing() {
         })
     );
     // a quantization config with no kind, or an unknown scalar type, as
-    // Qdrant refuses them; binary quantization is not served yet
+    // Qdrant refuses them; two-bit binary codes are not served yet
     expect!(
         InvalidArgument,
         cl.create(pb::CreateCollection {
@@ -224,7 +224,10 @@ async fn malformed_requests_are_refused_and_change_nothing() {
         cl.create(pb::CreateCollection {
             quantization_config: Some(pb::QuantizationConfig {
                 quantization: Some(pb::quantization_config::Quantization::Binary(
-                    pb::BinaryQuantization::default()
+                    pb::BinaryQuantization {
+                        encoding: Some(pb::BinaryQuantizationEncoding::TwoBits as i32),
+                        ..Default::default()
+                    }
                 )),
             }),
             ..create("d", 3, pb::Distance::Dot)

@@ -277,7 +277,43 @@ pub fn quantization_from_proto(
             _ => Err(invalid("Unknown quantization type")),
         },
         Some(Q::Product(_)) => Err(unsupported("product quantization")),
-        Some(Q::Binary(_)) => Err(unsupported("binary quantization")),
+        Some(Q::Binary(b)) => {
+            let encoding = match b.encoding.map(pb::BinaryQuantizationEncoding::try_from) {
+                None => None,
+                Some(Ok(pb::BinaryQuantizationEncoding::OneBit)) => {
+                    Some(vicinity::BinaryEncoding::OneBit)
+                }
+                Some(Ok(e)) => {
+                    return Err(unsupported(format!(
+                        "binary quantization encoding {}",
+                        e.as_str_name()
+                    )));
+                }
+                Some(Err(_)) => return Err(invalid("Unknown binary quantization encoding")),
+            };
+            use pb::binary_quantization_query_encoding::{Setting, Variant};
+            let query_encoding = match b.query_encoding.and_then(|q| q.variant) {
+                None => None,
+                Some(Variant::Setting(s)) => match Setting::try_from(s) {
+                    Ok(Setting::Default) => Some(vicinity::BinaryQueryEncoding::Default),
+                    Ok(Setting::Binary) => Some(vicinity::BinaryQueryEncoding::Binary),
+                    Ok(other) => {
+                        return Err(unsupported(format!(
+                            "binary quantization query encoding {}",
+                            other.as_str_name()
+                        )));
+                    }
+                    Err(_) => return Err(invalid("Unknown binary quantization query encoding")),
+                },
+            };
+            Ok(vicinity::QuantizationConfig::Binary(
+                vicinity::BinaryQuantization {
+                    always_ram: b.always_ram,
+                    encoding,
+                    query_encoding,
+                },
+            ))
+        }
         Some(Q::Turboquant(_)) => Err(unsupported("turbo quantization")),
         None => Err(invalid("Unable to convert quantization config")),
     }
@@ -295,6 +331,26 @@ pub fn quantization_to_proto(q: &vicinity::QuantizationConfig) -> pb::Quantizati
                 memory: None,
             })),
         },
+        vicinity::QuantizationConfig::Binary(b) => {
+            use pb::binary_quantization_query_encoding::{Setting, Variant};
+            pb::QuantizationConfig {
+                quantization: Some(Q::Binary(pb::BinaryQuantization {
+                    always_ram: b.always_ram,
+                    encoding: b
+                        .encoding
+                        .map(|_| pb::BinaryQuantizationEncoding::OneBit as i32),
+                    query_encoding: b
+                        .query_encoding
+                        .map(|q| pb::BinaryQuantizationQueryEncoding {
+                            variant: Some(Variant::Setting(match q {
+                                vicinity::BinaryQueryEncoding::Default => Setting::Default,
+                                vicinity::BinaryQueryEncoding::Binary => Setting::Binary,
+                            } as i32)),
+                        }),
+                    memory: None,
+                })),
+            }
+        }
     }
 }
 
