@@ -7,14 +7,15 @@
 //! Bytes 0..200 pick among the first twenty messages (`kind % 20`, the
 //! corpus's original mapping); 200..=255 pick the query surface (groups,
 //! recommend, discover, search matrix, lookups across collections), run
-//! through the `Database` as the server runs them. A second collection,
+//! through the `Database` as the server runs them. `f` holds an unnamed
+//! 3-d Cosine vector and a 3-d Dot multivector `mv`. A second collection,
 //! `g` (2-D, Dot), is there for `lookup_from` and `with_lookup` to find.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
-use vicinity::{CollectionConfig, Database, Distance, HnswConfig};
+use vicinity::{CollectionConfig, Database, Distance, HnswConfig, VectorParams};
 use vicinity_server::grpc::convert::{collection, filter, id, points, query, value, vector};
 use vicinity_server::ops::{QueryPlan, WriteOp};
 use vicinity_server::pb;
@@ -45,9 +46,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let db = Database::new();
     let hnsw = HnswConfig { m: 4, ef_construct: 8, full_scan_threshold: 0, ..HnswConfig::default() };
-    let c = db
-        .create_collection("f", CollectionConfig::single(3, Distance::Cosine).with_hnsw(hnsw))
-        .unwrap();
+    // the unnamed vector, and a multivector "mv"
+    let config = CollectionConfig::named([
+        ("", VectorParams::new(3, Distance::Cosine)),
+        ("mv", VectorParams::new(3, Distance::Dot).with_multivector()),
+    ]);
+    let c = db.create_collection("f", config.with_hnsw(hnsw)).unwrap();
     // a few points, so that reads and payload writes have something to touch
     let seed = pb::UpsertPoints {
         points: (1..=4u64)
