@@ -60,14 +60,24 @@ fn database_life_cycle() {
         .create_collection("z", CollectionConfig::single(0, Distance::Dot))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::BadInput);
-    let bad_m = CollectionConfig::single(2, Distance::Dot).with_hnsw(HnswConfig {
-        m: 0,
-        ..HnswConfig::default()
-    });
+    let with_m = |m| {
+        CollectionConfig::single(2, Distance::Dot).with_hnsw(HnswConfig {
+            m,
+            ..HnswConfig::default()
+        })
+    };
     assert_eq!(
-        db.create_collection("z", bad_m).unwrap_err().kind(),
+        db.create_collection("z", with_m(1)).unwrap_err().kind(),
         ErrorKind::BadInput
     );
+    // m = 0 is Qdrant's "no graph": accepted, searches scan
+    let c = db.create_collection("z", with_m(0)).unwrap();
+    c.upsert(vec![PointStruct::new(1, vec![1.0, 0.5], Payload::new())])
+        .unwrap();
+    c.finish_indexing();
+    assert_eq!(c.info().indexed_vectors_count, 0);
+    let hits = c.search(&SearchRequest::new(vec![1.0, 0.0], 1)).unwrap();
+    assert_eq!(hits[0].id, PointId::Num(1));
 }
 
 #[test]

@@ -186,14 +186,27 @@ mod tests {
         let e = vector_from_proto(duplicate).unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument);
         assert!(e.message().contains("indices: must be unique"), "{e:?}");
-        let multi = pb::Vector {
-            data: vec![1.0, 2.0],
-            vectors_count: Some(2),
+        // the legacy flat multivector: n vectors back to back
+        let multi = |data: Vec<f32>, n| pb::Vector {
+            data,
+            vectors_count: Some(n),
             ..Default::default()
         };
         assert_eq!(
-            dense_from_proto(multi).unwrap_err().code(),
-            tonic::Code::Unimplemented
+            vector_from_proto(multi(vec![1.0, 2.0, 3.0, 4.0], 2)).unwrap(),
+            Vector::Multi(vec![vec![1.0, 2.0], vec![3.0, 4.0]])
+        );
+        let e = vector_from_proto(multi(vec![1.0, 2.0, 3.0], 2)).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(
+            e.message().contains("not divisible by vectors count"),
+            "{e:?}"
+        );
+        let e = dense_from_proto(multi(vec![1.0, 2.0], 2)).unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        assert!(
+            e.message().contains("Wrong usage of multi vectors"),
+            "{e:?}"
         );
     }
 
