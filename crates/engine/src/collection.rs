@@ -327,12 +327,8 @@ impl Collection {
                     validate_vector(v, params.size).map_err(|e| Error::for_vector(name, e))?
                 }
                 (Some(params), VectorRef::Multi(m)) if params.is_multi() => {
-                    vicinity_index::multi::encode(
-                        m.iter().map(Vec::as_slice),
-                        params.size,
-                        params.distance,
-                    )
-                    .map_err(|e| Error::for_vector(name, e))?;
+                    vicinity_index::multi::validate(m.iter().map(Vec::as_slice), params.size)
+                        .map_err(|e| Error::for_vector(name, e))?;
                 }
                 (Some(_), VectorRef::Multi(_)) => return Err(wrong_multi()),
                 (None, VectorRef::Sparse(v)) if self.config.sparse_vectors.contains_key(name) => {
@@ -896,28 +892,17 @@ impl Walker<'_> {
     ) -> Vec<ScoredOffset> {
         let (graph, store) = (&self.column.graph, &self.column.store);
         let Some((codes, query)) = self.codes else {
-            return match seeds {
-                Some(seeds) => graph.search_selective_scored(store, scorer, k, ef, filter, seeds),
-                None => graph.search_scored(store, scorer, k, ef, filter),
-            };
+            return walk_rows(graph, store, scorer, k, ef, filter, seeds);
         };
         let n = ((k as f64) * self.oversampling.max(1.0)).ceil() as usize;
+        let ef = ef.max(n);
         let mut found = match codes {
             crate::segment::Codes::Scalar(codes) => with_metric!(store.distance(), M => {
                 let q = vicinity_index::QuantizedNearest::<M>::new(codes.quantizer(), query);
-                match seeds {
-                    Some(seeds) => graph.search_selective_scored(codes, &q, n, ef.max(n), filter, seeds),
-                    None => graph.search_scored(codes, &q, n, ef.max(n), filter),
-                }
+                walk_rows(graph, codes, &q, n, ef, filter, seeds)
             }),
             crate::segment::Codes::Binary(codes) => {
-                let q = codes.nearest(query);
-                match seeds {
-                    Some(seeds) => {
-                        graph.search_selective_scored(codes, &q, n, ef.max(n), filter, seeds)
-                    }
-                    None => graph.search_scored(codes, &q, n, ef.max(n), filter),
-                }
+                walk_rows(graph, codes, &codes.nearest(query), n, ef, filter, seeds)
             }
         };
         if self.rescore {
@@ -930,6 +915,23 @@ impl Walker<'_> {
         }
         found.truncate(k);
         found
+    }
+}
+
+/// The `k` best of `rows` by `scorer` through the graph: the selective
+/// (two-hop) walk from `seeds` when given, else the plain one.
+fn walk_rows<R: vicinity_index::Rows, S: Scorer<R::E>, F: vicinity_index::PointFilter>(
+    graph: &vicinity_index::HnswGraph,
+    rows: &R,
+    scorer: &S,
+    k: usize,
+    ef: usize,
+    filter: &F,
+    seeds: Option<&[PointOffset]>,
+) -> Vec<ScoredOffset> {
+    match seeds {
+        Some(seeds) => graph.search_selective_scored(rows, scorer, k, ef, filter, seeds),
+        None => graph.search_scored(rows, scorer, k, ef, filter),
     }
 }
 

@@ -431,7 +431,6 @@ impl Collection {
                         };
                         let len = n
                             .checked_mul(dim * 4)
-                            .filter(|&l| l <= body.len())
                             .ok_or_else(|| corrupt(path, r.at as u64, "a multivector too large"))?;
                         let bytes = r.take(len, "vector")?;
                         let v: Vec<f32> = bytes

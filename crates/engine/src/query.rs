@@ -512,10 +512,9 @@ impl<'a> Resolved<'a> {
                     Ok(stored.to_vec())
                 } else if src_column.store.is_multi() {
                     // another vector space: check its dimensions, normalise
-                    let m: Vec<&[f32]> = vicinity_index::multi::vectors(stored).collect();
                     column
                         .store
-                        .prepare_multi_query(m.into_iter())
+                        .prepare_multi_query(vicinity_index::multi::vectors(stored))
                         .map_err(|e| Error::for_vector(using, e))
                 } else {
                     prepare(stored)

@@ -191,8 +191,9 @@ impl VectorColumn {
         })
     }
 
-    /// A vector given for this multivector column, encoded as it is
-    /// stored (a dense vector is a matrix of one, as in Qdrant).
+    /// A vector given for this column (validated), as it is stored:
+    /// preprocessed, a multivector encoded (a dense vector for a
+    /// multivector column is a matrix of one, as in Qdrant).
     pub(crate) fn encode(&self, v: crate::VectorRef<'_>) -> Result<Vec<f32>> {
         let err = |e| Error::for_vector(&self.name, e);
         match v {
@@ -707,7 +708,7 @@ impl Segment {
             for (c, column) in self.columns.iter().enumerate() {
                 let got = match row.vectors[c] {
                     Some(v) => {
-                        // multivector rows come encoded (see `Vector::stored_row`)
+                        // multivector rows come encoded (`VectorColumn::encode`)
                         if row.preprocessed || column.store.is_multi() {
                             column.store.push_preprocessed(v)
                         } else {

@@ -531,14 +531,7 @@ fn rewrite_vectors(
             let changed = |name: &str| change.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
             for (col, slot) in segment.columns.iter().zip(&mut vectors.dense) {
                 if let Some(new) = changed(&col.name) {
-                    *slot = match new {
-                        Some(v) if col.store.is_multi() => Some(col.encode(v)?),
-                        _ => new.and_then(VectorRef::as_dense).map(|v| {
-                            let mut v = v.to_vec();
-                            col.store.distance().preprocess(&mut v);
-                            v
-                        }),
-                    };
+                    *slot = new.map(|v| col.encode(v)).transpose()?;
                 }
             }
             for (col, slot) in segment.sparse.iter().zip(&mut vectors.sparse) {

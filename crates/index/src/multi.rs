@@ -36,22 +36,20 @@ pub fn count(row: &[f32]) -> usize {
 }
 
 /// The vectors of a stored row, each of the store's dimension.
-pub fn vectors(row: &[f32]) -> impl Iterator<Item = &[f32]> {
+pub fn vectors(row: &[f32]) -> impl ExactSizeIterator<Item = &[f32]> + Clone {
     let n = count(row);
     let body = row.get(1..).unwrap_or_default();
     let dim = body.len().checked_div(n).unwrap_or(1);
     body.chunks_exact(dim.max(1)).take(n)
 }
 
-/// Checks a matrix as Qdrant does (not empty, no empty vector, one
+/// Checks a matrix as Qdrant does: not empty, no empty vector, one
 /// dimension throughout, fewer than [`MAX_FLATTENED`] elements in all,
-/// finite values, the store's dimension) and encodes it as a row, each
-/// vector preprocessed for `distance`.
-pub fn encode<'a>(
+/// finite values, the store's dimension.
+pub fn validate<'a>(
     matrix: impl ExactSizeIterator<Item = &'a [f32]> + Clone,
     dim: usize,
-    distance: Distance,
-) -> Result<Vec<f32>, IndexError> {
+) -> Result<(), IndexError> {
     let n = matrix.len();
     if n == 0 {
         return Err(IndexError::Multivector(
@@ -75,10 +73,22 @@ pub fn encode<'a>(
             "all vectors must have the same dimension, found vector with dimension {bad}"
         )));
     }
-    let mut row = Vec::with_capacity(1 + total);
-    row.push(header(n));
+    matrix
+        .into_iter()
+        .try_for_each(|v| crate::validate_vector(v, dim))
+}
+
+/// A matrix [`validate`]d and encoded as a row, each vector preprocessed
+/// for `distance`.
+pub fn encode<'a>(
+    matrix: impl ExactSizeIterator<Item = &'a [f32]> + Clone,
+    dim: usize,
+    distance: Distance,
+) -> Result<Vec<f32>, IndexError> {
+    validate(matrix.clone(), dim)?;
+    let mut row = Vec::with_capacity(1 + matrix.len() * dim);
+    row.push(header(matrix.len()));
     for v in matrix {
-        crate::validate_vector(v, dim)?;
         let at = row.len();
         row.extend_from_slice(v);
         distance.preprocess(&mut row[at..]);

@@ -174,13 +174,7 @@ impl VectorStore {
     /// Validates, preprocesses and appends a vector (of a single-vector
     /// store; see [`push_multi`](Self::push_multi)).
     pub fn push(&self, vector: &[f32]) -> Result<PointOffset, IndexError> {
-        if self.is_multi() {
-            return self.push_multi(std::iter::once(vector));
-        }
-        validate_vector(vector, self.dim)?;
-        let mut v = vector.to_vec();
-        self.distance.preprocess(&mut v);
-        self.append(&v)
+        self.append(&self.prepare_query(vector)?)
     }
 
     /// Validates, preprocesses and appends a matrix (of a multivector
@@ -189,17 +183,7 @@ impl VectorStore {
         &self,
         matrix: impl ExactSizeIterator<Item = &'a [f32]> + Clone,
     ) -> Result<PointOffset, IndexError> {
-        if !self.is_multi() {
-            let mut matrix = matrix;
-            return match (matrix.len(), matrix.next()) {
-                (1, Some(v)) => self.push(v),
-                _ => Err(IndexError::Multivector(
-                    "a multivector needs a vector name configured with multivector_config".into(),
-                )),
-            };
-        }
-        let row = crate::multi::encode(matrix, self.dim, self.distance)?;
-        self.append(&row)
+        self.append(&self.prepare_multi_query(matrix)?)
     }
 
     /// Appends a vector that is already preprocessed for this store (a
@@ -291,9 +275,9 @@ impl VectorStore {
         visit_prefetched(depth, n, id, |o| self.prefetch_row(o), |o| self.get(o), f)
     }
 
-    /// Validates and preprocesses a query vector for this store; for a
-    /// multivector store, a single vector is a matrix of one (as Qdrant
-    /// reads a dense query on a multivector).
+    /// Validates and preprocesses a vector (a query, or a row to store) for
+    /// this store; for a multivector store, a single vector is a matrix of
+    /// one (as Qdrant reads a dense vector on a multivector).
     pub fn prepare_query(&self, query: &[f32]) -> Result<Vec<f32>, IndexError> {
         if self.is_multi() {
             return crate::multi::encode(std::iter::once(query), self.dim, self.distance);
@@ -304,9 +288,9 @@ impl VectorStore {
         Ok(q)
     }
 
-    /// Validates and encodes a query matrix for this store (see
-    /// [`multi::encode`](crate::multi::encode)); a single-vector store
-    /// takes a matrix of one vector.
+    /// Validates and encodes a matrix (a query, or a row to store) for this
+    /// store (see [`multi::encode`](crate::multi::encode)); a single-vector
+    /// store takes a matrix of one vector.
     pub fn prepare_multi_query<'a>(
         &self,
         matrix: impl ExactSizeIterator<Item = &'a [f32]> + Clone,
@@ -318,7 +302,7 @@ impl VectorStore {
         match (matrix.len(), matrix.next()) {
             (1, Some(v)) => self.prepare_query(v),
             _ => Err(IndexError::Multivector(
-                "a multivector query needs a vector name configured with multivector_config".into(),
+                "a multivector needs a vector name configured with multivector_config".into(),
             )),
         }
     }
