@@ -3,6 +3,7 @@
 mod api;
 mod concurrency;
 mod conformance;
+mod datatype;
 mod durability;
 mod multivector;
 mod quantization;

@@ -26,7 +26,7 @@ use std::sync::{Arc, Weak};
 
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
-use vicinity_index::{AtomicBitSet, HnswGraph, IndexError, VectorStore};
+use vicinity_index::{AtomicBitSet, Datatype, HnswGraph, IndexError, VectorStore};
 use vicinity_payload::{FieldIndex, FieldIndexParams, JsonPath, Payload};
 use vicinity_storage::{Io, PointOffset, StorageError};
 
@@ -61,9 +61,10 @@ pub(crate) struct ColumnFiles {
 }
 
 impl ColumnFiles {
-    /// The `f32` values of the checkpoint's rows, at `dim` per fixed row.
-    fn values(&self, dim: usize) -> u64 {
-        self.values.unwrap_or(self.rows * dim as u64)
+    /// The 32-bit words of the checkpoint's rows, at `words` per fixed
+    /// row.
+    fn values(&self, words: usize) -> u64 {
+        self.values.unwrap_or(self.rows * words as u64)
     }
 }
 
@@ -78,11 +79,11 @@ pub(crate) struct Persisted {
 }
 
 /// The bytes of `rows` rows' vectors in `columns`.
-fn vector_bytes(columns: &[ColumnFiles], dims: impl Iterator<Item = usize>) -> u64 {
+fn vector_bytes(columns: &[ColumnFiles], words: impl Iterator<Item = usize>) -> u64 {
     columns
         .iter()
-        .zip(dims)
-        .map(|(f, dim)| f.values(dim) * 4)
+        .zip(words)
+        .map(|(f, words)| f.values(words) * 4)
         .sum()
 }
 
@@ -99,12 +100,15 @@ struct StateMeta {
     sparse: Vec<String>,
 }
 
-fn vectors_header(dim: usize) -> Vec<u8> {
+/// The header page of a vector file: magic, version, the dimension and the
+/// bytes per value (4, 2 or 1: the [`Datatype`]; rows are padded to whole
+/// 32-bit words, see [`vicinity_index::datatype`]), its checksum.
+fn vectors_header(dim: usize, datatype: Datatype) -> Vec<u8> {
     let mut h = Vec::with_capacity(VECTORS_HEADER as usize);
     h.extend_from_slice(VECTORS_MAGIC);
     h.extend_from_slice(&VECTORS_VERSION.to_le_bytes());
     h.extend_from_slice(&(dim as u32).to_le_bytes());
-    h.extend_from_slice(&4u32.to_le_bytes()); // bytes per element: f32
+    h.extend_from_slice(&(datatype.value_bytes() as u32).to_le_bytes());
     h.resize(VECTORS_HEADER as usize, 0);
     let crc = header_crc(&h);
     h[20..24].copy_from_slice(&crc.to_le_bytes());
@@ -116,7 +120,7 @@ fn header_crc(h: &[u8]) -> u32 {
     crc32c::crc32c_append(crc32c::crc32c(&h[..20]), &h[24..])
 }
 
-fn check_vectors_header(path: &Path, h: &[u8], dim: usize) -> Result<()> {
+fn check_vectors_header(path: &Path, h: &[u8], dim: usize, datatype: Datatype) -> Result<()> {
     if h.len() != VECTORS_HEADER as usize || &h[..8] != VECTORS_MAGIC {
         return Err(corrupt(path, 0, "not a Vicinity vector file (bad magic)"));
     }
@@ -131,12 +135,13 @@ fn check_vectors_header(path: &Path, h: &[u8], dim: usize) -> Result<()> {
             supported: VECTORS_VERSION,
         }));
     }
-    if word(12) as usize != dim || word(16) != 4 {
+    let bytes = datatype.value_bytes();
+    if word(12) as usize != dim || word(16) as usize != bytes {
         return Err(corrupt(
             path,
             12,
             format!(
-                "rows of {} x {} bytes, the configuration says {dim} x 4",
+                "rows of {} x {} bytes, the configuration says {dim} x {bytes}",
                 word(12),
                 word(16)
             ),
@@ -176,11 +181,16 @@ impl Collection {
             .filter(|p| Weak::ptr_eq(&p.segment, &Arc::downgrade(&segment)));
         let mut columns = Vec::with_capacity(segment.columns.len());
         for (c, column) in segment.columns.iter().enumerate() {
-            let dim = column.store.dim();
+            let (dim, datatype) = (column.store.dim(), column.store.datatype());
             let (vectors, from, mut crc, mut values) = match &previous {
                 Some(p) => {
                     let f = &p.columns[c];
-                    (f.vectors.clone(), f.rows, f.crc, f.values(dim))
+                    (
+                        f.vectors.clone(),
+                        f.rows,
+                        f.crc,
+                        f.values(column.store.words()),
+                    )
                 }
                 None => (format!("vectors-{tag}-{c}.vec"), 0, 0, 0),
             };
@@ -195,7 +205,7 @@ impl Collection {
                     io.remove(&path).map_err(|e| io_err(&path, e))?;
                 }
                 let mut f = io.open_append(&path).map_err(|e| io_err(&path, e))?;
-                f.append(&vectors_header(dim))
+                f.append(&vectors_header(dim, datatype))
                     .map_err(|e| io_err(&path, e))?;
                 f
             } else {
@@ -239,7 +249,7 @@ impl Collection {
         let persisted = Persisted {
             segment: Arc::downgrade(&segment),
             bytes: bytes.len() as u64
-                + vector_bytes(&columns, segment.columns.iter().map(|c| c.store.dim())),
+                + vector_bytes(&columns, segment.columns.iter().map(|c| c.store.words())),
             columns: columns.clone(),
         };
         Ok((state, columns, persisted))
@@ -284,11 +294,12 @@ impl Collection {
                 ));
             }
             let header = io.map_file(&path, 0, VECTORS_HEADER as usize, false)?;
-            check_vectors_header(&path, header.as_bytes(), params.size)?;
+            check_vectors_header(&path, header.as_bytes(), params.size, params.datatype())?;
             drop(header);
+            let words = params.datatype().words(params.size) as u64;
             let len = match (params.is_multi(), f.values) {
                 (true, Some(values)) => values * 4,
-                (false, None) => f.rows * params.size as u64 * 4,
+                (false, None) => f.rows * words * 4,
                 _ => {
                     return Err(corrupt(
                         &path,
@@ -313,24 +324,24 @@ impl Collection {
                     "vector data checksum mismatch",
                 ));
             }
-            let store = if params.is_multi() {
-                let store = VectorStore::with_multi_base(params.size, params.distance, map)
-                    .map_err(|e| match e {
-                        IndexError::Corrupted(reason) => corrupt(&path, VECTORS_HEADER, reason),
-                        e => Error::for_vector(name, e),
-                    })?;
-                if store.len() != rows {
-                    return Err(corrupt(
-                        &path,
-                        VECTORS_HEADER,
-                        format!("{} multivector rows, the state has {rows}", store.len()),
-                    ));
-                }
-                store
-            } else {
-                VectorStore::with_base(params.size, params.distance, map)
-                    .map_err(|e| Error::for_vector(name, e))?
-            };
+            let store = VectorStore::open(
+                params.size,
+                params.distance,
+                params.datatype(),
+                params.is_multi(),
+                map,
+            )
+            .map_err(|e| match e {
+                IndexError::Corrupted(reason) => corrupt(&path, VECTORS_HEADER, reason),
+                e => Error::for_vector(name, e),
+            })?;
+            if store.len() != rows {
+                return Err(corrupt(
+                    &path,
+                    VECTORS_HEADER,
+                    format!("{} rows, the state has {rows}", store.len()),
+                ));
+            }
             let gpath = dir.join(&f.graph);
             let bytes = io.read(&gpath).map_err(|e| io_err(&gpath, e))?;
             let hnsw = config.hnsw_for(name);
@@ -364,7 +375,7 @@ impl Collection {
         *self.persisted.lock() = Some(Persisted {
             segment: Arc::downgrade(&segment),
             bytes: data.len() as u64
-                + vector_bytes(files, segment.columns.iter().map(|c| c.store.dim())),
+                + vector_bytes(files, segment.columns.iter().map(|c| c.store.words())),
             columns: files.to_vec(),
         });
         *self.segment.write() = segment;

@@ -680,7 +680,8 @@ impl Collection {
                     .is_some_and(QuantizationConfig::rescores_by_default)
             }),
         };
-        let dim = column.store.dim();
+        // bytes of a stored vector, in 32-bit words
+        let words = column.store.words();
         let store = &column.store;
         let published = searchable.published as usize;
         let tail = indexed..published.max(indexed);
@@ -688,7 +689,7 @@ impl Collection {
             None => {
                 if params.exact
                     || !hnsw.builds_graph()
-                    || self.below_full_scan(&hnsw, column.graph.len(), dim)
+                    || self.below_full_scan(&hnsw, column.graph.len(), words)
                 {
                     let rows = (0..segment.row_count() as u32).map(PointOffset);
                     exact_search_scored(store, scorer, k, &allowed, rows)
@@ -712,7 +713,7 @@ impl Collection {
                 let exact = params.exact
                     || few
                     || !hnsw.builds_graph()
-                    || self.below_full_scan(&hnsw, cardinality, dim);
+                    || self.below_full_scan(&hnsw, cardinality, words);
                 match (&plan.candidates.rows, exact) {
                     (Some(rows), true) => {
                         exact_search_scored(store, scorer, k, &check, rows.iter().map(PointOffset))
@@ -783,8 +784,8 @@ impl Collection {
 
     /// Whether the vectors of `n` points are few enough (below
     /// `full_scan_threshold` KiB) that scoring them all beats the graph.
-    fn below_full_scan(&self, hnsw: &HnswConfig, n: usize, dim: usize) -> bool {
-        (n * dim * std::mem::size_of::<f32>()) / 1024 < hnsw.full_scan_threshold
+    fn below_full_scan(&self, hnsw: &HnswConfig, n: usize, words: usize) -> bool {
+        (n * words * std::mem::size_of::<f32>()) / 1024 < hnsw.full_scan_threshold
     }
 
     /// Rebuilds the collection's rows for speed: drops retired rows (the
@@ -897,12 +898,16 @@ impl Walker<'_> {
         let n = ((k as f64) * self.oversampling.max(1.0)).ceil() as usize;
         let ef = ef.max(n);
         let mut found = match codes {
+            // codes are made from the values (decoded from the store's
+            // type), and so is the query's
             crate::segment::Codes::Scalar(codes) => with_metric!(store.distance(), M => {
-                let q = vicinity_index::QuantizedNearest::<M>::new(codes.quantizer(), query);
+                let values = store.code_values(query, false);
+                let q = vicinity_index::QuantizedNearest::<M>::new(codes.quantizer(), &values);
                 walk_rows(graph, codes, &q, n, ef, filter, seeds)
             }),
             crate::segment::Codes::Binary(codes) => {
-                walk_rows(graph, codes, &codes.nearest(query), n, ef, filter, seeds)
+                let q = codes.nearest(&store.code_values(query, true));
+                walk_rows(graph, codes, &q, n, ef, filter, seeds)
             }
         };
         if self.rescore {

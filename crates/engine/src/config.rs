@@ -36,6 +36,11 @@ pub struct VectorParams {
     /// of `size`, compared by MaxSim (see [`vicinity_index::multi`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multivector_config: Option<MultiVectorConfig>,
+    /// How each value is stored: `float32` (the default), `float16` (2
+    /// bytes) or `uint8` (1 byte; see [`vicinity_index::datatype`] for
+    /// the conversions). Kept as given, to echo it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datatype: Option<Datatype>,
 }
 
 /// Qdrant's `multivector_config`: how a point's matrix is compared.
@@ -181,7 +186,19 @@ impl VectorParams {
             on_disk: None,
             quantization_config: None,
             multivector_config: None,
+            datatype: None,
         }
+    }
+
+    /// The same parameters with values stored as `datatype`.
+    pub fn with_datatype(mut self, datatype: Datatype) -> Self {
+        self.datatype = Some(datatype);
+        self
+    }
+
+    /// How values are stored (`float32` unless set).
+    pub fn datatype(&self) -> Datatype {
+        self.datatype.unwrap_or_default()
     }
 
     /// The same parameters for a multivector space (MaxSim).
@@ -246,13 +263,7 @@ pub enum Modifier {
     Idf,
 }
 
-/// A vector's element type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Datatype {
-    /// 32-bit floats.
-    Float32,
-}
+pub use vicinity_index::Datatype;
 
 /// Qdrant's default `full_scan_threshold` of a sparse index.
 pub const DEFAULT_SPARSE_FULL_SCAN_THRESHOLD: usize = 5_000;
@@ -376,6 +387,15 @@ impl CollectionConfig {
             }
             if let Some(h) = params.hnsw_config {
                 h.validate()?;
+            }
+        }
+        for (name, params) in &self.sparse_vectors {
+            if let Some(d) = params.index.as_ref().and_then(|i| i.datatype)
+                && d != Datatype::Float32
+            {
+                return Err(Error::BadRequest(format!(
+                    "sparse vector {name}: the {d:?} datatype of sparse weights is not served (they are float32)"
+                )));
             }
         }
         Ok(())

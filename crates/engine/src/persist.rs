@@ -410,7 +410,8 @@ impl Collection {
                 "the checkpoint's vector names differ from config.json",
             ));
         }
-        let dims: Vec<usize> = segment.columns.iter().map(|c| c.store.dim()).collect();
+        // a stored vector's 32-bit words (its dimension for float32)
+        let widths: Vec<usize> = segment.columns.iter().map(|c| c.store.words()).collect();
         let n = r.u64("point count")?;
         let mut points: Vec<(RowMeta, StoredVectors)> = Vec::with_capacity(n.min(1 << 20) as usize);
         for _ in 0..n {
@@ -419,8 +420,8 @@ impl Collection {
             let plen = r.u32("payload length")? as usize;
             let payload: Payload = serde_json::from_slice(r.take(plen, "payload")?)
                 .map_err(|e| corrupt(path, r.at as u64, format!("bad payload: {e}")))?;
-            let mut vectors = Vec::with_capacity(dims.len());
-            for &dim in &dims {
+            let mut vectors = Vec::with_capacity(widths.len());
+            for (c, &words) in widths.iter().enumerate() {
                 match r.u8("vector flag")? {
                     0 => vectors.push(None),
                     f @ (1 | 2) => {
@@ -430,21 +431,22 @@ impl Collection {
                             1
                         };
                         let len = n
-                            .checked_mul(dim * 4)
+                            .checked_mul(words * 4)
                             .ok_or_else(|| corrupt(path, r.at as u64, "a multivector too large"))?;
                         let bytes = r.take(len, "vector")?;
                         let v: Vec<f32> = bytes
                             .chunks_exact(4)
                             .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
                             .collect();
-                        if v.iter().any(|x| !x.is_finite()) {
+                        let v = if f == 2 { multi::with_header(n, &v) } else { v };
+                        if let Err(e) = segment.columns[c].store.check_row(&v) {
                             return Err(corrupt(
                                 path,
                                 r.at as u64,
-                                "a stored vector is not finite",
+                                format!("a stored vector is damaged: {e}"),
                             ));
                         }
-                        vectors.push(Some(if f == 2 { multi::with_header(n, &v) } else { v }));
+                        vectors.push(Some(v));
                     }
                     f => return Err(corrupt(path, r.at as u64, format!("bad vector flag {f}"))),
                 }

@@ -2,6 +2,7 @@
 //! random sample and fusion, over the collection or over the results of
 //! nested prefetches; and grouping by a payload key.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
@@ -509,15 +510,18 @@ impl<'a> Resolved<'a> {
                 }
                 let stored = src_column.store.get(row).unwrap_or_default();
                 if source == using {
-                    Ok(stored.to_vec())
-                } else if src_column.store.is_multi() {
-                    // another vector space: check its dimensions, normalise
+                    return Ok(stored.to_vec());
+                }
+                // another vector space: its values, checked against this
+                // one's dimensions and prepared for it
+                let values = src_column.store.decode(stored);
+                if src_column.store.is_multi() {
                     column
                         .store
-                        .prepare_multi_query(vicinity_index::multi::vectors(stored))
+                        .prepare_multi_query(vicinity_index::multi::vectors(&values))
                         .map_err(|e| Error::for_vector(using, e))
                 } else {
-                    prepare(stored)
+                    prepare(&values)
                 }
             }
         }
@@ -652,17 +656,68 @@ impl Cut {
     }
 }
 
-fn average(vs: &[Vec<f32>]) -> Option<Vec<f32>> {
+fn average(vs: &[Cow<'_, [f32]>]) -> Option<Vec<f32>> {
     let first = vs.first()?;
     let mut out = vec![0.0f32; first.len()];
     for v in vs {
-        for (o, x) in out.iter_mut().zip(v) {
+        for (o, x) in out.iter_mut().zip(v.iter()) {
             *o += x;
         }
     }
     let n = vs.len() as f32;
     out.iter_mut().for_each(|o| *o /= n);
     Some(out)
+}
+
+/// The query of `average_vector` recommendations, from prepared examples,
+/// as Qdrant makes it: over the examples' values (decoded from the
+/// store's type), `2 * mean(positive) - mean(negative)` (the positive mean
+/// alone without negatives), prepared for the store again. For
+/// multivectors, the positives' vectors together with the negatives'
+/// negated: MaxSim then rewards what matches a positive and penalises
+/// what matches a negative. `None` without positives.
+fn average_query(
+    store: &VectorStore,
+    using: &str,
+    pos: &[Vec<f32>],
+    neg: &[Vec<f32>],
+) -> Result<Option<Vec<f32>>> {
+    if pos.is_empty() {
+        return Ok(None);
+    }
+    let pos: Vec<Cow<'_, [f32]>> = pos.iter().map(|v| store.decode(v)).collect();
+    let neg: Vec<Cow<'_, [f32]>> = neg.iter().map(|v| store.decode(v)).collect();
+    if store.is_multi() {
+        use vicinity_index::multi::vectors;
+        let negated: Vec<Vec<f32>> = neg
+            .iter()
+            .flat_map(|m| vectors(m).map(|v| v.iter().map(|x| -x).collect::<Vec<f32>>()))
+            .collect();
+        let matrix = pos
+            .iter()
+            .flat_map(|m| vectors(m))
+            .chain(negated.iter().map(Vec::as_slice))
+            .collect::<Vec<&[f32]>>();
+        return store
+            .prepare_multi_query(matrix.into_iter())
+            .map(Some)
+            .map_err(|e| Error::for_vector(using, e));
+    }
+    let Some(avg_pos) = average(&pos) else {
+        return Ok(None);
+    };
+    let v: Vec<f32> = match average(&neg) {
+        Some(avg_neg) => avg_pos
+            .iter()
+            .zip(&avg_neg)
+            .map(|(p, n)| p + p - n)
+            .collect(),
+        None => avg_pos,
+    };
+    store
+        .prepare_query(&v)
+        .map(Some)
+        .map_err(|e| Error::for_vector(using, e))
 }
 
 impl Collection {
@@ -863,7 +918,6 @@ impl Collection {
             return self.rank_sparse(seg, level, column, &mut r, q, filter, within, k);
         }
         let (_, column) = seg.column(using)?;
-        let distance = column.store.distance();
         // Vectors first: a missing example id is an error before any work.
         enum Plan {
             Nearest(Vec<f32>),
@@ -883,21 +937,13 @@ impl Collection {
                 let neg = r.vectors(self, seg, using, negative)?;
                 match strategy {
                     RecommendStrategy::AverageVector => {
-                        let avg_pos = average(&pos).ok_or_else(|| {
-                            Error::BadRequest(
+                        let v =
+                            average_query(&column.store, using, &pos, &neg)?.ok_or_else(|| {
+                                Error::BadRequest(
                                 "recommend with average_vector needs at least one positive example"
                                     .into(),
                             )
-                        })?;
-                        let mut v = match average(&neg) {
-                            Some(avg_neg) => avg_pos
-                                .iter()
-                                .zip(&avg_neg)
-                                .map(|(p, n)| p + p - n)
-                                .collect(),
-                            None => avg_pos,
-                        };
-                        distance.preprocess(&mut v);
+                            })?;
                         Plan::Nearest(v)
                     }
                     _ if pos.is_empty() && neg.is_empty() => {

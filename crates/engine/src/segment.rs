@@ -179,15 +179,15 @@ impl VectorColumn {
     /// The vector stored in a row, as users see it (a multivector as its
     /// matrix).
     pub(crate) fn vector(&self, row: PointOffset) -> Option<Vector> {
-        let stored = self.store.get(row)?;
+        let stored = self.store.decode(self.store.get(row)?);
         Some(if self.store.is_multi() {
             Vector::Multi(
-                vicinity_index::multi::vectors(stored)
+                vicinity_index::multi::vectors(&stored)
                     .map(<[f32]>::to_vec)
                     .collect(),
             )
         } else {
-            Vector::Dense(stored.to_vec())
+            Vector::Dense(stored.into_owned())
         })
     }
 
@@ -225,6 +225,7 @@ impl VectorColumn {
         let mut copy = self.build_copy.lock();
         if copy.is_none()
             && Bf16Rows::suits(self.store.distance())
+            && Bf16Rows::suits_datatype(self.store.datatype())
             && !self.store.is_multi()
             && backlog >= BUILD_COPY_MIN.max(self.store.len() / 8)
         {
@@ -536,11 +537,12 @@ impl Segment {
             .vectors
             .iter()
             .map(|(name, params)| {
-                let store = if params.is_multi() {
-                    VectorStore::new_multi(params.size, params.distance)?
-                } else {
-                    VectorStore::new(params.size, params.distance)?
-                };
+                let store = VectorStore::create(
+                    params.size,
+                    params.distance,
+                    params.datatype(),
+                    params.is_multi(),
+                )?;
                 Ok(VectorColumn::new(
                     name.clone(),
                     store,

@@ -82,7 +82,7 @@ impl BinaryRows {
     pub fn extend_to(&self, store: &VectorStore, to: usize) -> Result<(), IndexError> {
         let width = self.dim.div_ceil(8);
         let mut codes = Vec::with_capacity(width);
-        encode_rows(&self.rows, store, to, width, |v, row| {
+        encode_rows(&self.rows, store, to, width, true, |v, row| {
             encode(v, &mut codes);
             row.extend_from_slice(&codes);
         })

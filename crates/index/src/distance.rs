@@ -251,19 +251,28 @@ macro_rules! with_metric {
 }
 
 /// Calls `$body` with `$m` bound to the [`Metric`] of the rows `$store`
-/// holds (any [`Rows`](crate::Rows)): the distance's, or
-/// [`MaxSim`](crate::MaxSim) over it for multivector rows.
+/// holds (any [`Rows`](crate::Rows)): the distance's over the rows'
+/// [`Datatype`](crate::Datatype), or [`MaxSim`](crate::MaxSim) over that
+/// for multivector rows.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! with_store_metric {
     ($store:expr, $m:ident => $body:expr) => {
         if $crate::Rows::is_multi($store) {
-            $crate::with_metric!($crate::Rows::distance($store), PairMetric => {
-                type $m = $crate::MaxSim<PairMetric>;
-                $body
-            })
+            $crate::with_typed_metric!(
+                $crate::Rows::datatype($store),
+                $crate::Rows::distance($store),
+                PairMetric => {
+                    type $m = $crate::MaxSim<PairMetric>;
+                    $body
+                }
+            )
         } else {
-            $crate::with_metric!($crate::Rows::distance($store), $m => $body)
+            $crate::with_typed_metric!(
+                $crate::Rows::datatype($store),
+                $crate::Rows::distance($store),
+                $m => $body
+            )
         }
     };
 }

@@ -158,6 +158,102 @@ pub fn l1_i8(a: &[i8], b: &[i8]) -> f32 {
     sum as f32
 }
 
+/// The `f32` of IEEE `binary16` bits.
+#[inline]
+pub fn from_f16(bits: u16) -> f32 {
+    half::f16::from_bits(bits).to_f32()
+}
+
+/// The dot product of two `float16` rows (bits), accumulated in `f32`
+/// (simsimd's kernel: F16C conversion and FMA on AVX2 machines).
+#[inline]
+pub fn dot_f16(a: &[u16], b: &[u16]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let (x, y) = (vicinity_storage::as_f16(a), vicinity_storage::as_f16(b));
+    match <simsimd::f16 as SpatialSimilarity>::dot(x, y) {
+        Some(v) => v as f32,
+        None => scalar::dot_f16(a, b),
+    }
+}
+
+/// The squared Euclidean distance of two `float16` rows (bits).
+#[inline]
+pub fn l2sq_f16(a: &[u16], b: &[u16]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let (x, y) = (vicinity_storage::as_f16(a), vicinity_storage::as_f16(b));
+    match <simsimd::f16 as SpatialSimilarity>::l2sq(x, y) {
+        Some(v) => v as f32,
+        None => scalar::l2sq_f16(a, b),
+    }
+}
+
+/// The Manhattan distance of two `float16` rows (bits) (a plain loop:
+/// simsimd has no L1 kernel).
+#[inline]
+pub fn l1_f16(a: &[u16], b: &[u16]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(&p, &q)| (from_f16(p) - from_f16(q)).abs())
+        .sum()
+}
+
+/// Values per block of the `uint8` kernels: the largest block whose
+/// products (at most 255², summed) fit a `u32` lane.
+const U8_BLOCK: usize = 1 << 15;
+
+/// Sums `f(x, y)` over pairs of bytes in `u32` lanes the compiler
+/// vectorises, block by block into a `u64`: exact for any dimension.
+#[inline]
+fn sum_u8(a: &[u8], b: &[u8], f: impl Fn(u8, u8) -> u32 + Copy) -> u64 {
+    debug_assert_eq!(a.len(), b.len());
+    a.chunks(U8_BLOCK)
+        .zip(b.chunks(U8_BLOCK))
+        .map(|(x, y)| {
+            let mut acc = [0u32; 16];
+            let (cx, rx) = x.as_chunks::<16>();
+            let (cy, ry) = y.as_chunks::<16>();
+            for (p, q) in cx.iter().zip(cy) {
+                for i in 0..16 {
+                    acc[i] += f(p[i], q[i]);
+                }
+            }
+            let rest: u64 = rx.iter().zip(ry).map(|(&p, &q)| u64::from(f(p, q))).sum();
+            acc.iter().map(|&v| u64::from(v)).sum::<u64>() + rest
+        })
+        .sum()
+}
+
+/// The dot product of two `uint8` rows, exact (an integer sum).
+#[inline]
+pub fn dot_u8(a: &[u8], b: &[u8]) -> u64 {
+    sum_u8(a, b, |x, y| u32::from(x) * u32::from(y))
+}
+
+/// The squared Euclidean distance of two `uint8` rows, exact.
+#[inline]
+pub fn l2sq_u8(a: &[u8], b: &[u8]) -> u64 {
+    sum_u8(a, b, |x, y| u32::from(x.abs_diff(y)).pow(2))
+}
+
+/// The Manhattan distance of two `uint8` rows, exact.
+#[inline]
+pub fn l1_u8(a: &[u8], b: &[u8]) -> u64 {
+    sum_u8(a, b, |x, y| u32::from(x.abs_diff(y)))
+}
+
+/// The cosine similarity of two `uint8` rows, as Qdrant computes it:
+/// `a · b / sqrt(|a|² |b|²)`, in integers then `f32`; 0 when either row
+/// is zero.
+#[inline]
+pub fn cosine_u8(a: &[u8], b: &[u8]) -> f32 {
+    let (dot, na, nb) = (dot_u8(a, b), dot_u8(a, a), dot_u8(b, b));
+    if na == 0 || nb == 0 {
+        return 0.0;
+    }
+    dot as f32 / (na as f32 * nb as f32).sqrt()
+}
+
 /// The Euclidean norm `|a|`.
 #[inline]
 pub fn norm(a: &[f32]) -> f32 {
@@ -203,6 +299,24 @@ pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
 /// Plain scalar loops: the reference the SIMD kernels are tested against,
 /// accumulating in `f64` so that they are the more exact of the two.
 pub mod scalar {
+    use super::from_f16;
+
+    /// The dot product of two `float16` rows (bits).
+    pub fn dot_f16(a: &[u16], b: &[u16]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| f64::from(from_f16(x)) * f64::from(from_f16(y)))
+            .sum::<f64>() as f32
+    }
+
+    /// The squared Euclidean distance of two `float16` rows (bits).
+    pub fn l2sq_f16(a: &[u16], b: &[u16]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| (f64::from(from_f16(x)) - f64::from(from_f16(y))).powi(2))
+            .sum::<f64>() as f32
+    }
+
     /// The dot product.
     pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         a.iter()
@@ -408,5 +522,70 @@ mod tests {
         let min = vec![-127i8; 1030];
         assert_eq!(dot_i8(&max, &min), -127.0 * 127.0 * 1030.0);
         assert_eq!(l1_i8(&max, &min), 254.0 * 1030.0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn f16_kernels_match_the_rounded_values((a, b) in vectors()) {
+            let dim = a.len();
+            let bits = |v: &[f32]| -> Vec<u16> { v.iter().map(|&x| half::f16::from_f32(x).to_bits()).collect() };
+            let (ha, hb) = (bits(&a), bits(&b));
+            let (ra, rb): (Vec<f32>, Vec<f32>) =
+                (ha.iter().map(|&x| from_f16(x)).collect(), hb.iter().map(|&x| from_f16(x)).collect());
+            let abs_dot: f64 = ra.iter().zip(&rb).map(|(x, y)| f64::from(x * y).abs()).sum();
+            assert_close(dot_f16(&ha, &hb), scalar::dot(&ra, &rb), abs_dot, "dot_f16", dim);
+            let l2 = f64::from(scalar::l2sq(&ra, &rb));
+            assert_close(l2sq_f16(&ha, &hb), scalar::l2sq(&ra, &rb), l2, "l2sq_f16", dim);
+            let l1v = f64::from(scalar::l1(&ra, &rb));
+            assert_close(l1_f16(&ha, &hb), scalar::l1(&ra, &rb), l1v, "l1_f16", dim);
+            assert_close(scalar::dot_f16(&ha, &hb), scalar::dot(&ra, &rb), abs_dot, "scalar dot_f16", dim);
+            assert_close(scalar::l2sq_f16(&ha, &hb), scalar::l2sq(&ra, &rb), l2, "scalar l2sq_f16", dim);
+        }
+    }
+
+    /// The `uint8` kernels are exact: equal to sums in `u64`, for every
+    /// length from 1 to 1,030, and past the block size with every value at
+    /// 255 (where `u32` lanes without blocks would overflow).
+    #[test]
+    fn u8_kernels_are_exact() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        };
+        let reference = |a: &[u8], b: &[u8], f: fn(u64, u64) -> u64| -> u64 {
+            a.iter()
+                .zip(b)
+                .map(|(&x, &y)| f(u64::from(x), u64::from(y)))
+                .sum()
+        };
+        for dim in (1..=1030).chain([65_536]) {
+            let a: Vec<u8> = (0..dim).map(|_| next()).collect();
+            let b: Vec<u8> = (0..dim).map(|_| next()).collect();
+            assert_eq!(
+                dot_u8(&a, &b),
+                reference(&a, &b, |x, y| x * y),
+                "dot at {dim}"
+            );
+            assert_eq!(
+                l2sq_u8(&a, &b),
+                reference(&a, &b, |x, y| x.abs_diff(y).pow(2)),
+                "l2sq at {dim}"
+            );
+            assert_eq!(
+                l1_u8(&a, &b),
+                reference(&a, &b, |x, y| x.abs_diff(y)),
+                "l1 at {dim}"
+            );
+        }
+        let (max, min) = (vec![255u8; 65_536], vec![0u8; 65_536]);
+        assert_eq!(dot_u8(&max, &max), 255 * 255 * 65_536);
+        assert_eq!(l2sq_u8(&max, &min), 255 * 255 * 65_536);
+        assert_eq!(cosine_u8(&max, &max), 1.0);
+        assert_eq!(cosine_u8(&max, &min), 0.0);
+        assert!((cosine_u8(&[3, 4], &[4, 3]) - 24.0 / 25.0).abs() < 1e-7);
     }
 }

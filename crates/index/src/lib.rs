@@ -24,6 +24,7 @@
 
 pub mod binary;
 mod bitset;
+pub mod datatype;
 pub mod distance;
 mod error;
 mod exact;
@@ -41,6 +42,7 @@ mod visited;
 
 pub use binary::{B8, BinaryNearest, BinaryRows};
 pub use bitset::AtomicBitSet;
+pub use datatype::Datatype;
 pub use distance::{Bf16, Distance, Element, I8, Metric};
 pub use error::IndexError;
 pub use exact::{exact_search, exact_search_among, exact_search_scored};

@@ -17,7 +17,7 @@
 
 use std::marker::PhantomData;
 
-use crate::{Distance, IndexError, Metric};
+use crate::{Datatype, Distance, IndexError, Metric};
 
 /// Qdrant's limit on a multivector's total number of elements (all its
 /// vectors together), in release builds: at most `MAX_FLATTENED - 1`.
@@ -78,26 +78,26 @@ pub fn validate<'a>(
         .try_for_each(|v| crate::validate_vector(v, dim))
 }
 
-/// A matrix [`validate`]d and encoded as a row, each vector preprocessed
-/// for `distance`.
+/// A matrix [`validate`]d and encoded as a row, each vector prepared for
+/// `distance` and encoded as `datatype` (see
+/// [`Datatype::prepare`](crate::Datatype::prepare)).
 pub fn encode<'a>(
     matrix: impl ExactSizeIterator<Item = &'a [f32]> + Clone,
     dim: usize,
     distance: Distance,
+    datatype: Datatype,
 ) -> Result<Vec<f32>, IndexError> {
     validate(matrix.clone(), dim)?;
-    let mut row = Vec::with_capacity(1 + matrix.len() * dim);
+    let mut row = Vec::with_capacity(1 + matrix.len() * datatype.words(dim));
     row.push(header(matrix.len()));
     for v in matrix {
-        let at = row.len();
-        row.extend_from_slice(v);
-        distance.preprocess(&mut row[at..]);
+        datatype.prepare(distance, v, &mut row);
     }
     Ok(row)
 }
 
 /// A row as it is stored, checked for shape only (a copy of a stored
-/// row): a header, and `n` vectors of `dim`.
+/// row): a header, and `n` vectors of `dim` words.
 pub fn check_row(row: &[f32], dim: usize) -> Result<(), IndexError> {
     let n = count(row);
     if n == 0 || row.len() != 1 + n * dim {
@@ -176,7 +176,7 @@ mod tests {
     use crate::distance::{DotMetric, L1Metric, L2Metric};
 
     fn rows(m: &[&[f32]], distance: Distance) -> Vec<f32> {
-        encode(m.iter().copied(), m[0].len(), distance).unwrap()
+        encode(m.iter().copied(), m[0].len(), distance, Datatype::Float32).unwrap()
     }
 
     #[test]
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn encoding_checks_the_matrix_as_qdrant_does() {
         let err = |m: &[&[f32]]| {
-            encode(m.iter().copied(), 2, Distance::Dot)
+            encode(m.iter().copied(), 2, Distance::Dot, Datatype::Float32)
                 .unwrap_err()
                 .to_string()
         };

@@ -94,7 +94,7 @@ impl ScalarQuantizer {
         let mut values: Vec<f32> = Vec::with_capacity(rows.min(SAMPLE_ROWS) * store.dim());
         for r in (0..rows).step_by(step) {
             if let Some(v) = store.get(PointOffset(r as u32)) {
-                values.extend_from_slice(v);
+                values.extend_from_slice(&store.code_values(v, false));
             }
         }
         if values.is_empty() {
@@ -196,7 +196,7 @@ impl I8Rows {
     /// end).
     pub fn extend_to(&self, store: &VectorStore, to: usize) -> Result<(), IndexError> {
         let width = self.quantizer.dim + TAIL;
-        encode_rows(&self.rows, store, to, width, |v, row| {
+        encode_rows(&self.rows, store, to, width, false, |v, row| {
             self.quantizer.encode(v, row)
         })
     }

@@ -1,10 +1,12 @@
-//! Dense `f32` vectors of one dimension, stored flat and contiguous.
+//! Dense vectors of one dimension, stored flat and contiguous.
+
+use std::borrow::Cow;
 
 use rayon::prelude::*;
 use vicinity_storage::{AppendRows, AppendRuns, PointOffset};
 
 use crate::distance::{Bf16, Element};
-use crate::{Distance, IndexError, kernels};
+use crate::{Datatype, Distance, IndexError, kernels};
 
 /// Checks a vector against a dimension and for finite components.
 pub fn validate_vector(vector: &[f32], dim: usize) -> Result<(), IndexError> {
@@ -27,12 +29,18 @@ pub fn validate_vector(vector: &[f32], dim: usize) -> Result<(), IndexError> {
 /// per row (see [`multi`](crate::multi): a header and the vectors, in one
 /// contiguous run; compared by [`MaxSim`](crate::MaxSim)).
 ///
+/// Values are held as the store's [`Datatype`]: a row is a run of 32-bit
+/// words (see [`datatype`](crate::datatype)), which only the store's
+/// metric reads as values; [`decode`](Self::decode) gives them back as
+/// `f32`s.
+///
 /// Readers get `&[f32]` rows straight from the column, with no lock and no
 /// copy, while a writer appends.
 #[derive(Debug)]
 pub struct VectorStore {
     dim: usize,
     distance: Distance,
+    datatype: Datatype,
     rows: Column,
 }
 
@@ -47,23 +55,36 @@ enum Column {
 }
 
 impl VectorStore {
-    /// An empty store.
+    /// An empty store of `float32` vectors.
     pub fn new(dim: usize, distance: Distance) -> Result<Self, IndexError> {
-        check_dim(dim)?;
-        Ok(VectorStore {
-            dim,
-            distance,
-            rows: Column::Fixed(AppendRows::new(dim)?),
-        })
+        Self::create(dim, distance, Datatype::Float32, false)
     }
 
-    /// An empty multivector store: each row a matrix of vectors of `dim`.
+    /// An empty multivector store of `float32` vectors: each row a matrix
+    /// of vectors of `dim`.
     pub fn new_multi(dim: usize, distance: Distance) -> Result<Self, IndexError> {
+        Self::create(dim, distance, Datatype::Float32, true)
+    }
+
+    /// An empty store of `datatype` values; with `multi`, each row a
+    /// matrix of vectors of `dim`.
+    pub fn create(
+        dim: usize,
+        distance: Distance,
+        datatype: Datatype,
+        multi: bool,
+    ) -> Result<Self, IndexError> {
         check_dim(dim)?;
+        let rows = if multi {
+            Column::Runs(AppendRuns::new()?)
+        } else {
+            Column::Fixed(AppendRows::new(datatype.words(dim))?)
+        };
         Ok(VectorStore {
             dim,
             distance,
-            rows: Column::Runs(AppendRuns::new()?),
+            datatype,
+            rows,
         })
     }
 
@@ -75,6 +96,18 @@ impl VectorStore {
     /// The distance vectors are compared with.
     pub fn distance(&self) -> Distance {
         self.distance
+    }
+
+    /// How each value is held.
+    #[inline]
+    pub fn datatype(&self) -> Datatype {
+        self.datatype
+    }
+
+    /// The 32-bit words one vector takes (its dimension for `float32`).
+    #[inline]
+    pub fn words(&self) -> usize {
+        self.datatype.words(self.dim)
     }
 
     /// Whether each row is a multivector, compared by MaxSim.
@@ -97,31 +130,48 @@ impl VectorStore {
         self.len() == 0
     }
 
-    /// A store whose first rows are read in place from `base` (rows a
-    /// checkpoint wrote, already preprocessed); new rows go after them.
+    /// A `float32` store whose first rows are read in place from `base`
+    /// (see [`open`](Self::open)).
     pub fn with_base(
         dim: usize,
         distance: Distance,
         base: vicinity_storage::MappedFile,
     ) -> Result<Self, IndexError> {
-        check_dim(dim)?;
-        Ok(VectorStore {
-            dim,
-            distance,
-            rows: Column::Fixed(AppendRows::with_base(dim, base)?),
-        })
+        Self::open(dim, distance, Datatype::Float32, false, base)
     }
 
-    /// A multivector store whose first rows are read in place from `base`:
-    /// stored rows back to back, as a checkpoint wrote them (each a header
-    /// and its vectors). The rows are found by their headers, and each is
-    /// checked to fit the dimension.
+    /// A `float32` multivector store whose first rows are read in place
+    /// from `base` (see [`open`](Self::open)).
     pub fn with_multi_base(
         dim: usize,
         distance: Distance,
         base: vicinity_storage::MappedFile,
     ) -> Result<Self, IndexError> {
+        Self::open(dim, distance, Datatype::Float32, true, base)
+    }
+
+    /// A store whose first rows are read in place from `base`: stored rows
+    /// back to back, as a checkpoint wrote them (already encoded); new
+    /// rows go after them. Multivector rows (each a header and its
+    /// vectors) are found by their headers, and each is checked to fit the
+    /// dimension.
+    pub fn open(
+        dim: usize,
+        distance: Distance,
+        datatype: Datatype,
+        multi: bool,
+        base: vicinity_storage::MappedFile,
+    ) -> Result<Self, IndexError> {
         check_dim(dim)?;
+        let words = datatype.words(dim);
+        if !multi {
+            return Ok(VectorStore {
+                dim,
+                distance,
+                datatype,
+                rows: Column::Fixed(AppendRows::with_base(words, base)?),
+            });
+        }
         let values: &[f32] = bytemuck::try_cast_slice(base.as_bytes())
             .map_err(|e| IndexError::Corrupted(format!("multivector rows: {e}")))?;
         let mut lengths = Vec::new();
@@ -129,7 +179,7 @@ impl VectorStore {
         while at < values.len() {
             let n = crate::multi::count(&values[at..]);
             let len = n
-                .checked_mul(dim)
+                .checked_mul(words)
                 .and_then(|x| x.checked_add(1))
                 .filter(|&len| len <= values.len() - at)
                 .ok_or_else(|| {
@@ -143,6 +193,7 @@ impl VectorStore {
         Ok(VectorStore {
             dim,
             distance,
+            datatype,
             rows: Column::Runs(AppendRuns::with_base(base, &lengths)?),
         })
     }
@@ -191,12 +242,18 @@ impl VectorStore {
     /// in `f32` (normalising a unit vector again can move its last bits),
     /// so copies must not go through [`push`](Self::push).
     pub fn push_preprocessed(&self, vector: &[f32]) -> Result<PointOffset, IndexError> {
-        if self.is_multi() {
-            crate::multi::check_row(vector, self.dim)?;
-        } else {
-            validate_vector(vector, self.dim)?;
-        }
+        self.check_row(vector)?;
         self.append(vector)
+    }
+
+    /// Checks a row as it is stored (a copy of a stored row, or one read
+    /// back from a file): its shape, and finite values.
+    pub fn check_row(&self, row: &[f32]) -> Result<(), IndexError> {
+        if !self.is_multi() {
+            return self.datatype.check(row, self.dim);
+        }
+        crate::multi::check_row(row, self.words())?;
+        crate::multi::vectors(row).try_for_each(|v| self.datatype.check(v, self.dim))
     }
 
     /// Appends a row of zeros (a multivector of no vectors): the
@@ -204,7 +261,7 @@ impl VectorStore {
     /// every store of a segment shares its offsets.
     pub fn push_absent(&self) -> Result<PointOffset, IndexError> {
         match &self.rows {
-            Column::Fixed(r) => Ok(r.push(&vec![0.0; self.dim])?),
+            Column::Fixed(r) => Ok(r.push(&vec![0.0; self.words()])?),
             Column::Runs(r) => Ok(r.push(&crate::multi::absent())?),
         }
     }
@@ -222,7 +279,7 @@ impl VectorStore {
         rows.reserve(additional)?;
         const SPREAD_FROM: usize = 8 << 20;
         let parts = rayon::current_num_threads();
-        if parts > 1 && additional * self.dim * 4 >= SPREAD_FROM {
+        if parts > 1 && additional * self.words() * 4 >= SPREAD_FROM {
             (0..parts)
                 .into_par_iter()
                 .for_each(|p| rows.populate(additional, parts, p));
@@ -256,7 +313,7 @@ impl VectorStore {
     #[inline]
     pub fn prefetch_depth(&self, sharers: usize) -> usize {
         let per_row = if self.is_multi() { 8 } else { 1 };
-        rows_ahead(self.dim * 4 * per_row, sharers)
+        rows_ahead(self.words() * 4 * per_row, sharers)
     }
 
     /// Calls `f` with each of the rows `id(0), ..., id(n - 1)` the store
@@ -275,16 +332,17 @@ impl VectorStore {
         visit_prefetched(depth, n, id, |o| self.prefetch_row(o), |o| self.get(o), f)
     }
 
-    /// Validates and preprocesses a vector (a query, or a row to store) for
-    /// this store; for a multivector store, a single vector is a matrix of
-    /// one (as Qdrant reads a dense vector on a multivector).
+    /// Validates and prepares a vector (a query, or a row to store) for
+    /// this store: preprocessed for the distance and encoded as the
+    /// store's [`Datatype`]. For a multivector store, a single vector is a
+    /// matrix of one (as Qdrant reads a dense vector on a multivector).
     pub fn prepare_query(&self, query: &[f32]) -> Result<Vec<f32>, IndexError> {
         if self.is_multi() {
-            return crate::multi::encode(std::iter::once(query), self.dim, self.distance);
+            return self.prepare_multi_query(std::iter::once(query));
         }
         validate_vector(query, self.dim)?;
-        let mut q = query.to_vec();
-        self.distance.preprocess(&mut q);
+        let mut q = Vec::with_capacity(self.words());
+        self.datatype.prepare(self.distance, query, &mut q);
         Ok(q)
     }
 
@@ -296,7 +354,7 @@ impl VectorStore {
         matrix: impl ExactSizeIterator<Item = &'a [f32]> + Clone,
     ) -> Result<Vec<f32>, IndexError> {
         if self.is_multi() {
-            return crate::multi::encode(matrix, self.dim, self.distance);
+            return crate::multi::encode(matrix, self.dim, self.distance, self.datatype);
         }
         let mut matrix = matrix;
         match (matrix.len(), matrix.next()) {
@@ -305,6 +363,46 @@ impl VectorStore {
                 "a multivector needs a vector name configured with multivector_config".into(),
             )),
         }
+    }
+
+    /// The values a stored or prepared row holds, as `f32`s (borrowed for
+    /// a `float32` store): the vector as a client reads it back, or, for a
+    /// multivector store, a row of the same layout (header and vectors)
+    /// in `f32`s.
+    pub fn decode<'r>(&self, row: &'r [f32]) -> Cow<'r, [f32]> {
+        if self.datatype == Datatype::Float32 {
+            return Cow::Borrowed(row);
+        }
+        if !self.is_multi() {
+            let mut out = Vec::with_capacity(self.dim);
+            self.datatype.decode(row, self.dim, &mut out);
+            return Cow::Owned(out);
+        }
+        let n = crate::multi::count(row);
+        let mut out = crate::multi::with_header(n, &[]);
+        out.reserve(n * self.dim);
+        for v in crate::multi::vectors(row) {
+            self.datatype.decode(v, self.dim, &mut out);
+        }
+        Cow::Owned(out)
+    }
+
+    /// The values quantization codes are made from for a stored or
+    /// prepared (single-vector) row, as Qdrant takes them: the decoded
+    /// values; for `uint8`, preprocessed for the distance (Cosine
+    /// normalised) for scalar codes, and centred on 127 (`x - 127`) for
+    /// `binary` ones, whose bits are signs.
+    pub fn code_values<'r>(&self, row: &'r [f32], binary: bool) -> Cow<'r, [f32]> {
+        let mut values = self.decode(row);
+        if self.datatype == Datatype::Uint8 {
+            let v = values.to_mut();
+            if binary {
+                v.iter_mut().for_each(|x| *x -= 127.0);
+            } else {
+                self.distance.preprocess(v);
+            }
+        }
+        values
     }
 
     /// The similarity of two stored or prepared rows: the distance's, or
@@ -376,14 +474,16 @@ pub(crate) fn visit_prefetched<'a, T: 'a>(
 }
 
 /// Appends to `rows` rows `rows.len()..to` of `store` (all of them if `to`
-/// is past its end), each made by `encode` from the stored vector into a
-/// buffer of `width` elements: the loop of [`Bf16Rows`] and
-/// [`I8Rows`](crate::I8Rows).
+/// is past its end), each made by `encode` from the stored vector's
+/// [`code_values`](VectorStore::code_values) (for `binary` codes or not)
+/// into a buffer of `width` elements: the loop of [`Bf16Rows`],
+/// [`I8Rows`](crate::I8Rows) and [`BinaryRows`](crate::BinaryRows).
 pub(crate) fn encode_rows<T: bytemuck::Pod>(
     rows: &AppendRows<T>,
     store: &VectorStore,
     to: usize,
     width: usize,
+    binary: bool,
     mut encode: impl FnMut(&[f32], &mut Vec<T>),
 ) -> Result<(), IndexError> {
     let to = to.min(store.len());
@@ -398,7 +498,7 @@ pub(crate) fn encode_rows<T: bytemuck::Pod>(
             .get(PointOffset(r as u32))
             .expect("rows below the store's length are there");
         row.clear();
-        encode(v, &mut row);
+        encode(&store.code_values(v, binary), &mut row);
         rows.push(&row)?;
     }
     Ok(())
@@ -423,6 +523,12 @@ pub trait Rows: Sync {
     /// over the distance.
     fn is_multi(&self) -> bool {
         false
+    }
+
+    /// How the rows hold their values (see [`datatype`](crate::datatype));
+    /// copies and codes are made from `float32` values.
+    fn datatype(&self) -> Datatype {
+        Datatype::Float32
     }
 
     /// Row `offset`, if it is there.
@@ -455,6 +561,11 @@ impl Rows for VectorStore {
     #[inline]
     fn is_multi(&self) -> bool {
         VectorStore::is_multi(self)
+    }
+
+    #[inline]
+    fn datatype(&self) -> Datatype {
+        self.datatype
     }
 
     #[inline]
@@ -507,6 +618,12 @@ impl Bf16Rows {
                 "a bfloat16 construction copy",
             ));
         }
+        if !Self::suits_datatype(store.datatype()) {
+            return Err(IndexError::Quantization(format!(
+                "a bfloat16 construction copy is made of float32 rows, not {:?}",
+                store.datatype()
+            )));
+        }
         let width = store.dim() + Self::tail(store.distance());
         Ok(Bf16Rows {
             dim: store.dim(),
@@ -532,6 +649,12 @@ impl Bf16Rows {
         )
     }
 
+    /// Whether a copy stands in for rows of `datatype`: `float32` only
+    /// (`float16` and `uint8` rows are as small or smaller already).
+    pub fn suits_datatype(datatype: Datatype) -> bool {
+        datatype == Datatype::Float32
+    }
+
     /// Rows copied.
     pub fn len(&self) -> usize {
         self.rows.len()
@@ -547,7 +670,7 @@ impl Bf16Rows {
     pub fn extend_to(&self, store: &VectorStore, to: usize) -> Result<(), IndexError> {
         let tail = Self::tail(self.distance);
         let mut bits: Vec<u16> = Vec::with_capacity(self.dim + tail);
-        encode_rows(&self.rows, store, to, self.dim + tail, |v, row| {
+        encode_rows(&self.rows, store, to, self.dim + tail, false, |v, row| {
             bits.clear();
             bits.extend(v.iter().map(|&x| kernels::to_bf16(x)));
             if tail > 0 {

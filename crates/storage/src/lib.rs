@@ -28,6 +28,6 @@ pub mod wal;
 pub use error::StorageError;
 pub use io::{Io, SimIo, StdIo};
 pub use lock::FolderLock;
-pub use mmap::{AppendRows, AppendRuns, MappedFile, ZeroedArray, as_bf16, prefetch};
+pub use mmap::{AppendRows, AppendRuns, MappedFile, ZeroedArray, as_bf16, as_f16, prefetch};
 pub use offset::PointOffset;
 pub use wal::{Wal, WalRecord};

@@ -236,6 +236,17 @@ pub fn as_bf16(bits: &[u16]) -> &[simsimd::bf16] {
     unsafe { std::slice::from_raw_parts(bits.as_ptr().cast::<simsimd::bf16>(), bits.len()) }
 }
 
+/// The IEEE `binary16` values whose bits are `bits`, as simsimd's kernels
+/// take them (rows of a `float16` vector store).
+#[inline]
+pub fn as_f16(bits: &[u16]) -> &[simsimd::f16] {
+    // SAFETY: `simsimd::f16` is `#[repr(transparent)]` over `u16`, so it
+    // has the size, alignment and layout of `u16` and every bit pattern is
+    // a valid value; the new slice covers exactly the memory of `bits`,
+    // borrowed for the same lifetime and only read through.
+    unsafe { std::slice::from_raw_parts(bits.as_ptr().cast::<simsimd::f16>(), bits.len()) }
+}
+
 /// Read-only bytes of a file, memory-mapped (or, for a simulated disk,
 /// copied into an anonymous mapping), page-aligned.
 pub struct MappedFile {

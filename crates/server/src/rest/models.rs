@@ -1974,7 +1974,8 @@ pub struct VectorParamsJson {
     /// Vectors on disk.
     #[serde(default)]
     pub on_disk: Option<bool>,
-    /// `float32` (served), `float16`, `uint8`.
+    /// `float32`, `float16` or `uint8` (the `turbo` types are refused as
+    /// not served yet).
     #[serde(default)]
     pub datatype: Option<String>,
     /// Multivectors: `{"comparator": "max_sim"}`.
@@ -2022,19 +2023,20 @@ pub fn quantization_from_json(v: Option<Value>) -> Result<Option<vicinity::Quant
 
 impl VectorParamsJson {
     fn into_params(self) -> Result<vicinity::VectorParams> {
-        match self.datatype.as_deref() {
-            None | Some("float32") => {}
-            Some(d @ ("float16" | "uint8")) => {
-                return Err(RestError::unsupported(format!(
-                    "vector datatype {d} (only float32)"
-                )));
+        let datatype = match self.datatype.as_deref() {
+            None => None,
+            Some("float32") => Some(vicinity::Datatype::Float32),
+            Some("float16") => Some(vicinity::Datatype::Float16),
+            Some("uint8") => Some(vicinity::Datatype::Uint8),
+            Some(d @ ("turbo4" | "turbo8" | "turbo16")) => {
+                return Err(RestError::unsupported(format!("vector datatype {d}")));
             }
             Some(d) => {
                 return Err(RestError::format(format!(
-                    "unknown variant `{d}`, expected one of `float32`, `uint8`, `float16`"
+                    "unknown variant `{d}`, expected one of `float32`, `uint8`, `float16`, `turbo4`, `turbo8`, `turbo16`"
                 )));
             }
-        }
+        };
         let quantization = quantization_from_json(self.quantization_config)?;
         if self.size == 0 {
             return Err(RestError::validation(
@@ -2049,6 +2051,7 @@ impl VectorParamsJson {
             .map(|h| h.apply(vicinity::HnswConfig::default()));
         v.on_disk = self.on_disk;
         v.multivector_config = self.multivector_config;
+        v.datatype = datatype;
         Ok(v)
     }
 }
@@ -2755,6 +2758,14 @@ mod tests {
         assert_eq!(meta.hnsw_extra.on_disk, Some(true));
         let b: CreateCollectionBody = parse(
             json!({"vectors": {"a": {"size": 2, "distance": "Cosine", "datatype": "uint8"}}}),
+        );
+        let (config, _) = b.into_config().unwrap();
+        assert_eq!(
+            config.vectors["a"].datatype,
+            Some(vicinity::Datatype::Uint8)
+        );
+        let b: CreateCollectionBody = parse(
+            json!({"vectors": {"a": {"size": 2, "distance": "Cosine", "datatype": "turbo8"}}}),
         );
         assert_eq!(
             b.into_config().unwrap_err().status,

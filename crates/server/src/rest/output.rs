@@ -271,6 +271,9 @@ fn vector_params(p: &VectorParams) -> Value {
     if let Some(m) = &p.multivector_config {
         v["multivector_config"] = json!(m);
     }
+    if let Some(d) = p.datatype {
+        v["datatype"] = json!(d);
+    }
     v
 }
 

@@ -56,12 +56,19 @@ pub fn apply_hnsw_diff(base: HnswConfig, d: &pb::HnswConfigDiff) -> Result<HnswC
 
 fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
     let distance = distance_from_proto(p.distance)?;
-    if let Some(dt) = p.datatype {
-        match pb::Datatype::try_from(dt) {
-            Ok(pb::Datatype::Default | pb::Datatype::Float32) => {}
-            _ => return Err(unsupported(format!("vector datatype {dt} (only Float32)"))),
+    let datatype = match p.datatype.map(pb::Datatype::try_from) {
+        None | Some(Ok(pb::Datatype::Default)) => None,
+        Some(Ok(pb::Datatype::Float32)) => Some(Datatype::Float32),
+        Some(Ok(pb::Datatype::Float16)) => Some(Datatype::Float16),
+        Some(Ok(pb::Datatype::Uint8)) => Some(Datatype::Uint8),
+        Some(Ok(t)) => {
+            return Err(unsupported(format!(
+                "vector datatype {}",
+                t.as_str_name().to_lowercase()
+            )));
         }
-    }
+        Some(Err(_)) => return Err(invalid("Unknown datatype")),
+    };
     // MaxSim is the one comparator (the enum's only value)
     let multivector = p
         .multivector_config
@@ -77,6 +84,7 @@ fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
         v.hnsw_config = Some(apply_hnsw_diff(HnswConfig::default(), h)?);
     }
     v.on_disk = p.on_disk;
+    v.datatype = datatype;
     Ok(v)
 }
 
@@ -254,6 +262,13 @@ fn vector_params_to_proto(p: &VectorParams) -> pb::VectorParams {
         quantization_config: p.quantization_config.as_ref().map(quantization_to_proto),
         multivector_config: p.multivector_config.map(|_| pb::MultiVectorConfig {
             comparator: pb::MultiVectorComparator::MaxSim as i32,
+        }),
+        datatype: p.datatype.map(|d| {
+            (match d {
+                Datatype::Float32 => pb::Datatype::Float32,
+                Datatype::Float16 => pb::Datatype::Float16,
+                Datatype::Uint8 => pb::Datatype::Uint8,
+            }) as i32
         }),
         ..Default::default()
     }
