@@ -4,7 +4,7 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use vicinity_index::{
-    AllowAll, Distance, HnswConfig, HnswGraph, PointOffset, VectorStore, exact_search,
+    AllowAll, Datatype, Distance, HnswConfig, HnswGraph, PointOffset, VectorStore, exact_search,
 };
 use vicinity_tests::clustered;
 
@@ -61,5 +61,68 @@ fn bench_hnsw(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_hnsw);
+/// The same data stored as `float32`, `float16` and `uint8` (values scaled
+/// to 128 ± 40 first, for all three, so that bytes keep their spread;
+/// Euclid, which the offset does not change):
+/// search time at ef 64, and, printed once, recall@10 against the exact
+/// `float32` answer (what the type loses) and against the type's own exact
+/// answer (what the graph loses).
+fn bench_datatypes(c: &mut Criterion) {
+    let scale = |v: &Vec<f32>| v.iter().map(|x| 128.0 + 40.0 * x).collect::<Vec<f32>>();
+    let data: Vec<Vec<f32>> = clustered(N, DIM, 50, 1, 2).iter().map(scale).collect();
+    let queries: Vec<Vec<f32>> = clustered(100, DIM, 50, 1, 3).iter().map(scale).collect();
+    let exact_f32 = {
+        let s = VectorStore::new(DIM, Distance::Euclid).unwrap();
+        data.iter().for_each(|v| drop(s.push(v).unwrap()));
+        queries
+            .iter()
+            .map(|q| exact_search(&s, &s.prepare_query(q).unwrap(), 10, &AllowAll))
+            .collect::<Vec<_>>()
+    };
+    let mut g = c.benchmark_group("datatype");
+    for t in [Datatype::Float32, Datatype::Float16, Datatype::Uint8] {
+        let s = VectorStore::create(DIM, Distance::Euclid, t, false).unwrap();
+        let rows: Vec<PointOffset> = data.iter().map(|v| s.push(v).unwrap()).collect();
+        let graph = HnswGraph::new(HnswConfig::default()).unwrap();
+        graph.insert_many(&s, &rows);
+        let prepared: Vec<Vec<f32>> = queries
+            .iter()
+            .map(|q| s.prepare_query(q).unwrap())
+            .collect();
+        let (mut vs_f32, mut vs_own) = (0, 0);
+        for (q, truth) in prepared.iter().zip(&exact_f32) {
+            let got = graph.search(&s, q, 10, 64, &AllowAll);
+            let own = exact_search(&s, q, 10, &AllowAll);
+            vs_f32 += got
+                .iter()
+                .filter(|h| truth.iter().any(|t| t.offset == h.offset))
+                .count();
+            vs_own += got
+                .iter()
+                .filter(|h| own.iter().any(|t| t.offset == h.offset))
+                .count();
+        }
+        let n = (prepared.len() * 10) as f64;
+        eprintln!(
+            "{t:?}: recall@10 at ef 64 {:.3} against float32's exact answer, {:.3} against its own; {} bytes of vectors",
+            vs_f32 as f64 / n,
+            vs_own as f64 / n,
+            s.reserved_bytes()
+        );
+        g.bench_with_input(
+            BenchmarkId::new("hnsw_ef64", format!("{t:?}")),
+            &t,
+            |b, _| {
+                let mut i = 0;
+                b.iter(|| {
+                    i = (i + 1) % prepared.len();
+                    black_box(graph.search(&s, &prepared[i], 10, 64, &AllowAll))
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_hnsw, bench_datatypes);
 criterion_main!(benches);

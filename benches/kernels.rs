@@ -86,5 +86,53 @@ fn bench_hamming(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_kernels, bench_i8_kernels, bench_hamming);
+/// The kernels of the `float16` and `uint8` datatypes (rows of 2 and 1
+/// bytes per value), against plain loops.
+fn bench_typed_kernels(c: &mut Criterion) {
+    let pairs: [(&str, Kernel<u16>, Kernel<u16>); 2] = [
+        ("dot_f16", kernels::dot_f16, scalar::dot_f16),
+        ("l2sq_f16", kernels::l2sq_f16, scalar::l2sq_f16),
+    ];
+    bench_pairs(c, &pairs, |dim| {
+        let (a, b) = vectors(dim, dim as u64);
+        let bits = |v: Vec<f32>| -> Vec<u16> {
+            v.iter()
+                .map(|&x| half::f16::from_f32(x).to_bits())
+                .collect()
+        };
+        (bits(a), bits(b))
+    });
+    fn dot(a: &[u8], b: &[u8]) -> f32 {
+        kernels::dot_u8(a, b) as f32
+    }
+    fn dot_plain(a: &[u8], b: &[u8]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| u64::from(x) * u64::from(y))
+            .sum::<u64>() as f32
+    }
+    fn cosine_plain(a: &[u8], b: &[u8]) -> f32 {
+        let (d, na, nb) = (dot_plain(a, b), dot_plain(a, a), dot_plain(b, b));
+        d / (na * nb).sqrt()
+    }
+    let pairs: [(&str, Kernel<u8>, Kernel<u8>); 2] = [
+        ("dot_u8", dot, dot_plain),
+        ("cosine_u8", kernels::cosine_u8, cosine_plain),
+    ];
+    bench_pairs(c, &pairs, |dim| {
+        let mut r = Rng::new(dim as u64);
+        let mut byte = || r.next_u64() as u8;
+        let a: Vec<u8> = (0..dim).map(|_| byte()).collect();
+        let b: Vec<u8> = (0..dim).map(|_| byte()).collect();
+        (a, b)
+    });
+}
+
+criterion_group!(
+    benches,
+    bench_kernels,
+    bench_i8_kernels,
+    bench_hamming,
+    bench_typed_kernels
+);
 criterion_main!(benches);

@@ -919,19 +919,20 @@ def test_binary_quantization(client):
     client.delete_collection(name)
 
 
-def _same_hits(ours, theirs, what, skipped=()):
-    """Same scores in order (1e-4), and the same id wherever a score is not
-    tied with another (in the list, with the last one, which may tie with
-    points cut off, or with `skipped`: the scores an offset skipped)."""
+def _same_hits(ours, theirs, what, skipped=(), tol=1e-4, tie=1e-5):
+    """Same scores in order (within `tol`, relative), and the same id
+    wherever a score is not tied (within `tie`) with another (in the list,
+    with the last one, which may tie with points cut off, or with
+    `skipped`: the scores an offset skipped)."""
     a = [(p.id, p.score) for p in ours]
     b = [(p.id, p.score) for p in theirs]
     assert len(a) == len(b), (what, a, b)
     for (ia, sa), (ib, sb) in zip(a, b):
-        assert abs(sa - sb) <= 1e-4 * max(1.0, abs(sb)), (what, a, b)
+        assert abs(sa - sb) <= tol * max(1.0, abs(sb)), (what, a, b)
         tied = (
-            sum(1 for _, s in b if abs(s - sb) <= 1e-5) > 1
-            or abs(b[-1][1] - sb) <= 1e-5
-            or any(abs(s - sb) <= 1e-5 for s in skipped)
+            sum(1 for _, s in b if abs(s - sb) <= tie) > 1
+            or abs(b[-1][1] - sb) <= tie
+            or any(abs(s - sb) <= tie for s in skipped)
         )
         assert tied or ia == ib, (what, a, b)
 
@@ -1608,7 +1609,8 @@ def test_multivectors_match_local_mode(client):
     client's local mode: the same hits and scores for matrix queries (with
     a filter, an offset, a threshold), single-vector queries (as matrices
     of one), queries by
-    id, recommend (both strategies) and discover by ids, the ColBERT rerank
+    id, recommend (every strategy: the average of multivectors is their
+    vectors together, the negatives' negated) and discover by ids, the ColBERT rerank
     of a dense prefetch (with `m = 0`), after replacements and deletes; the
     stored matrices and the config come back as Qdrant returns them."""
     import random
@@ -1685,7 +1687,11 @@ def test_multivectors_match_local_mode(client):
             # by id: the point's matrix, the point left out
             hits = [c.query_points(name, query=step + 20, using=using, limit=5).points for c in (client, local)]
             _same_hits(*hits, (step, using, "id"))
-            for strategy in (models.RecommendStrategy.BEST_SCORE, models.RecommendStrategy.SUM_SCORES):
+            for strategy in (
+                models.RecommendStrategy.AVERAGE_VECTOR,
+                models.RecommendStrategy.BEST_SCORE,
+                models.RecommendStrategy.SUM_SCORES,
+            ):
                 rec = models.RecommendQuery(
                     recommend=models.RecommendInput(
                         positive=[step + 30, step + 41], negative=[step + 52], strategy=strategy
@@ -1730,4 +1736,120 @@ def test_multivectors_match_local_mode(client):
             client.upsert(name, [models.PointStruct(id=1, vector={"dot": bad})], wait=True)
     with pytest.raises(Exception, match="Wrong usage of multi vectors"):
         client.upsert(name, [models.PointStruct(id=1, vector={"dense": [[1.0] * dims]})], wait=True)
+    local.close()
+
+
+def test_datatypes_match_local_mode(client):
+    """float16 and uint8 vectors (and multivectors) for every distance,
+    against local mode given the values as Qdrant converts them (local mode
+    keeps float32: it does not apply `datatype`): float16 rounds (after
+    Cosine normalises), uint8 keeps the integer part within 0..=255 and is
+    not normalised (its cosine is computed in full). Nearest with a filter
+    and an offset, by id, recommend (best score, sum of scores) and
+    discover; the stored values and the config come back as Qdrant returns
+    them. Averages are left out: Qdrant converts the mean to the type
+    again, local mode does not (the Rust tests check them)."""
+    import math
+    import random
+
+    import numpy as np
+    from qdrant_client import QdrantClient
+
+    rng = random.Random(29)
+    local = QdrantClient(":memory:")
+    name = "py_datatypes"
+    dims = 6
+    types = {"f16": models.Datatype.FLOAT16, "u8": models.Datatype.UINT8}
+    multi = models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)
+    config = {
+        f"{t}_{k}": models.VectorParams(size=dims, distance=d, datatype=dt)
+        for t, dt in types.items()
+        for k, d in _DISTANCES.items()
+    }
+    config["f16_multi"] = models.VectorParams(
+        size=dims, distance=models.Distance.DOT, datatype=types["f16"], multivector_config=multi
+    )
+    config["u8_multi"] = models.VectorParams(
+        size=dims, distance=models.Distance.EUCLID, datatype=types["u8"], multivector_config=multi
+    )
+    _recreate(name, (client, local), vectors_config=config)
+
+    def convert(using, v):
+        if using.startswith("u8"):
+            return [float(min(255, max(0, math.trunc(x)))) for x in v]
+        if using == "f16_cos":
+            norm = float(np.linalg.norm(np.array(v, dtype=np.float32)))
+            v = [x / norm for x in v]
+        return [float(np.float16(x)) for x in v]
+
+    def raw(using, centre):
+        if using.startswith("u8"):
+            return [round(100 + 60 * (c + rng.gauss(0, 0.3)), 2) for c in centre]
+        return [round(c + rng.gauss(0, 0.3), 4) for c in centre]
+
+    centres = [[rng.uniform(-1, 1) for _ in range(dims)] for _ in range(8)]
+
+    def vectors(i):
+        ours, theirs = {}, {}
+        for using in config:
+            if using.endswith("multi"):
+                m = [raw(using, centres[i % 8]) for _ in range(rng.randint(1, 3))]
+                ours[using], theirs[using] = m, [convert(using, v) for v in m]
+            else:
+                v = raw(using, centres[i % 8])
+                ours[using], theirs[using] = v, convert(using, v)
+        return ours, theirs
+
+    batch = [(i, *vectors(i)) for i in range(120)]
+    client.upsert(name, [models.PointStruct(id=i, vector=o, payload={"g": i % 3}) for i, o, _ in batch], wait=True)
+    local.upsert(name, [models.PointStruct(id=i, vector=t, payload={"g": i % 3}) for i, _, t in batch], wait=True)
+
+    info = client.get_collection(name).config.params.vectors
+    assert info["f16_cos"].datatype == models.Datatype.FLOAT16
+    assert info["u8_multi"].datatype == models.Datatype.UINT8
+    assert info["u8_multi"].multivector_config is not None
+    # the stored values, as Qdrant returns them
+    (got,) = client.retrieve(name, [7], with_vectors=True)
+    _, ours7, theirs7 = batch[7]
+    for using in config:
+        want = theirs7[using]
+        back = got.vector[using]
+        if using.endswith("multi"):
+            back, want = sum(back, []), sum(want, [])
+        tol = 1e-3 if using == "f16_cos" else 0.0
+        assert max(abs(a - b) for a, b in zip(back, want)) <= tol, (using, back, want)
+
+    only = models.Filter(must=[models.FieldCondition(key="g", match=models.MatchValue(value=1))])
+    for step in range(4):
+        for using in config:
+            q = raw(using, centres[step * 2])
+            q = [q, raw(using, centres[step * 2])] if using.endswith("multi") else q
+            theirs_q = [convert(using, v) for v in q] if using.endswith("multi") else convert(using, q)
+            # float16 Cosine: Qdrant scores the rounded unit vectors as they
+            # are, local mode normalises them again (a drift of ~1e-3)
+            tol = dict(tol=3e-3, tie=3e-3) if using == "f16_cos" else {}
+            for flt, offset in ((None, 0), (only, 2)):
+                hits = [
+                    client.query_points(name, query=q, using=using, query_filter=flt, limit=7, offset=offset).points,
+                    local.query_points(name, query=theirs_q, using=using, query_filter=flt, limit=7, offset=offset).points,
+                ]
+                _same_hits(*hits, (step, using, flt is not None, offset), **tol)
+            hits = [c.query_points(name, query=step + 20, using=using, limit=5).points for c in (client, local)]
+            _same_hits(*hits, (step, using, "id"), **tol)
+            for strategy in (models.RecommendStrategy.BEST_SCORE, models.RecommendStrategy.SUM_SCORES):
+                rec = models.RecommendQuery(
+                    recommend=models.RecommendInput(
+                        positive=[step + 30, step + 41], negative=[step + 52], strategy=strategy
+                    )
+                )
+                hits = [c.query_points(name, query=rec, using=using, limit=6).points for c in (client, local)]
+                _same_hits(*hits, (step, using, strategy), **tol)
+            disc = models.DiscoverQuery(
+                discover=models.DiscoverInput(
+                    target=step + 60,
+                    context=[models.ContextPair(positive=step + 70, negative=step + 81)],
+                )
+            )
+            hits = [c.query_points(name, query=disc, using=using, limit=6).points for c in (client, local)]
+            _same_hits(*hits, (step, using, "discover"), **tol)
     local.close()
