@@ -73,7 +73,9 @@ fn bench_datatypes(c: &mut Criterion) {
     let queries: Vec<Vec<f32>> = clustered(100, DIM, 50, 1, 3).iter().map(scale).collect();
     let exact_f32 = {
         let s = VectorStore::new(DIM, Distance::Euclid).unwrap();
-        data.iter().for_each(|v| drop(s.push(v).unwrap()));
+        for v &data {
+            s.push(v).unwrap();
+        }
         queries
             .iter()
             .map(|q| exact_search(&s, &s.prepare_query(q).unwrap(), 10, &AllowAll))
