@@ -73,7 +73,7 @@ fn bench_datatypes(c: &mut Criterion) {
     let queries: Vec<Vec<f32>> = clustered(100, DIM, 50, 1, 3).iter().map(scale).collect();
     let exact_f32 = {
         let s = VectorStore::new(DIM, Distance::Euclid).unwrap();
-        for v &data {
+        for v in &data {
             s.push(v).unwrap();
         }
         queries
