@@ -1772,7 +1772,13 @@ def test_datatypes_match_local_mode(client):
     config["u8_multi"] = models.VectorParams(
         size=dims, distance=models.Distance.EUCLID, datatype=types["u8"], multivector_config=multi
     )
-    _recreate(name, (client, local), vectors_config=config)
+    # sparse weights' datatype is echoed; the weights are held as float32,
+    # as Qdrant's mutable index holds them (scores are exact)
+    sparse_config = {
+        "sp16": models.SparseVectorParams(index=models.SparseIndexParams(datatype=models.Datatype.FLOAT16)),
+        "sp8": models.SparseVectorParams(index=models.SparseIndexParams(datatype=models.Datatype.UINT8)),
+    }
+    _recreate(name, (client, local), vectors_config=config, sparse_vectors_config=sparse_config)
 
     def convert(using, v):
         if using.startswith("u8"):
@@ -1800,7 +1806,16 @@ def test_datatypes_match_local_mode(client):
                 ours[using], theirs[using] = v, convert(using, v)
         return ours, theirs
 
-    batch = [(i, *vectors(i)) for i in range(120)]
+    def with_sparse(i, v):
+        idx = rng.sample(range(30), 4)
+        sv = models.SparseVector(indices=idx, values=[round(rng.uniform(0.1, 2.0), 3) for _ in idx])
+        return {**v, "sp16": sv, "sp8": sv}
+
+    batch = []
+    for i in range(120):
+        o, t = vectors(i)
+        sv = with_sparse(i, {})
+        batch.append((i, {**o, **sv}, {**t, **sv}))
     client.upsert(name, [models.PointStruct(id=i, vector=o, payload={"g": i % 3}) for i, o, _ in batch], wait=True)
     local.upsert(name, [models.PointStruct(id=i, vector=t, payload={"g": i % 3}) for i, _, t in batch], wait=True)
 
@@ -1808,6 +1823,13 @@ def test_datatypes_match_local_mode(client):
     assert info["f16_cos"].datatype == models.Datatype.FLOAT16
     assert info["u8_multi"].datatype == models.Datatype.UINT8
     assert info["u8_multi"].multivector_config is not None
+    sparse_info = client.get_collection(name).config.params.sparse_vectors
+    assert sparse_info["sp16"].index.datatype == models.Datatype.FLOAT16
+    assert sparse_info["sp8"].index.datatype == models.Datatype.UINT8
+    for using in ("sp16", "sp8"):
+        q = models.SparseVector(indices=[1, 5, 9, 13], values=[0.5, 1.0, 1.5, 2.0])
+        hits = [c.query_points(name, query=q, using=using, limit=8).points for c in (client, local)]
+        _same_hits(*hits, (using, "sparse"))
     # the stored values, as Qdrant returns them
     (got,) = client.retrieve(name, [7], with_vectors=True)
     _, ours7, theirs7 = batch[7]

@@ -248,7 +248,10 @@ pub struct SparseIndexParams {
     /// Kept to echo it: the index is held in memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_disk: Option<bool>,
-    /// The weights' type; `float32`, the only one served.
+    /// The weights' type in Qdrant's optimized index (`float16` rounds
+    /// them, `uint8` quantizes each posting list). Kept to echo it: the
+    /// weights are held as `float32`, as Qdrant's mutable index holds them
+    /// (its scores are those until its optimizer rebuilds a segment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datatype: Option<Datatype>,
 }
@@ -387,15 +390,6 @@ impl CollectionConfig {
             }
             if let Some(h) = params.hnsw_config {
                 h.validate()?;
-            }
-        }
-        for (name, params) in &self.sparse_vectors {
-            if let Some(d) = params.index.as_ref().and_then(|i| i.datatype)
-                && d != Datatype::Float32
-            {
-                return Err(Error::BadRequest(format!(
-                    "sparse vector {name}: the {d:?} datatype of sparse weights is not served (they are float32)"
-                )));
             }
         }
         Ok(())

@@ -2182,7 +2182,7 @@ pub struct CreateCollectionBody {
 }
 
 /// `sparse_vectors` of a create body: Qdrant's `SparseVectorParams` per
-/// name (the `float16` and `uint8` weight types are not served yet).
+/// name (the `turbo` weight types are refused as not served).
 pub fn sparse_from_json(
     m: Option<Map<String, Value>>,
 ) -> Result<std::collections::BTreeMap<String, vicinity::SparseVectorParams>> {
@@ -2192,7 +2192,7 @@ pub fn sparse_from_json(
             if let Some(t) = v
                 .pointer("/index/datatype")
                 .and_then(Value::as_str)
-                .filter(|t| *t != "float32")
+                .filter(|t| t.starts_with("turbo"))
             {
                 return Err(RestError::unsupported(format!(
                     "the {t} datatype of sparse vectors"

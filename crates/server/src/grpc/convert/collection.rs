@@ -88,8 +88,8 @@ fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
     Ok(v)
 }
 
-/// A sparse vector space's wire parameters (the `float16` and `uint8`
-/// weight types are not served yet).
+/// A sparse vector space's wire parameters (the `turbo` weight types are
+/// refused as not served).
 pub fn sparse_params_from_proto(p: pb::SparseVectorParams) -> Result<SparseVectorParams, Status> {
     let index = p
         .index
@@ -97,6 +97,8 @@ pub fn sparse_params_from_proto(p: pb::SparseVectorParams) -> Result<SparseVecto
             let datatype = match i.datatype.map(pb::Datatype::try_from) {
                 None | Some(Ok(pb::Datatype::Default)) => None,
                 Some(Ok(pb::Datatype::Float32)) => Some(Datatype::Float32),
+                Some(Ok(pb::Datatype::Float16)) => Some(Datatype::Float16),
+                Some(Ok(pb::Datatype::Uint8)) => Some(Datatype::Uint8),
                 Some(Ok(t)) => {
                     return Err(unsupported(format!(
                         "the {} datatype of sparse vectors",
@@ -121,13 +123,22 @@ pub fn sparse_params_from_proto(p: pb::SparseVectorParams) -> Result<SparseVecto
     Ok(SparseVectorParams { index, modifier })
 }
 
+/// A datatype on the wire.
+fn datatype_to_proto(d: Datatype) -> i32 {
+    (match d {
+        Datatype::Float32 => pb::Datatype::Float32,
+        Datatype::Float16 => pb::Datatype::Float16,
+        Datatype::Uint8 => pb::Datatype::Uint8,
+    }) as i32
+}
+
 /// A sparse vector space's parameters on the wire.
 pub fn sparse_params_to_proto(p: &SparseVectorParams) -> pb::SparseVectorParams {
     pb::SparseVectorParams {
         index: p.index.as_ref().map(|i| pb::SparseIndexConfig {
             full_scan_threshold: i.full_scan_threshold.map(|n| n as u64),
             on_disk: i.on_disk,
-            datatype: i.datatype.map(|_| pb::Datatype::Float32 as i32),
+            datatype: i.datatype.map(datatype_to_proto),
             memory: None,
         }),
         modifier: p.modifier.map(|m| match m {
@@ -263,13 +274,7 @@ fn vector_params_to_proto(p: &VectorParams) -> pb::VectorParams {
         multivector_config: p.multivector_config.map(|_| pb::MultiVectorConfig {
             comparator: pb::MultiVectorComparator::MaxSim as i32,
         }),
-        datatype: p.datatype.map(|d| {
-            (match d {
-                Datatype::Float32 => pb::Datatype::Float32,
-                Datatype::Float16 => pb::Datatype::Float16,
-                Datatype::Uint8 => pb::Datatype::Uint8,
-            }) as i32
-        }),
+        datatype: p.datatype.map(datatype_to_proto),
         ..Default::default()
     }
 }
