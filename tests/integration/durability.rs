@@ -581,16 +581,22 @@ fn crash_writer_child() {
     }
 }
 
-/// The kill -9 test's collection: a dense vector and a multivector.
+/// The kill -9 test's collection: a dense vector, a multivector and a
+/// `float16` vector.
 fn crash_config() -> CollectionConfig {
     CollectionConfig::named([
         ("", VectorParams::new(8, Distance::Cosine)),
         ("m", VectorParams::new(8, Distance::Dot).with_multivector()),
+        (
+            "h",
+            VectorParams::new(8, Distance::Euclid).with_datatype(vicinity::Datatype::Float16),
+        ),
     ])
 }
 
 /// A point's vectors in the kill -9 test, made from the vector its line
-/// records: the vector, and a matrix of 1 to 3 multiples of it.
+/// records: the vector, a matrix of 1 to 3 multiples of it, and the
+/// vector again for the `float16` space.
 fn crash_vectors(id: u64, v: &[f32]) -> Vectors {
     let matrix: Vec<Vec<f32>> = (1..=1 + id % 3)
         .map(|k| v.iter().map(|x| x * k as f32).collect())
@@ -598,6 +604,7 @@ fn crash_vectors(id: u64, v: &[f32]) -> Vectors {
     [
         ("".to_string(), Vector::Dense(v.to_vec())),
         ("m".to_string(), Vector::Multi(matrix)),
+        ("h".to_string(), Vector::Dense(v.to_vec())),
     ]
     .into_iter()
     .collect()
@@ -679,6 +686,16 @@ fn check_after_kill(dir: &Path, expected: &mut Expected, cycle: u64) {
                     let want: Vec<f32> = base.iter().map(|x| x * (k + 1) as f32).collect();
                     assert_eq!(row, &want, "cycle {cycle}: {id}: row {k}");
                 }
+                // the float16 vector is the first row, rounded
+                let rounded: Vec<f32> = base
+                    .iter()
+                    .map(|&x| half::f16::from_f32(x).to_f32())
+                    .collect();
+                assert_eq!(
+                    m.get("h"),
+                    Some(&Vector::Dense(rounded)),
+                    "cycle {cycle}: {id}: float16"
+                );
                 // the dense vector is the normalised first row
                 let mut first = base.clone();
                 Distance::Cosine.preprocess(&mut first);
