@@ -631,6 +631,32 @@ def test_strict_mode(client):
     client.delete_collection(name)
 
 
+def test_strict_mode_vector_storage_counts_the_datatype(client):
+    """max_collection_vector_size_bytes sizes a uint8 vector at a byte per
+    value, as Qdrant sizes its storages: five 1,000-value points fit in
+    10,000 bytes (as float32 they would not), and inserts stop once the
+    storage reaches the limit, in Qdrant's words."""
+    name = "py_strict_bytes"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(size=1000, distance=models.Distance.DOT, datatype=models.Datatype.UINT8),
+        strict_mode_config=models.StrictModeConfig(enabled=True, max_collection_vector_size_bytes=10_000),
+    )
+    for i in range(5):
+        client.upsert(name, [models.PointStruct(id=i, vector=[1.0] * 1000)], wait=True)
+    refused = None
+    for i in range(5, 20):
+        try:
+            client.upsert(name, [models.PointStruct(id=i, vector=[1.0] * 1000)], wait=True)
+        except Exception as e:  # the refusal, over either protocol
+            refused = str(e)
+            break
+    assert refused is not None and "Max vector storage size limit" in refused, refused
+    client.delete_collection(name)
+
+
 def test_strict_mode_sparse_length(client):
     """strict_mode_config.sparse_config.<name>.max_length refuses longer
     sparse vectors on upsert and update_vectors, in Qdrant's words."""

@@ -1135,7 +1135,14 @@ fn multivector_lengths<'a>(
 fn collection_size(e: &Enforced, c: &Collection) -> Result<(), Status> {
     let cfg = &e.config;
     if let Some(max) = cfg.max_collection_vector_size_bytes {
-        let per_point: usize = c.config().vectors.values().map(|v| v.size * 4).sum();
+        // bytes per value of each vector's datatype, as Qdrant sizes its
+        // storages (a multivector counts as one vector here)
+        let per_point: usize = c
+            .config()
+            .vectors
+            .values()
+            .map(|v| v.size * v.datatype().value_bytes())
+            .sum();
         let bytes = (c.count() * per_point) as u64;
         if bytes >= max {
             return Err(Status::invalid_argument(format!(
