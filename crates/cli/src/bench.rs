@@ -35,7 +35,7 @@ use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use vicinity::{
     Collection, CollectionConfig, Database, Distance, FieldIndexParams, FieldType, Filter,
-    HnswConfig, Payload, PointStruct, SearchParams, SearchRequest,
+    HnswConfig, Payload, PointStruct, SearchParams, SearchRequest, VectorParams,
 };
 
 /// `vicinity bench ...`
@@ -73,8 +73,9 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Engine parameters as JSON: `m`, `ef_construct`, `payload_index`,
-    /// `quantization` (Qdrant's `quantization_config`) and `search_params`
-    /// (Qdrant's search `params`: its `quantization`, for `search`).
+    /// `datatype` (`float32`, `float16`, `uint8`), `quantization` (Qdrant's
+    /// `quantization_config`) and `search_params` (Qdrant's search
+    /// `params`: its `quantization`, for `search`).
     #[arg(long, default_value = "{}")]
     params: String,
 }
@@ -117,6 +118,8 @@ struct IndexRecord {
     quantization: Option<vicinity::QuantizationConfig>,
     #[serde(default)]
     search_params: BenchSearchParams,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    datatype: Option<vicinity::Datatype>,
 }
 
 #[derive(Deserialize, Default)]
@@ -131,6 +134,9 @@ struct EngineParams {
     /// Qdrant's search `params` that `search` uses (its `quantization`).
     #[serde(default)]
     search_params: BenchSearchParams,
+    /// How the vectors are stored (Qdrant's `datatype`).
+    #[serde(default)]
+    datatype: Option<vicinity::Datatype>,
 }
 
 /// The search parameters `build --params` records for `search`.
@@ -234,7 +240,9 @@ fn build_collection(dataset: &Path, record: &IndexRecord) -> Result<(Collection,
         ef_construct: record.ef_construct,
         ..HnswConfig::default()
     };
-    let mut config = CollectionConfig::single(dim, distance).with_hnsw(hnsw);
+    let mut params = VectorParams::new(dim, distance);
+    params.datatype = record.datatype;
+    let mut config = CollectionConfig::named([(vicinity::DEFAULT_VECTOR, params)]).with_hnsw(hnsw);
     config.quantization_config = record.quantization.clone();
     let c = Collection::new("bench", config, Some(pool))?;
     let payloads = read_payloads(dataset, n)?;
@@ -316,6 +324,7 @@ fn build(a: BuildArgs) -> Result<()> {
         payload_index: p.payload_index,
         quantization: p.quantization,
         search_params: p.search_params,
+        datatype: p.datatype,
     };
     let (c, seconds) = build_collection(&a.dataset, &record)?;
     fs::create_dir_all(&a.index)?;
