@@ -355,33 +355,25 @@ fn sparse_vectors_survive_reopen_compaction_and_snapshots() {
         let snap = db.create_snapshot("s").unwrap();
         (answers(&c), snap)
     };
-    let db = Database::open(dir.path()).unwrap();
-    let c = db.collection("s").unwrap();
-    assert_eq!(answers(&c), before, "after reopening (checkpoint + log)");
-    let v = c
-        .get(
-            &[PointId::Num(5_002)],
-            &vicinity::WithSelectors {
-                vectors: VectorSelector::All,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    assert!(v[0].vectors.as_ref().unwrap().sparse(BM25).is_none());
-    c.optimize().unwrap();
-    assert_eq!(answers(&c), before, "after a compaction");
-    db.checkpoint_all().unwrap();
-    drop(c);
-    drop(db);
-    let db = Database::open(dir.path()).unwrap();
-    assert_eq!(
-        answers(&db.collection("s").unwrap()),
-        before,
-        "compacted and reopened"
+    vicinity_tests::assert_answers_survive(
+        dir.path(),
+        "s",
+        &snapshot.name,
+        &before,
+        answers,
+        |c| {
+            let v = c
+                .get(
+                    &[PointId::Num(5_002)],
+                    &vicinity::WithSelectors {
+                        vectors: VectorSelector::All,
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            assert!(v[0].vectors.as_ref().unwrap().sparse(BM25).is_none());
+        },
     );
-    let path = dir.path().join("snapshots").join("s").join(&snapshot.name);
-    let restored = db.restore_snapshot("copy", &path).unwrap();
-    assert_eq!(answers(&restored), before, "restored from a snapshot");
 }
 
 #[test]

@@ -2,10 +2,11 @@
 //! data, and readers for the Qdrant conformance cases in
 //! `../shared/conformance/`.
 
-use std::path::PathBuf;
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use vicinity::{Payload, PointId, PointStruct};
+use vicinity::{Collection, Database, Payload, PointId, PointStruct};
 
 /// Deterministic pseudo-random numbers (SplitMix64), so that every test
 /// can print and replay its seed.
@@ -190,4 +191,39 @@ pub fn same_ranking(got: &[Hit], want: &[Hit], tol: f64) -> Result<(), String> {
         i = j + 1;
     }
     Ok(())
+}
+
+/// The persistence round of the integration tests: the database in `dir`
+/// holds collection `name`, whose `answers` were `before` when
+/// `snapshot` (a snapshot's file name) was taken, and which has been
+/// dropped. Asserts the same answers after reopening (checkpoint + log;
+/// `reopened` may check more there), after a compaction, after a
+/// checkpoint and another reopening, and from the snapshot restored as a
+/// new collection.
+pub fn assert_answers_survive<T: PartialEq + Debug>(
+    dir: &Path,
+    name: &str,
+    snapshot: &str,
+    before: &T,
+    answers: impl Fn(&Collection) -> T,
+    reopened: impl FnOnce(&Collection),
+) {
+    let db = Database::open(dir).unwrap();
+    let c = db.collection(name).unwrap();
+    assert_eq!(&answers(&c), before, "after reopening (checkpoint + log)");
+    reopened(&c);
+    c.optimize().unwrap();
+    assert_eq!(&answers(&c), before, "after a compaction");
+    db.checkpoint_all().unwrap();
+    drop(c);
+    drop(db);
+    let db = Database::open(dir).unwrap();
+    assert_eq!(
+        &answers(&db.collection(name).unwrap()),
+        before,
+        "compacted and reopened"
+    );
+    let path = dir.join("snapshots").join(name).join(snapshot);
+    let restored = db.restore_snapshot("copy", &path).unwrap();
+    assert_eq!(&answers(&restored), before, "restored from a snapshot");
 }
