@@ -54,21 +54,25 @@ pub fn apply_hnsw_diff(base: HnswConfig, d: &pb::HnswConfigDiff) -> Result<HnswC
     Ok(h)
 }
 
+/// A wire datatype (`Default` reads as unset); the `turbo` types are
+/// refused as not served, naming `what`.
+fn datatype_from_proto(d: Option<i32>, what: &str) -> Result<Option<Datatype>, Status> {
+    match d.map(pb::Datatype::try_from) {
+        None | Some(Ok(pb::Datatype::Default)) => Ok(None),
+        Some(Ok(pb::Datatype::Float32)) => Ok(Some(Datatype::Float32)),
+        Some(Ok(pb::Datatype::Float16)) => Ok(Some(Datatype::Float16)),
+        Some(Ok(pb::Datatype::Uint8)) => Ok(Some(Datatype::Uint8)),
+        Some(Ok(t)) => Err(unsupported(format!(
+            "{what} {}",
+            t.as_str_name().to_lowercase()
+        ))),
+        Some(Err(_)) => Err(invalid("Unknown datatype")),
+    }
+}
+
 fn vector_params(p: pb::VectorParams) -> Result<VectorParams, Status> {
     let distance = distance_from_proto(p.distance)?;
-    let datatype = match p.datatype.map(pb::Datatype::try_from) {
-        None | Some(Ok(pb::Datatype::Default)) => None,
-        Some(Ok(pb::Datatype::Float32)) => Some(Datatype::Float32),
-        Some(Ok(pb::Datatype::Float16)) => Some(Datatype::Float16),
-        Some(Ok(pb::Datatype::Uint8)) => Some(Datatype::Uint8),
-        Some(Ok(t)) => {
-            return Err(unsupported(format!(
-                "vector datatype {}",
-                t.as_str_name().to_lowercase()
-            )));
-        }
-        Some(Err(_)) => return Err(invalid("Unknown datatype")),
-    };
+    let datatype = datatype_from_proto(p.datatype, "vector datatype")?;
     // MaxSim is the one comparator (the enum's only value)
     let multivector = p
         .multivector_config
@@ -94,20 +98,8 @@ pub fn sparse_params_from_proto(p: pb::SparseVectorParams) -> Result<SparseVecto
     let index = p
         .index
         .map(|i| {
-            let datatype = match i.datatype.map(pb::Datatype::try_from) {
-                None | Some(Ok(pb::Datatype::Default)) => None,
-                Some(Ok(pb::Datatype::Float32)) => Some(Datatype::Float32),
-                Some(Ok(pb::Datatype::Float16)) => Some(Datatype::Float16),
-                Some(Ok(pb::Datatype::Uint8)) => Some(Datatype::Uint8),
-                Some(Ok(t)) => {
-                    return Err(unsupported(format!(
-                        "the {} datatype of sparse vectors",
-                        t.as_str_name().to_lowercase()
-                    )));
-                }
-                Some(Err(_)) => return Err(invalid("Unknown datatype")),
-            };
-            Ok(SparseIndexParams {
+            let datatype = datatype_from_proto(i.datatype, "sparse vector datatype")?;
+            Ok::<_, Status>(SparseIndexParams {
                 full_scan_threshold: i.full_scan_threshold.map(|n| n as usize),
                 on_disk: i.on_disk,
                 datatype,
