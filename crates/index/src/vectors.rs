@@ -237,8 +237,8 @@ impl VectorStore {
         self.append(&self.prepare_multi_query(matrix)?)
     }
 
-    /// Appends a vector that is already preprocessed for this store (a
-    /// copy of a stored row), unchanged. Preprocessing is not idempotent
+    /// Appends a row that is already prepared for this store (a copy of a
+    /// stored row), unchanged, after [`check_row`](Self::check_row). Preprocessing is not idempotent
     /// in `f32` (normalising a unit vector again can move its last bits),
     /// so copies must not go through [`push`](Self::push).
     pub fn push_preprocessed(&self, vector: &[f32]) -> Result<PointOffset, IndexError> {
@@ -287,8 +287,10 @@ impl VectorStore {
         Ok(())
     }
 
-    /// The stored (preprocessed) vector at `offset`; for a multivector
-    /// store, the stored row (see [`multi`](crate::multi)).
+    /// The stored row at `offset`: the preprocessed vector of a `float32`
+    /// store, the words that encode it for the other datatypes (its values
+    /// are [`decode`](Self::decode)d from them); for a multivector store,
+    /// a header and the vectors (see [`multi`](crate::multi)).
     #[inline]
     pub fn get(&self, offset: PointOffset) -> Option<&[f32]> {
         match &self.rows {
