@@ -855,21 +855,92 @@ def test_scalar_quantization(client):
         ),
     ).points
     assert len({p.id for p in ignored} & set(by_id)) >= 8
-    for refused in (
+    # turbo quantization is not served yet: refused, not ignored
+    with pytest.raises(Exception, match="quantization"):
+        client.create_collection(
+            name + "_refused",
+            vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+            quantization_config=models.TurboQuantization(turbo=models.TurboQuantQuantizationConfig()),
+        )
+
+
+def test_product_quantization_and_binary_encodings(client):
+    """Product quantization and the two-bit and one-and-a-half-bit binary
+    encodings with scalar query encodings: echoed as given over both
+    protocols; searches over the codes rescored on request (product) or by
+    default (binary) return the vectors' exact scores and most of the
+    exact neighbours; product codes' own scores (Qdrant's default for
+    product) approximate the exact ones."""
+    import random
+
+    rng = random.Random(13)
+    dim = 64
+    basis = [[rng.gauss(0, 1) for _ in range(dim)] for _ in range(8)]
+
+    def embed():
+        z = [rng.gauss(0, 1) for _ in basis]
+        return [sum(w * b[i] for w, b in zip(z, basis)) + rng.gauss(0, 0.5) for i in range(dim)]
+
+    vectors = [embed() for _ in range(1500)]
+    queries = [embed() for _ in range(8)]
+    configs = [
         models.ProductQuantization(
-            product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16)
+            product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16, always_ram=True)
         ),
         models.BinaryQuantization(
-            binary=models.BinaryQuantizationConfig(encoding=models.BinaryQuantizationEncoding.TWO_BITS)
-        ),
-    ):
-        with pytest.raises(Exception, match="quantization"):
-            client.create_collection(
-                name + "_refused",
-                vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
-                quantization_config=refused,
+            binary=models.BinaryQuantizationConfig(
+                encoding=models.BinaryQuantizationEncoding.TWO_BITS,
+                query_encoding=models.BinaryQuantizationQueryEncoding.SCALAR8BITS,
             )
-
+        ),
+        models.BinaryQuantization(
+            binary=models.BinaryQuantizationConfig(
+                encoding=models.BinaryQuantizationEncoding.ONE_AND_HALF_BITS,
+                query_encoding=models.BinaryQuantizationQueryEncoding.SCALAR4BITS,
+            )
+        ),
+    ]
+    for i, config in enumerate(configs):
+        name = f"py_codes_{i}"
+        if client.collection_exists(name):
+            client.delete_collection(name)
+        client.create_collection(
+            name,
+            vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
+            quantization_config=config,
+            hnsw_config=models.HnswConfigDiff(full_scan_threshold=0),
+        )
+        assert client.get_collection(name).config.quantization_config == config
+        client.upsert(name, [models.PointStruct(id=j, vector=v) for j, v in enumerate(vectors)], wait=True)
+        product = isinstance(config, models.ProductQuantization)
+        found = 0
+        for query in queries:
+            exact = client.query_points(
+                name, query=query, limit=10, search_params=models.SearchParams(exact=True)
+            ).points
+            by_id = {p.id: p.score for p in exact}
+            walked = client.query_points(
+                name,
+                query=query,
+                limit=10,
+                search_params=models.SearchParams(
+                    hnsw_ef=128,
+                    quantization=models.QuantizationSearchParams(
+                        rescore=True if product else None, oversampling=4.0
+                    ),
+                ),
+            ).points
+            found += len({p.id for p in walked} & set(by_id))
+            for p in walked:
+                if p.id in by_id:
+                    assert abs(p.score - by_id[p.id]) < 1e-5, (config, p)
+            if product:
+                # not rescored by default: the centroids' scores, close to
+                # the exact ones
+                raw = client.query_points(name, query=query, limit=1).points[0]
+                assert abs(raw.score - exact[0].score) < 0.1, (raw, exact[0])
+        assert found >= 70, (config, found)
+        client.delete_collection(name)
 
 
 def test_binary_quantization(client):

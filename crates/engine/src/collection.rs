@@ -902,11 +902,21 @@ impl Walker<'_> {
             // type), and so is the query's
             crate::segment::Codes::Scalar(codes) => with_metric!(store.distance(), M => {
                 let values = store.code_values(query, false);
-                let q = vicinity_index::QuantizedNearest::<M>::new(codes.quantizer(), &values);
+                let q = vicinity_index::QuantizedNearest::<M>::new(codes.encoder(), &values);
                 walk_rows(graph, codes, &q, n, ef, filter, seeds)
             }),
             crate::segment::Codes::Binary(codes) => {
-                let q = codes.nearest(&store.code_values(query, true));
+                match codes.encoder().nearest(&store.code_values(query, true)) {
+                    vicinity_index::BinaryQuery::Bits(q) => {
+                        walk_rows(graph, codes, &q, n, ef, filter, seeds)
+                    }
+                    vicinity_index::BinaryQuery::Levels(q) => {
+                        walk_rows(graph, codes, &q, n, ef, filter, seeds)
+                    }
+                }
+            }
+            crate::segment::Codes::Product(codes) => {
+                let q = codes.encoder().nearest(&store.code_values(query, false));
                 walk_rows(graph, codes, &q, n, ef, filter, seeds)
             }
         };

@@ -75,8 +75,53 @@ impl MultiVectorConfig {
 pub enum QuantizationConfig {
     /// Each value as an 8-bit code.
     Scalar(ScalarQuantization),
-    /// Each value as one bit, its sign (`{"binary": {"always_ram": true}}`).
+    /// Each value as one bit, its sign, or as two or one and a half bits
+    /// (`{"binary": {"always_ram": true, "encoding": "two_bits"}}`).
     Binary(BinaryQuantization),
+    /// Chunks of values as the numbers of their nearest centroids
+    /// (`{"product": {"compression": "x16"}}`).
+    Product(ProductQuantization),
+}
+
+/// Product quantization's parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductQuantization {
+    /// How many times smaller than `float32` the codes are: chunks of 1,
+    /// 2, 4, 8 or 16 values to a byte.
+    pub compression: CompressionRatio,
+    /// Qdrant's `always_ram`: codes stay in memory (ours always do; kept
+    /// to echo it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub always_ram: Option<bool>,
+}
+
+/// Product quantization's compression ratio over `float32` vectors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompressionRatio {
+    /// One value to a byte.
+    X4,
+    /// Two values to a byte.
+    X8,
+    /// Four values to a byte.
+    X16,
+    /// Eight values to a byte.
+    X32,
+    /// Sixteen values to a byte.
+    X64,
+}
+
+impl CompressionRatio {
+    /// Values per byte of code.
+    pub fn bucket(self) -> usize {
+        match self {
+            CompressionRatio::X4 => 1,
+            CompressionRatio::X8 => 2,
+            CompressionRatio::X16 => 4,
+            CompressionRatio::X32 => 8,
+            CompressionRatio::X64 => 16,
+        }
+    }
 }
 
 /// Binary quantization's parameters.
@@ -86,11 +131,13 @@ pub struct BinaryQuantization {
     /// to echo it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub always_ram: Option<bool>,
-    /// Bits per value: `one_bit`, the one served.
+    /// Bits per value: `one_bit` (the default), `two_bits` or
+    /// `one_and_half_bits`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<BinaryEncoding>,
-    /// How queries are encoded: `default` or `binary` (the same: one bit
-    /// per value), the ones served.
+    /// How queries are encoded: `default` or `binary` (as the codes are),
+    /// `scalar8bits` or `scalar4bits` (each value at 8 or 4 bits against
+    /// the codes' bits: slower, closer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_encoding: Option<BinaryQueryEncoding>,
 }
@@ -101,6 +148,12 @@ pub struct BinaryQuantization {
 pub enum BinaryEncoding {
     /// One bit: the sign.
     OneBit,
+    /// Two bits: below, within or above two thirds of a standard deviation
+    /// around each dimension's mean.
+    TwoBits,
+    /// The first of the two bits for every value, and the second bits of
+    /// each pair of values ORed.
+    OneAndHalfBits,
 }
 
 /// How a query is encoded against binary codes.
@@ -109,8 +162,12 @@ pub enum BinaryEncoding {
 pub enum BinaryQueryEncoding {
     /// As the codes are.
     Default,
-    /// One bit per value.
+    /// As the codes are.
     Binary,
+    /// Each value at 4 bits.
+    Scalar4bits,
+    /// Each value at 8 bits.
+    Scalar8bits,
 }
 
 /// Scalar quantization's parameters.
@@ -149,10 +206,10 @@ impl QuantizationConfig {
 
     /// Whether searches rescore with the original vectors when the request
     /// does not say: as in Qdrant, not for scalar codes (their scores are
-    /// returned as they are), and for binary ones.
+    /// returned as they are) nor product ones, and for binary ones.
     pub fn rescores_by_default(&self) -> bool {
         match self {
-            QuantizationConfig::Scalar(_) => false,
+            QuantizationConfig::Scalar(_) | QuantizationConfig::Product(_) => false,
             // binary codes' scores are an ordering proxy
             QuantizationConfig::Binary(_) => true,
         }
@@ -171,8 +228,16 @@ impl QuantizationConfig {
                 ))),
                 _ => Ok(()),
             },
-            QuantizationConfig::Binary(_) => Ok(()),
+            QuantizationConfig::Binary(_) | QuantizationConfig::Product(_) => Ok(()),
         }
+    }
+
+    /// Product quantization at `compression`.
+    pub fn product(compression: CompressionRatio) -> Self {
+        QuantizationConfig::Product(ProductQuantization {
+            compression,
+            always_ram: None,
+        })
     }
 }
 

@@ -48,10 +48,11 @@ pub use collection::{
     Collection, CollectionInfo, CollectionStatus, MemoryReport, PayloadIndexInfo,
 };
 pub use config::{
-    BinaryEncoding, BinaryQuantization, BinaryQueryEncoding, CollectionConfig,
+    BinaryEncoding, BinaryQuantization, BinaryQueryEncoding, CollectionConfig, CompressionRatio,
     DEFAULT_SPARSE_FULL_SCAN_THRESHOLD, DEFAULT_VECTOR, Datatype, MAX_DIMENSION, Modifier,
-    MultiVectorComparator, MultiVectorConfig, QuantizationConfig, ScalarQuantization, ScalarType,
-    SparseIndexParams, SparseVectorParams, VectorParams, validate_collection_name,
+    MultiVectorComparator, MultiVectorConfig, ProductQuantization, QuantizationConfig,
+    ScalarQuantization, ScalarType, SparseIndexParams, SparseVectorParams, VectorParams,
+    validate_collection_name,
 };
 pub use database::Database;
 pub use error::{Error, ErrorKind, Result};

@@ -16,8 +16,8 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use vicinity_index::{
-    AtomicBitSet, Bf16Rows, BinaryRows, HnswGraph, I8Rows, PointFilter, ScalarQuantizer,
-    SparseIndex, VectorStore,
+    AtomicBitSet, Bf16Rows, BinaryRows, HnswGraph, I8Rows, PointFilter, PqRows, ProductQuantizer,
+    ScalarQuantizer, SparseIndex, VectorStore,
 };
 
 use roaring::RoaringBitmap;
@@ -91,8 +91,10 @@ pub(crate) struct VectorColumn {
 pub(crate) enum Codes {
     /// Scalar `int8` codes.
     Scalar(I8Rows),
-    /// One bit per value.
+    /// One, two or one and a half bits per value.
     Binary(BinaryRows),
+    /// A byte per chunk of values.
+    Product(PqRows),
 }
 
 impl Codes {
@@ -101,6 +103,7 @@ impl Codes {
         match self {
             Codes::Scalar(c) => c.len(),
             Codes::Binary(c) => c.len(),
+            Codes::Product(c) => c.len(),
         }
     }
 
@@ -112,6 +115,7 @@ impl Codes {
         match self {
             Codes::Scalar(c) => c.extend_to(store, to),
             Codes::Binary(c) => c.extend_to(store, to),
+            Codes::Product(c) => c.extend_to(store, to),
         }
     }
 
@@ -120,6 +124,7 @@ impl Codes {
         match self {
             Codes::Scalar(c) => c.reserved_bytes(),
             Codes::Binary(c) => c.reserved_bytes(),
+            Codes::Product(c) => c.reserved_bytes(),
         }
     }
 }
@@ -164,8 +169,27 @@ impl VectorColumn {
                         ScalarQuantizer::train(&self.store, scalar.quantile).map_err(err)?;
                     Codes::Scalar(I8Rows::new(quantizer).map_err(err)?)
                 }
-                QuantizationConfig::Binary(_) => {
-                    Codes::Binary(BinaryRows::new(&self.store).map_err(err)?)
+                QuantizationConfig::Binary(binary) => {
+                    use crate::config::{BinaryEncoding as E, BinaryQueryEncoding as Q};
+                    use vicinity_index::{BinaryBits, BinaryEncoder, QueryBits};
+                    let bits = match binary.encoding {
+                        None | Some(E::OneBit) => BinaryBits::One,
+                        Some(E::TwoBits) => BinaryBits::Two,
+                        Some(E::OneAndHalfBits) => BinaryBits::OneAndHalf,
+                    };
+                    let query = match binary.query_encoding {
+                        None | Some(Q::Default | Q::Binary) => QueryBits::Storage,
+                        Some(Q::Scalar4bits) => QueryBits::Scalar4,
+                        Some(Q::Scalar8bits) => QueryBits::Scalar8,
+                    };
+                    let encoder = BinaryEncoder::train(&self.store, bits, query).map_err(err)?;
+                    Codes::Binary(BinaryRows::new(encoder).map_err(err)?)
+                }
+                QuantizationConfig::Product(product) => {
+                    let quantizer =
+                        ProductQuantizer::train(&self.store, product.compression.bucket())
+                            .map_err(err)?;
+                    Codes::Product(PqRows::new(quantizer).map_err(err)?)
                 }
             };
             let _ = self.codes.set(codes);

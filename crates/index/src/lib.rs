@@ -24,6 +24,7 @@
 
 pub mod binary;
 mod bitset;
+pub mod codes;
 pub mod datatype;
 pub mod distance;
 mod error;
@@ -32,6 +33,7 @@ mod filter;
 pub mod hnsw;
 pub mod kernels;
 pub mod multi;
+pub mod pq;
 pub mod quantized;
 pub mod scorer;
 mod slots;
@@ -40,8 +42,11 @@ mod topk;
 mod vectors;
 mod visited;
 
-pub use binary::{B8, BinaryNearest, BinaryRows};
+pub use binary::{
+    B8, BinaryBits, BinaryEncoder, BinaryNearest, BinaryQuery, BinaryRows, QueryBits,
+};
 pub use bitset::AtomicBitSet;
+pub use codes::{CodeRows, Encoder, P8, TableNearest};
 pub use datatype::Datatype;
 pub use distance::{Bf16, Distance, Element, I8, Metric};
 pub use error::IndexError;
@@ -49,6 +54,7 @@ pub use exact::{exact_search, exact_search_among, exact_search_scored};
 pub use filter::{AllowAll, InBitmap, NotIn, PointFilter};
 pub use hnsw::{HnswConfig, HnswGraph};
 pub use multi::MaxSim;
+pub use pq::{PqRows, ProductQuantizer};
 pub use quantized::{I8Rows, QuantizedNearest, ScalarQuantizer};
 pub use scorer::{Nearest, Scorer};
 pub use sparse::SparseIndex;

@@ -24,12 +24,13 @@
 //! by codes is approximate: callers rescore the best candidates with the
 //! `f32` rows when they need exact scores.
 
-use vicinity_storage::{AppendRows, PointOffset};
+use vicinity_storage::PointOffset;
 
 use crate::IndexError;
+use crate::codes::{CodeRows, Encoder};
 use crate::distance::{Distance, I8, Metric};
 use crate::scorer::Scorer;
-use crate::vectors::{Rows, VectorStore, encode_rows, rows_ahead, visit_prefetched};
+use crate::vectors::VectorStore;
 
 /// Bytes after a row's codes: the `f32` (little-endian) of its correction.
 pub const TAIL: usize = 4;
@@ -162,79 +163,21 @@ impl ScalarQuantizer {
 
 /// The codes of a store's first rows (see the module docs), for graph walks
 /// that read a quarter of the bytes.
-#[derive(Debug)]
-pub struct I8Rows {
-    quantizer: ScalarQuantizer,
-    rows: AppendRows<I8>,
-}
+pub type I8Rows = CodeRows<ScalarQuantizer>;
 
-impl I8Rows {
-    /// An empty set of codes under `quantizer`.
-    pub fn new(quantizer: ScalarQuantizer) -> Result<Self, IndexError> {
-        Ok(I8Rows {
-            rows: AppendRows::new(quantizer.dim + TAIL)?,
-            quantizer,
-        })
-    }
-
-    /// The map the codes were made with.
-    pub fn quantizer(&self) -> &ScalarQuantizer {
-        &self.quantizer
-    }
-
-    /// Rows encoded.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether no row is encoded.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// Encodes rows `len()..to` of `store` (all of them if `to` is past its
-    /// end).
-    pub fn extend_to(&self, store: &VectorStore, to: usize) -> Result<(), IndexError> {
-        let width = self.quantizer.dim + TAIL;
-        encode_rows(&self.rows, store, to, width, false, |v, row| {
-            self.quantizer.encode(v, row)
-        })
-    }
-
-    /// Bytes of memory the codes hold.
-    pub fn reserved_bytes(&self) -> usize {
-        self.rows.reserved_bytes()
-    }
-}
-
-impl Rows for I8Rows {
+impl Encoder for ScalarQuantizer {
     type E = I8;
 
-    #[inline]
+    fn width(&self) -> usize {
+        self.dim + TAIL
+    }
+
     fn distance(&self) -> Distance {
-        self.quantizer.distance
+        self.distance
     }
 
-    #[inline]
-    fn row(&self, offset: PointOffset) -> Option<&[I8]> {
-        self.rows.get(offset)
-    }
-
-    #[inline]
-    fn prefetch_depth(&self, sharers: usize) -> usize {
-        rows_ahead(self.quantizer.dim + TAIL, sharers)
-    }
-
-    #[inline]
-    fn for_each_row(
-        &self,
-        depth: usize,
-        n: usize,
-        id: impl Fn(usize) -> u32,
-        f: impl FnMut(PointOffset, &[I8]),
-    ) {
-        let rows = &self.rows;
-        visit_prefetched(depth, n, id, |o| rows.prefetch_row(o), |o| rows.get(o), f)
+    fn encode(&self, v: &[f32], out: &mut Vec<I8>) {
+        ScalarQuantizer::encode(self, v, out)
     }
 }
 
@@ -279,7 +222,7 @@ mod tests {
     use super::*;
     use crate::distance::{DotMetric, L1Metric, L2Metric};
     use crate::hnsw::{HnswConfig, HnswGraph};
-    use crate::{AllowAll, exact_search, with_metric};
+    use crate::{AllowAll, Rows, exact_search, with_metric};
 
     fn store(n: usize, dim: usize, distance: Distance, seed: u64) -> VectorStore {
         let s = VectorStore::new(dim, distance).unwrap();

@@ -1987,34 +1987,15 @@ fn set(v: &Option<Value>) -> bool {
     v.as_ref().is_some_and(|v| !v.is_null())
 }
 
-/// A `quantization_config` as the engine's: `{"scalar": {...}}` and
-/// `{"binary": {...}}` (one bit per value) are served; `product`,
-/// `turboquant` and the other binary encodings are refused as not served
-/// yet.
+/// A `quantization_config` as the engine's: `{"scalar": {...}}`,
+/// `{"binary": {...}}` (every encoding and query encoding) and
+/// `{"product": {...}}` are served; `turbo` is refused as not served yet.
 pub fn quantization_from_json(v: Option<Value>) -> Result<Option<vicinity::QuantizationConfig>> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
-    for kind in ["product", "turboquant"] {
-        if v.get(kind).is_some() {
-            return Err(RestError::unsupported(format!("{kind} quantization")));
-        }
-    }
-    if let Some(b) = v.get("binary") {
-        if let Some(e) = b.get("encoding").and_then(Value::as_str)
-            && matches!(e, "two_bits" | "one_and_half_bits")
-        {
-            return Err(RestError::unsupported(format!(
-                "binary quantization encoding {e}"
-            )));
-        }
-        if let Some(q) = b.get("query_encoding").and_then(Value::as_str)
-            && matches!(q, "scalar4bits" | "scalar8bits")
-        {
-            return Err(RestError::unsupported(format!(
-                "binary quantization query encoding {q}"
-            )));
-        }
+    if v.get("turbo").is_some() {
+        return Err(RestError::unsupported("turbo quantization"));
     }
     serde_json::from_value(v)
         .map(Some)

@@ -526,12 +526,20 @@ fn catalogue() -> Vec<Case> {
             "cannot contain",
         ),
         case(
-            "product quantization",
+            "turbo quantization",
             "PUT",
             "/collections/d",
-            r#"{"vectors": {"size": 3, "distance": "Cosine"}, "quantization_config": {"product": {"compression": "x16"}}}"#,
+            r#"{"vectors": {"size": 3, "distance": "Cosine"}, "quantization_config": {"turbo": {"bits": "bits4"}}}"#,
             501,
-            "product quantization",
+            "turbo quantization",
+        ),
+        case(
+            "unknown compression ratio",
+            "PUT",
+            "/collections/d",
+            r#"{"vectors": {"size": 3, "distance": "Cosine"}, "quantization_config": {"product": {"compression": "x12"}}}"#,
+            400,
+            fmt,
         ),
         case(
             "quantile out of range",

@@ -271,8 +271,9 @@ fn vector_params_to_proto(p: &VectorParams) -> pb::VectorParams {
     }
 }
 
-/// A wire quantization config as the engine's: scalar `int8` is served;
-/// product, binary and turbo quantization are refused as not served yet.
+/// A wire quantization config as the engine's: scalar `int8`, binary (every
+/// encoding) and product quantization are served; turbo quantization is
+/// refused as not served yet.
 pub fn quantization_from_proto(
     q: pb::QuantizationConfig,
 ) -> Result<vicinity::QuantizationConfig, Status> {
@@ -288,19 +289,30 @@ pub fn quantization_from_proto(
             )),
             _ => Err(invalid("Unknown quantization type")),
         },
-        Some(Q::Product(_)) => Err(unsupported("product quantization")),
+        Some(Q::Product(p)) => {
+            use vicinity::CompressionRatio as C;
+            let compression = match pb::CompressionRatio::try_from(p.compression) {
+                Ok(pb::CompressionRatio::X4) => C::X4,
+                Ok(pb::CompressionRatio::X8) => C::X8,
+                Ok(pb::CompressionRatio::X16) => C::X16,
+                Ok(pb::CompressionRatio::X32) => C::X32,
+                Ok(pb::CompressionRatio::X64) => C::X64,
+                Err(_) => return Err(invalid("Unknown compression ratio")),
+            };
+            Ok(vicinity::QuantizationConfig::Product(
+                vicinity::ProductQuantization {
+                    compression,
+                    always_ram: p.always_ram,
+                },
+            ))
+        }
         Some(Q::Binary(b)) => {
+            use vicinity::BinaryEncoding as E;
             let encoding = match b.encoding.map(pb::BinaryQuantizationEncoding::try_from) {
                 None => None,
-                Some(Ok(pb::BinaryQuantizationEncoding::OneBit)) => {
-                    Some(vicinity::BinaryEncoding::OneBit)
-                }
-                Some(Ok(e)) => {
-                    return Err(unsupported(format!(
-                        "binary quantization encoding {}",
-                        e.as_str_name()
-                    )));
-                }
+                Some(Ok(pb::BinaryQuantizationEncoding::OneBit)) => Some(E::OneBit),
+                Some(Ok(pb::BinaryQuantizationEncoding::TwoBits)) => Some(E::TwoBits),
+                Some(Ok(pb::BinaryQuantizationEncoding::OneAndHalfBits)) => Some(E::OneAndHalfBits),
                 Some(Err(_)) => return Err(invalid("Unknown binary quantization encoding")),
             };
             use pb::binary_quantization_query_encoding::{Setting, Variant};
@@ -309,12 +321,8 @@ pub fn quantization_from_proto(
                 Some(Variant::Setting(s)) => match Setting::try_from(s) {
                     Ok(Setting::Default) => Some(vicinity::BinaryQueryEncoding::Default),
                     Ok(Setting::Binary) => Some(vicinity::BinaryQueryEncoding::Binary),
-                    Ok(other) => {
-                        return Err(unsupported(format!(
-                            "binary quantization query encoding {}",
-                            other.as_str_name()
-                        )));
-                    }
+                    Ok(Setting::Scalar4Bits) => Some(vicinity::BinaryQueryEncoding::Scalar4bits),
+                    Ok(Setting::Scalar8Bits) => Some(vicinity::BinaryQueryEncoding::Scalar8bits),
                     Err(_) => return Err(invalid("Unknown binary quantization query encoding")),
                 },
             };
@@ -348,21 +356,46 @@ pub fn quantization_to_proto(q: &vicinity::QuantizationConfig) -> pb::Quantizati
             pb::QuantizationConfig {
                 quantization: Some(Q::Binary(pb::BinaryQuantization {
                     always_ram: b.always_ram,
-                    encoding: b
-                        .encoding
-                        .map(|_| pb::BinaryQuantizationEncoding::OneBit as i32),
+                    encoding: b.encoding.map(|e| {
+                        (match e {
+                            vicinity::BinaryEncoding::OneBit => {
+                                pb::BinaryQuantizationEncoding::OneBit
+                            }
+                            vicinity::BinaryEncoding::TwoBits => {
+                                pb::BinaryQuantizationEncoding::TwoBits
+                            }
+                            vicinity::BinaryEncoding::OneAndHalfBits => {
+                                pb::BinaryQuantizationEncoding::OneAndHalfBits
+                            }
+                        }) as i32
+                    }),
                     query_encoding: b
                         .query_encoding
                         .map(|q| pb::BinaryQuantizationQueryEncoding {
                             variant: Some(Variant::Setting(match q {
                                 vicinity::BinaryQueryEncoding::Default => Setting::Default,
                                 vicinity::BinaryQueryEncoding::Binary => Setting::Binary,
+                                vicinity::BinaryQueryEncoding::Scalar4bits => Setting::Scalar4Bits,
+                                vicinity::BinaryQueryEncoding::Scalar8bits => Setting::Scalar8Bits,
                             } as i32)),
                         }),
                     memory: None,
                 })),
             }
         }
+        vicinity::QuantizationConfig::Product(p) => pb::QuantizationConfig {
+            quantization: Some(Q::Product(pb::ProductQuantization {
+                compression: match p.compression {
+                    vicinity::CompressionRatio::X4 => pb::CompressionRatio::X4,
+                    vicinity::CompressionRatio::X8 => pb::CompressionRatio::X8,
+                    vicinity::CompressionRatio::X16 => pb::CompressionRatio::X16,
+                    vicinity::CompressionRatio::X32 => pb::CompressionRatio::X32,
+                    vicinity::CompressionRatio::X64 => pb::CompressionRatio::X64,
+                } as i32,
+                always_ram: p.always_ram,
+                memory: None,
+            })),
+        },
     }
 }
 
