@@ -128,11 +128,58 @@ fn bench_typed_kernels(c: &mut Criterion) {
     });
 }
 
+/// Scoring by table lookup against encoding-free kernels: product codes at
+/// `x16` (a byte per 4 values, one lookup per byte) and one-bit binary
+/// codes against an 8-bit query (one lookup per 8 values), beside the
+/// Hamming distance of the same one-bit rows.
+fn bench_code_tables(c: &mut Criterion) {
+    use vicinity_index::{
+        BinaryBits, BinaryEncoder, BinaryQuery, Distance, Encoder, ProductQuantizer, QueryBits,
+        Scorer, VectorStore,
+    };
+    let mut g = c.benchmark_group("code_tables");
+    for dim in [384usize, 768, 1536] {
+        let store = VectorStore::new(dim, Distance::Dot).unwrap();
+        let mut r = Rng::new(dim as u64);
+        for _ in 0..300 {
+            let v: Vec<f32> = (0..dim).map(|_| r.normal()).collect();
+            store.push(&v).unwrap();
+        }
+        let (q, row) = vectors(dim, 7);
+        g.throughput(Throughput::Elements(dim as u64));
+        let pq = ProductQuantizer::train(&store, 4).unwrap();
+        let mut codes = Vec::new();
+        pq.encode(&row, &mut codes);
+        let scorer = pq.nearest(&q);
+        g.bench_with_input(BenchmarkId::new("pq_x16", dim), &dim, |bn, _| {
+            bn.iter(|| scorer.score(black_box(&codes)))
+        });
+        let binary = BinaryEncoder::train(&store, BinaryBits::One, QueryBits::Scalar8).unwrap();
+        let mut bits = Vec::new();
+        binary.encode(&row, &mut bits);
+        let BinaryQuery::Levels(levels) = binary.nearest(&q) else {
+            unreachable!("an 8-bit query")
+        };
+        g.bench_with_input(BenchmarkId::new("binary_scalar8", dim), &dim, |bn, _| {
+            bn.iter(|| levels.score(black_box(&bits)))
+        });
+        let one = BinaryEncoder::train(&store, BinaryBits::One, QueryBits::Storage).unwrap();
+        let BinaryQuery::Bits(hamming) = one.nearest(&q) else {
+            unreachable!("a one-bit query")
+        };
+        g.bench_with_input(BenchmarkId::new("binary_hamming", dim), &dim, |bn, _| {
+            bn.iter(|| hamming.score(black_box(&bits)))
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_kernels,
     bench_i8_kernels,
     bench_hamming,
-    bench_typed_kernels
+    bench_typed_kernels,
+    bench_code_tables
 );
 criterion_main!(benches);

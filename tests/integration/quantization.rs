@@ -141,7 +141,7 @@ fn quantization_settings_are_validated_and_kept() {
         .create_collection("k", config.clone())
         .unwrap();
     let db = Database::open(dir.path()).unwrap();
-    assert_eq!(db.collection("k").unwrap().config(), &config);
+    assert_eq!(*db.collection("k").unwrap().config(), config);
 }
 
 /// Vectors with the structure of embeddings: a 24-d latent vector
@@ -445,4 +445,159 @@ fn scalar_queries_rank_binary_codes_closer() {
     }
     assert!(raw[1] > raw[0] && raw[2] > raw[0], "{raw:?}");
     assert!(raw[4] > raw[3], "{raw:?}");
+}
+
+/// Codes trained on a small first batch are made again as the rows
+/// double: scalar codes whose range came from ten rows near zero would
+/// clamp every later, wider row; retrained, the codes alone keep their
+/// recall.
+#[test]
+fn codes_are_retrained_as_the_rows_grow() {
+    let s = seed(61);
+    let data = embeddings(N, DIM, s, s + 1);
+    let queries = embeddings(50, DIM, s + 2, s + 1);
+    let db = Database::new();
+    let c = db
+        .create_collection("grow", config(Distance::Euclid))
+        .unwrap();
+    // ten rows a hundred times smaller than the rest
+    let small: Vec<PointStruct> = (0..10)
+        .map(|i| {
+            let v = data[i].iter().map(|x| x / 100.0).collect::<Vec<f32>>();
+            PointStruct::new((N + i) as u64, v, Payload::new())
+        })
+        .collect();
+    c.upsert(small).unwrap();
+    c.finish_indexing();
+    let points: Vec<PointStruct> = data
+        .iter()
+        .enumerate()
+        .map(|(i, v)| PointStruct::new(i as u64, v.clone(), Payload::new()))
+        .collect();
+    for chunk in points.chunks(2_000) {
+        c.upsert(chunk.to_vec()).unwrap();
+    }
+    c.finish_indexing();
+    let raw = hits(&c, &queries, params(false, 1.0));
+    eprintln!("scalar codes after growth: recall@10 codes only {raw}/500");
+    assert!(raw >= 400, "{raw}");
+}
+
+/// The quantization changes on a live collection (update_collection):
+/// searches that run meanwhile keep returning the vectors' exact scores
+/// for most of the exact neighbours; each change is in the config, its
+/// codes follow, turning it off drops them, and a reopen keeps the last.
+#[test]
+fn quantization_changes_under_concurrent_searches() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use vicinity::{BinaryEncoding, BinaryQuantization, CompressionRatio};
+    let s = seed(67);
+    let data = embeddings(N, DIM, s, s + 1);
+    let queries = embeddings(20, DIM, s + 2, s + 1);
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let plain = CollectionConfig::single(DIM, Distance::Cosine).with_hnsw(HnswConfig {
+        full_scan_threshold: 0,
+        ..HnswConfig::default()
+    });
+    let c = filled("live", &db, plain, &data);
+    let truth: Vec<Vec<vicinity::ScoredPoint>> = queries
+        .iter()
+        .map(|q| {
+            let mut exact = search(q, None);
+            exact.params.exact = true;
+            c.search(&exact).unwrap()
+        })
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let searcher = {
+        let (c, stop, queries, truth) = (
+            Arc::clone(&c),
+            Arc::clone(&stop),
+            queries.clone(),
+            truth.clone(),
+        );
+        std::thread::spawn(move || {
+            let (mut rounds, mut worst) = (0, usize::MAX);
+            while !stop.load(Ordering::Relaxed) || rounds == 0 {
+                let mut found = 0;
+                for (q, truth) in queries.iter().zip(&truth) {
+                    let got = c.search(&search(q, params(true, 4.0))).unwrap();
+                    assert_eq!(got.len(), 10);
+                    // rescored: best first, the vectors' exact scores
+                    assert!(got.windows(2).all(|w| w[0].score >= w[1].score), "{got:?}");
+                    for h in &got {
+                        if let Some(t) = truth.iter().find(|t| t.id == h.id) {
+                            found += 1;
+                            assert!((t.score - h.score).abs() < 1e-4, "{h:?} vs {t:?}");
+                        }
+                    }
+                }
+                worst = worst.min(found);
+                rounds += 1;
+            }
+            (rounds, worst)
+        })
+    };
+    let none = std::collections::BTreeMap::new();
+    let changes = [
+        Some(QuantizationConfig::scalar(None)),
+        Some(QuantizationConfig::product(CompressionRatio::X16)),
+        Some(QuantizationConfig::Binary(BinaryQuantization {
+            always_ram: Some(true),
+            encoding: Some(BinaryEncoding::TwoBits),
+            query_encoding: None,
+        })),
+        None,
+        Some(QuantizationConfig::scalar(Some(0.99))),
+    ];
+    for change in changes {
+        c.update_quantization(Some(change.clone()), &none).unwrap();
+        assert_eq!(c.config().quantization_config, change);
+        c.finish_indexing();
+        let codes = c.info().memory.codes;
+        match &change {
+            None => assert_eq!(codes, 0),
+            Some(_) => assert!(codes > 0),
+        }
+        if let Some(QuantizationConfig::Product(_)) = &change {
+            // product codes' own scores: not rescored by default
+            let got = c.search(&search(&queries[0], None)).unwrap();
+            assert!(
+                got.iter()
+                    .any(|h| truth[0].iter().all(|t| t.score != h.score))
+            );
+        }
+    }
+    // a vector's own quantization, and an unknown vector refused
+    let mut own = std::collections::BTreeMap::new();
+    own.insert(
+        vicinity::DEFAULT_VECTOR.to_string(),
+        Some(QuantizationConfig::binary()),
+    );
+    c.update_quantization(None, &own).unwrap();
+    assert_eq!(
+        c.config().vectors[vicinity::DEFAULT_VECTOR].quantization_config,
+        Some(QuantizationConfig::binary())
+    );
+    let mut unknown = std::collections::BTreeMap::new();
+    unknown.insert("nope".to_string(), None);
+    assert!(c.update_quantization(None, &unknown).is_err());
+    stop.store(true, Ordering::Relaxed);
+    let (rounds, worst) = searcher.join().unwrap();
+    eprintln!("{rounds} rounds of searches ran through the changes, the worst finding {worst}/200");
+    // every kind of codes rescored x4 finds most of the exact neighbours
+    // (floor below the worst round measured)
+    assert!(worst >= 140, "{worst}/200");
+    let config = c.config();
+    drop(c);
+    drop(db);
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.collection("live").unwrap();
+    assert_eq!(*c.config(), *config);
+    c.finish_indexing();
+    // one bit per value: 8 bytes a row, under the scalar codes' 68
+    let codes = c.info().memory.codes;
+    assert!(codes > 0 && codes < N * 32, "{codes}");
 }

@@ -134,7 +134,8 @@ pub enum CollectionStatus {
 /// after it returns.
 pub struct Collection {
     name: String,
-    config: CollectionConfig,
+    /// The configuration; replaced whole when the quantization changes.
+    config: RwLock<Arc<CollectionConfig>>,
     pub(crate) segment: crate::indexer::SegmentSlot,
     /// The background indexer, started by the first write that needs it.
     indexer: Mutex<Option<crate::indexer::Indexer>>,
@@ -188,7 +189,7 @@ impl Collection {
         let segment = Segment::new(&config)?;
         Ok(Collection {
             name,
-            config,
+            config: RwLock::new(Arc::new(config)),
             segment: Arc::new(RwLock::new(Arc::new(segment))),
             indexer: Mutex::new(None),
             writer: Arc::new(Mutex::new(Writer {
@@ -212,9 +213,10 @@ impl Collection {
         &self.name
     }
 
-    /// The collection's configuration.
-    pub fn config(&self) -> &CollectionConfig {
-        &self.config
+    /// The collection's configuration (as it is now: the quantization can
+    /// change, see [`update_quantization`](Collection::update_quantization)).
+    pub fn config(&self) -> Arc<CollectionConfig> {
+        self.config.read().clone()
     }
 
     /// The settings kept with the collection for the layers above it (see
@@ -230,7 +232,7 @@ impl Collection {
     pub fn set_settings(&self, settings: serde_json::Map<String, serde_json::Value>) -> Result<()> {
         let mut current = self.settings.write();
         if let Some(storage) = self.storage.lock().as_ref() {
-            let doc = crate::persist::config_document(&self.config, &settings)?;
+            let doc = crate::persist::config_document(&self.config(), &settings)?;
             let path = storage.dir.join("config.json");
             storage
                 .io
@@ -238,6 +240,65 @@ impl Collection {
                 .map_err(|e| crate::persist::io_err(&path, e))?;
         }
         *current = settings;
+        Ok(())
+    }
+
+    /// Changes the quantization, as Qdrant's update_collection does:
+    /// `collection` replaces the collection's (`Some(None)` turns it off),
+    /// and each entry of `vectors` replaces that vector's own (`None`: it
+    /// follows the collection's again). Stored in `config.json` before this
+    /// returns; the codes are made again in the background (trained on the
+    /// rows there), while searches go on over the codes they had, which
+    /// are still codes of the same vectors. [`finish_indexing`] waits for
+    /// them.
+    ///
+    /// [`finish_indexing`]: Collection::finish_indexing
+    pub fn update_quantization(
+        &self,
+        collection: Option<Option<QuantizationConfig>>,
+        vectors: &BTreeMap<String, Option<QuantizationConfig>>,
+    ) -> Result<()> {
+        // one rebuild at a time: a vacuum or a renumbering copies the
+        // columns' quantization, so it does not run meanwhile
+        let _rebuild = self.reorder.lock();
+        let mut config = (*self.config()).clone();
+        if let Some(q) = collection {
+            config.quantization_config = q;
+        }
+        for (name, q) in vectors {
+            let Some(params) = config.vectors.get_mut(name) else {
+                return Err(Error::UnknownVector { name: name.clone() });
+            };
+            params.quantization_config = q.clone();
+        }
+        config.validate()?;
+        if let Some(storage) = self.storage.lock().as_ref() {
+            let doc = crate::persist::config_document(&config, &self.settings.read())?;
+            let path = storage.dir.join("config.json");
+            storage
+                .io
+                .write_atomic(&path, &doc)
+                .map_err(|e| crate::persist::io_err(&path, e))?;
+        }
+        let segment = self.segment();
+        for column in &segment.columns {
+            *column.quantization.write() = config.quantization_for(&column.name).cloned();
+        }
+        *self.config.write() = Arc::new(config);
+        let encode = |segment: Arc<Segment>| {
+            let _g = segment.index_lock.lock();
+            // no memory for codes: the walks read the vectors instead
+            let _ = segment.encode_indexed();
+        };
+        let background = Arc::clone(&segment);
+        if std::thread::Builder::new()
+            .name("vicinity-encode".into())
+            .spawn(move || encode(background))
+            .is_err()
+        {
+            // no thread to spare: encode here
+            encode(segment);
+        }
         Ok(())
     }
 
@@ -258,12 +319,12 @@ impl Collection {
                 Arc::clone(&self.segment),
                 Arc::clone(&self.writer),
                 crate::indexer::AutoOrder::new(
-                    &self.config,
+                    &self.config(),
                     Arc::clone(&self.reorder),
                     segment.indexed(),
                 ),
                 crate::vacuum::AutoVacuum::new(
-                    &self.config,
+                    &self.config(),
                     Arc::clone(&self.reorder),
                     Arc::clone(&self.vacuums),
                 ),
@@ -294,7 +355,11 @@ impl Collection {
     /// inserted far from row order. Not to be called from inside a job of
     /// the collection's own rayon pool.
     pub fn finish_indexing(&self) {
-        self.segment().index_all(self.pool.as_deref());
+        let segment = self.segment();
+        segment.index_all(self.pool.as_deref());
+        // codes made again after a change of quantization
+        let _g = segment.index_lock.lock();
+        let _ = segment.encode_indexed();
     }
 
     /// Rows written but not yet in the HNSW graphs.
@@ -322,7 +387,7 @@ impl Collection {
     /// Checks a point's vectors against the configuration.
     pub(crate) fn validate_vectors(&self, vectors: &Vectors) -> Result<()> {
         for (name, v) in vectors.iter() {
-            match (self.config.vectors.get(name), v) {
+            match (self.config().vectors.get(name), v) {
                 (Some(params), VectorRef::Dense(v)) => {
                     validate_vector(v, params.size).map_err(|e| Error::for_vector(name, e))?
                 }
@@ -331,12 +396,12 @@ impl Collection {
                         .map_err(|e| Error::for_vector(name, e))?;
                 }
                 (Some(_), VectorRef::Multi(_)) => return Err(wrong_multi()),
-                (None, VectorRef::Sparse(v)) if self.config.sparse_vectors.contains_key(name) => {
+                (None, VectorRef::Sparse(v)) if self.config().sparse_vectors.contains_key(name) => {
                     validate_sparse(name, v)?
                 }
                 (Some(_), VectorRef::Sparse(_)) => return Err(wrong_sparse()),
                 (None, VectorRef::Dense(_) | VectorRef::Multi(_))
-                    if self.config.sparse_vectors.contains_key(name) =>
+                    if self.config().sparse_vectors.contains_key(name) =>
                 {
                     return Err(wrong_sparse());
                 }
@@ -352,7 +417,7 @@ impl Collection {
 
     /// Whether `name` is one of the collection's vector names.
     pub(crate) fn has_vector_name(&self, name: &str) -> bool {
-        self.config.vectors.contains_key(name) || self.config.sparse_vectors.contains_key(name)
+        self.config().vectors.contains_key(name) || self.config().sparse_vectors.contains_key(name)
     }
 
     pub(crate) fn validate_selectors(&self, with: &WithSelectors) -> Result<()> {
@@ -655,7 +720,7 @@ impl Collection {
         exclude: &[PointOffset],
     ) -> Result<Vec<ScoredOffset>> {
         let (_, column) = segment.column(using)?;
-        let hnsw = self.config.hnsw_for(using);
+        let hnsw = self.config().hnsw_for(using);
         // Rows below `indexed` are all in the graph; the rows after it (up
         // to those published) are scored exactly and merged in. Read in
         // this order, so that no row falls between the two.
@@ -666,19 +731,21 @@ impl Collection {
         // the walk over quantized codes, when the vector has them for
         // every row in the graph and the search does not ignore them
         let quant = params.quantization.as_ref();
+        let codes = column
+            .codes_for(indexed)
+            .filter(|_| !quant.is_some_and(|q| q.ignore))
+            .zip(scorer.query_row());
+        // Qdrant's default follows the kind of codes walked
+        let rescore = quant.and_then(|q| q.rescore).unwrap_or_else(|| {
+            codes
+                .as_ref()
+                .is_some_and(|(c, _)| c.config.rescores_by_default())
+        });
         let walker = Walker {
             column,
-            codes: column
-                .codes_for(indexed)
-                .filter(|_| !quant.is_some_and(|q| q.ignore))
-                .zip(scorer.query_row()),
+            codes,
             oversampling: quant.and_then(|q| q.oversampling).unwrap_or(1.0),
-            rescore: quant.and_then(|q| q.rescore).unwrap_or_else(|| {
-                column
-                    .quantization
-                    .as_ref()
-                    .is_some_and(QuantizationConfig::rescores_by_default)
-            }),
+            rescore,
         };
         // bytes of a stored vector, in 32-bit words
         let words = column.store.words();
@@ -815,13 +882,13 @@ impl Collection {
                 let table = old.table.read();
                 let rows: Vec<PointOffset> = table.ids.values().copied().collect();
                 drop(table);
-                self.run(|| old.copy_rows(&self.config, &rows))?
+                self.run(|| old.copy_rows(&self.config(), &rows))?
             };
             fresh.index_all(self.pool.as_deref());
             Some(fresh)
         };
         let base = compacted.as_ref().unwrap_or(&old);
-        let ordered = self.run(|| base.reordered(&self.config))?;
+        let ordered = self.run(|| base.reordered(&self.config()))?;
         *self.segment.write() = Arc::new(ordered);
         drop(w);
         Ok(())
@@ -843,11 +910,11 @@ impl Collection {
                     .count()
             })
             .sum();
-        let memory = segment.memory_report(&self.config);
+        let memory = segment.memory_report(&self.config());
         let indexer_busy = self.indexer.lock().as_ref().is_some_and(|i| i.busy());
         let status = if indexer_busy
             || self.reorder.is_locked()
-            || crate::indexer::large_backlog(&segment, &self.config)
+            || crate::indexer::large_backlog(&segment, &self.config())
         {
             CollectionStatus::Yellow
         } else {
@@ -861,7 +928,7 @@ impl Collection {
             segments_count: 1,
             memory_bytes: memory.vectors_in_memory + memory.graphs + memory.bitmaps + memory.codes,
             memory,
-            config: self.config.clone(),
+            config: (*self.config()).clone(),
             payload_schema: self.payload_schema(),
         }
     }
@@ -871,7 +938,7 @@ impl Collection {
 /// `codes` holds them and the query row, else over the vectors.
 struct Walker<'a> {
     column: &'a crate::segment::VectorColumn,
-    codes: Option<(&'a crate::segment::Codes, &'a [f32])>,
+    codes: Option<(Arc<crate::segment::Codes>, &'a [f32])>,
     /// Candidates per result the codes' walk returns (at least 1).
     oversampling: f64,
     /// Whether the candidates are rescored with the vectors.
@@ -892,20 +959,21 @@ impl Walker<'_> {
         seeds: Option<&[PointOffset]>,
     ) -> Vec<ScoredOffset> {
         let (graph, store) = (&self.column.graph, &self.column.store);
-        let Some((codes, query)) = self.codes else {
+        let Some((codes, query)) = &self.codes else {
             return walk_rows(graph, store, scorer, k, ef, filter, seeds);
         };
         let n = ((k as f64) * self.oversampling.max(1.0)).ceil() as usize;
         let ef = ef.max(n);
-        let mut found = match codes {
+        let query: &[f32] = query;
+        let mut found = match &codes.rows {
             // codes are made from the values (decoded from the store's
             // type), and so is the query's
-            crate::segment::Codes::Scalar(codes) => with_metric!(store.distance(), M => {
+            crate::segment::CodeKind::Scalar(codes) => with_metric!(store.distance(), M => {
                 let values = store.code_values(query, false);
                 let q = vicinity_index::QuantizedNearest::<M>::new(codes.encoder(), &values);
                 walk_rows(graph, codes, &q, n, ef, filter, seeds)
             }),
-            crate::segment::Codes::Binary(codes) => {
+            crate::segment::CodeKind::Binary(codes) => {
                 match codes.encoder().nearest(&store.code_values(query, true)) {
                     vicinity_index::BinaryQuery::Bits(q) => {
                         walk_rows(graph, codes, &q, n, ef, filter, seeds)
@@ -915,7 +983,7 @@ impl Walker<'_> {
                     }
                 }
             }
-            crate::segment::Codes::Product(codes) => {
+            crate::segment::CodeKind::Product(codes) => {
                 let q = codes.encoder().nearest(&store.code_values(query, false));
                 walk_rows(graph, codes, &q, n, ef, filter, seeds)
             }

@@ -490,7 +490,7 @@ mod tests {
         {
             let db = crate::Database::open(dir.path()).unwrap();
             let c = db
-                .create_collection("c", collection().config().clone())
+                .create_collection("c", (*collection().config()).clone())
                 .unwrap();
             c.upsert(points(0..n)).unwrap();
             c.finish_indexing();
@@ -499,7 +499,7 @@ mod tests {
         let db = crate::Database::open(dir.path()).unwrap();
         let c = db.collection("c").unwrap();
         let loaded = c.segment();
-        let order = AutoOrder::new(c.config(), Arc::new(Mutex::new(())), loaded.indexed());
+        let order = AutoOrder::new(&c.config(), Arc::new(Mutex::new(())), loaded.indexed());
         assert!(!order.due(&loaded));
         // the indexer (started by the open or by a write) leaves the order
         // be, before a write and after a few rows more
@@ -527,7 +527,7 @@ mod tests {
         let n = AUTO_ORDER_MIN as u64 + 500;
         c.upsert(points(0..n)).unwrap();
         c.finish_indexing();
-        let mut order = AutoOrder::new(c.config(), Arc::new(Mutex::new(())), 0);
+        let mut order = AutoOrder::new(&c.config(), Arc::new(Mutex::new(())), 0);
         let before = c.segment();
         let job = order.prepare(&c.segment, &c.writer, None).unwrap();
         let payload = Payload::try_from(json!({"tag": "late"})).unwrap();

@@ -504,7 +504,7 @@ impl Collection {
         let io = &storage.io;
         io.create_dir_all(&storage.dir)
             .map_err(|e| io_err(&storage.dir, e))?;
-        let config_json = config_document(c.config(), &c.settings.read())?;
+        let config_json = config_document(&c.config(), &c.settings.read())?;
         let path = storage.dir.join("config.json");
         io.write_atomic(&path, &config_json)
             .map_err(|e| io_err(&path, e))?;
@@ -523,7 +523,7 @@ impl Collection {
     /// holds now. Writes from then on are logged.
     pub(crate) fn attach_storage(&self, storage: Storage) -> Result<()> {
         let fresh =
-            Collection::create_in(self.name(), self.config().clone(), None, storage.clone())?;
+            Collection::create_in(self.name(), (*self.config()).clone(), None, storage.clone())?;
         drop(fresh);
         let (wal, _) = Wal::open(Arc::clone(&storage.io), &storage.dir.join("wal"))?;
         self.writer.lock().wal = Some(wal);
@@ -731,7 +731,7 @@ impl Collection {
         let seq = w.next_seq;
         let state = self.encode_state(seq)?;
         drop(w);
-        let config = config_document(self.config(), &self.settings.read())?;
+        let config = config_document(&self.config(), &self.settings.read())?;
         let mut out = Vec::with_capacity(state.len() + config.len() + 32);
         out.extend_from_slice(SNAPSHOT_MAGIC);
         out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());

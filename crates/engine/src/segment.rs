@@ -8,7 +8,7 @@
 //! best rows into points.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
@@ -78,17 +78,31 @@ pub(crate) struct VectorColumn {
     /// once the indexer catches up. Only the indexer touches it, under
     /// the segment's index lock.
     pub(crate) build_copy: Mutex<Option<Bf16Rows>>,
-    /// The vector's quantization, if configured.
-    pub(crate) quantization: Option<QuantizationConfig>,
+    /// The vector's quantization, if configured (changed in place by
+    /// [`Collection::update_quantization`](crate::Collection::update_quantization)).
+    pub(crate) quantization: RwLock<Option<QuantizationConfig>>,
     /// Its codes: made (the map trained on the rows there) when the first
     /// rows are indexed, then extended as rows are, so that every row in
-    /// the graph has its codes. Rebuilt from the vectors when a segment is
+    /// the graph has its codes; made again, trained on more rows, each
+    /// time the rows double while the first training saw fewer than its
+    /// sample, and when the quantization changes. Searches hold the codes
+    /// they started with; rebuilt from the vectors when a segment is
     /// copied or opened.
-    pub(crate) codes: OnceLock<Codes>,
+    pub(crate) codes: RwLock<Option<Arc<Codes>>>,
 }
 
-/// A vector's quantized codes.
-pub(crate) enum Codes {
+/// A vector's quantized codes, with what made them.
+pub(crate) struct Codes {
+    /// The quantization they were made for.
+    pub(crate) config: QuantizationConfig,
+    /// Rows their map was trained on.
+    trained_on: usize,
+    /// The code rows.
+    pub(crate) rows: CodeKind,
+}
+
+/// Code rows of each kind of quantization.
+pub(crate) enum CodeKind {
     /// Scalar `int8` codes.
     Scalar(I8Rows),
     /// One, two or one and a half bits per value.
@@ -97,13 +111,17 @@ pub(crate) enum Codes {
     Product(PqRows),
 }
 
+/// Rows a map is trained on at most (the quantizers' sample); codes trained
+/// on fewer are made again as the rows double.
+const TRAIN_ROWS: usize = 10_000;
+
 impl Codes {
     /// Rows encoded.
     pub(crate) fn len(&self) -> usize {
-        match self {
-            Codes::Scalar(c) => c.len(),
-            Codes::Binary(c) => c.len(),
-            Codes::Product(c) => c.len(),
+        match &self.rows {
+            CodeKind::Scalar(c) => c.len(),
+            CodeKind::Binary(c) => c.len(),
+            CodeKind::Product(c) => c.len(),
         }
     }
 
@@ -112,21 +130,33 @@ impl Codes {
         store: &VectorStore,
         to: usize,
     ) -> std::result::Result<(), vicinity_index::IndexError> {
-        match self {
-            Codes::Scalar(c) => c.extend_to(store, to),
-            Codes::Binary(c) => c.extend_to(store, to),
-            Codes::Product(c) => c.extend_to(store, to),
+        match &self.rows {
+            CodeKind::Scalar(c) => c.extend_to(store, to),
+            CodeKind::Binary(c) => c.extend_to(store, to),
+            CodeKind::Product(c) => c.extend_to(store, to),
         }
     }
 
     /// Bytes of memory the codes hold.
     pub(crate) fn reserved_bytes(&self) -> usize {
-        match self {
-            Codes::Scalar(c) => c.reserved_bytes(),
-            Codes::Binary(c) => c.reserved_bytes(),
-            Codes::Product(c) => c.reserved_bytes(),
+        match &self.rows {
+            CodeKind::Scalar(c) => c.reserved_bytes(),
+            CodeKind::Binary(c) => c.reserved_bytes(),
+            CodeKind::Product(c) => c.reserved_bytes(),
         }
     }
+}
+
+/// Whether a quantization's codes depend on the rows they were trained on
+/// (one-bit binary codes do not).
+fn trains(config: &QuantizationConfig) -> bool {
+    !matches!(
+        config,
+        QuantizationConfig::Binary(crate::config::BinaryQuantization {
+            encoding: None | Some(crate::config::BinaryEncoding::OneBit),
+            ..
+        })
+    )
 }
 
 /// The smallest backlog of rows to index that starts a construction copy
@@ -150,54 +180,76 @@ impl VectorColumn {
             graph,
             absent,
             build_copy: Mutex::new(None),
-            quantization,
-            codes: OnceLock::new(),
+            quantization: RwLock::new(quantization),
+            codes: RwLock::new(None),
         }
     }
 
-    /// Encodes rows up to `to` if the vector is quantized, training the map
-    /// on the rows stored so far the first time.
+    /// Encodes rows up to `to` if the vector is quantized: with the codes
+    /// there, or with new ones trained on the rows stored so far when there
+    /// are none yet, the quantization changed, or the rows have doubled
+    /// since a training that saw fewer than its sample. New codes are
+    /// encoded up to `to` before searches see them. Without quantization,
+    /// drops the codes.
     pub(crate) fn encode_to(&self, to: usize) -> Result<()> {
-        let Some(config) = &self.quantization else {
+        let Some(config) = self.quantization.read().clone() else {
+            *self.codes.write() = None;
             return Ok(());
         };
         let err = |e| Error::for_vector(&self.name, e);
-        if self.codes.get().is_none() {
-            let codes = match config {
-                QuantizationConfig::Scalar(scalar) => {
-                    let quantizer =
-                        ScalarQuantizer::train(&self.store, scalar.quantile).map_err(err)?;
-                    Codes::Scalar(I8Rows::new(quantizer).map_err(err)?)
-                }
-                QuantizationConfig::Binary(binary) => {
-                    use crate::config::{BinaryEncoding as E, BinaryQueryEncoding as Q};
-                    use vicinity_index::{BinaryBits, BinaryEncoder, QueryBits};
-                    let bits = match binary.encoding {
-                        None | Some(E::OneBit) => BinaryBits::One,
-                        Some(E::TwoBits) => BinaryBits::Two,
-                        Some(E::OneAndHalfBits) => BinaryBits::OneAndHalf,
-                    };
-                    let query = match binary.query_encoding {
-                        None | Some(Q::Default | Q::Binary) => QueryBits::Storage,
-                        Some(Q::Scalar4bits) => QueryBits::Scalar4,
-                        Some(Q::Scalar8bits) => QueryBits::Scalar8,
-                    };
-                    let encoder = BinaryEncoder::train(&self.store, bits, query).map_err(err)?;
-                    Codes::Binary(BinaryRows::new(encoder).map_err(err)?)
-                }
-                QuantizationConfig::Product(product) => {
-                    let quantizer =
-                        ProductQuantizer::train(&self.store, product.compression.bucket())
-                            .map_err(err)?;
-                    Codes::Product(PqRows::new(quantizer).map_err(err)?)
-                }
-            };
-            let _ = self.codes.set(codes);
+        let current = self.codes.read().clone();
+        let rows = self.store.len();
+        let fresh = match &current {
+            Some(c) => {
+                c.config != config
+                    || (c.trained_on < TRAIN_ROWS
+                        && rows >= 2 * c.trained_on.max(1)
+                        && trains(&config))
+            }
+            None => true,
+        };
+        if !fresh {
+            let codes = current.expect("codes are there unless fresh ones are due");
+            return codes.extend_to(&self.store, to).map_err(err);
         }
-        match self.codes.get() {
-            Some(codes) => codes.extend_to(&self.store, to).map_err(err),
-            None => Ok(()),
-        }
+        let kind = match &config {
+            QuantizationConfig::Scalar(scalar) => {
+                let quantizer =
+                    ScalarQuantizer::train(&self.store, scalar.quantile).map_err(err)?;
+                CodeKind::Scalar(I8Rows::new(quantizer).map_err(err)?)
+            }
+            QuantizationConfig::Binary(binary) => {
+                use crate::config::{BinaryEncoding as E, BinaryQueryEncoding as Q};
+                use vicinity_index::{BinaryBits, BinaryEncoder, QueryBits};
+                let bits = match binary.encoding {
+                    None | Some(E::OneBit) => BinaryBits::One,
+                    Some(E::TwoBits) => BinaryBits::Two,
+                    Some(E::OneAndHalfBits) => BinaryBits::OneAndHalf,
+                };
+                let query = match binary.query_encoding {
+                    None | Some(Q::Default | Q::Binary) => QueryBits::Storage,
+                    Some(Q::Scalar4bits) => QueryBits::Scalar4,
+                    Some(Q::Scalar8bits) => QueryBits::Scalar8,
+                };
+                let encoder = BinaryEncoder::train(&self.store, bits, query).map_err(err)?;
+                CodeKind::Binary(BinaryRows::new(encoder).map_err(err)?)
+            }
+            QuantizationConfig::Product(product) => {
+                let quantizer = ProductQuantizer::train(&self.store, product.compression.bucket())
+                    .map_err(err)?;
+                CodeKind::Product(PqRows::new(quantizer).map_err(err)?)
+            }
+        };
+        let codes = Codes {
+            config,
+            trained_on: rows,
+            rows: kind,
+        };
+        // old codes may cover more rows than `to`: the new ones do too
+        let to = to.max(current.as_ref().map_or(0, |c| c.len()));
+        codes.extend_to(&self.store, to).map_err(err)?;
+        *self.codes.write() = Some(Arc::new(codes));
+        Ok(())
     }
 
     /// The vector stored in a row, as users see it (a multivector as its
@@ -231,8 +283,8 @@ impl VectorColumn {
     }
 
     /// The codes, if they cover the first `rows` rows.
-    pub(crate) fn codes_for(&self, rows: usize) -> Option<&Codes> {
-        self.codes.get().filter(|c| c.len() >= rows)
+    pub(crate) fn codes_for(&self, rows: usize) -> Option<Arc<Codes>> {
+        self.codes.read().clone().filter(|c| c.len() >= rows)
     }
 
     /// Inserts `nodes` (rows below `to`) into the graph, over the
@@ -811,6 +863,11 @@ impl Segment {
         rows: &[PointOffset],
     ) -> Result<Self> {
         let fresh = Segment::new(config)?;
+        // the quantization in force now (changed in place since `config`
+        // may have been read)
+        for (new, old) in fresh.columns.iter().zip(&self.columns) {
+            *new.quantization.write() = old.quantization.read().clone();
+        }
         let table = self.table.read();
         fresh.table.write().indexes = table
             .indexes
@@ -989,7 +1046,11 @@ impl Segment {
                 .map_or(0, |b| b.reserved_bytes());
             r.graphs += c.graph.memory_bytes();
             r.bitmaps += c.absent.allocated_bytes();
-            r.codes += c.codes.get().map_or(0, |codes| codes.reserved_bytes());
+            r.codes += c
+                .codes
+                .read()
+                .as_ref()
+                .map_or(0, |codes| codes.reserved_bytes());
         }
         for c in &self.sparse {
             r.vectors_in_memory += c.index.read().memory_bytes();

@@ -13,7 +13,7 @@ use vicinity::UpdateOperation;
 use crate::ops::{AliasAction, WriteOp, change_aliases};
 use crate::rest::models::{
     AliasesBody, CreateCollectionBody, CreateIndexBody, TimeoutParams, UpdateCollectionBody,
-    WriteParams,
+    WriteParams, quantization_diff_from_json,
 };
 use crate::rest::output;
 use crate::rest::{Body, Params, RestError, RestResult, blocking, ok};
@@ -102,8 +102,9 @@ pub(super) async fn create(
     ok(t, true)
 }
 
-/// `PATCH /collections/{name}`: the settings that are only echoed; HNSW,
-/// vector and quantization changes are refused as over gRPC.
+/// `PATCH /collections/{name}`: quantization changes (the collection's and
+/// each vector's), and the settings that are only echoed; HNSW and other
+/// vector changes are refused as over gRPC.
 pub(super) async fn update(
     Shared(state): S,
     Path(name): Path<String>,
@@ -113,15 +114,33 @@ pub(super) async fn update(
     let t = Instant::now();
     let c = state.collection(&name)?;
     let given = |v: &Option<serde_json::Value>| v.as_ref().is_some_and(|v| !v.is_null());
-    if given(&body.hnsw_config) || body.vectors.as_ref().is_some_and(|v| !v.is_empty()) {
+    if given(&body.hnsw_config) {
         return Err(RestError::unsupported(
-            "changing the HNSW or vector parameters of an existing collection",
+            "changing the HNSW parameters of an existing collection",
         ));
     }
-    if given(&body.quantization_config) {
-        return Err(RestError::unsupported(
-            "changing the quantization of an existing collection",
-        ));
+    // per vector, only the quantization can change
+    let mut vectors = std::collections::BTreeMap::new();
+    for (name, diff) in body.vectors.clone().unwrap_or_default() {
+        let field = |k: &str| diff.get(k).filter(|v| !v.is_null()).cloned();
+        if field("hnsw_config").is_some() || field("on_disk").is_some() {
+            return Err(RestError::unsupported(
+                "changing the HNSW or on_disk parameters of an existing vector",
+            ));
+        }
+        if let Some(q) = field("quantization_config") {
+            vectors.insert(name, quantization_diff_from_json(q)?);
+        }
+    }
+    let collection = body
+        .quantization_config
+        .clone()
+        .filter(|v| !v.is_null())
+        .map(quantization_diff_from_json)
+        .transpose()?;
+    if collection.is_some() || !vectors.is_empty() {
+        let c = Arc::clone(&c);
+        blocking(move || Ok(c.update_quantization(collection, &vectors)?)).await?;
     }
     if body.sparse_vectors.as_ref().is_some_and(|s| !s.is_empty()) {
         return Err(RestError::unsupported(

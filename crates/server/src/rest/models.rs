@@ -2002,6 +2002,15 @@ pub fn quantization_from_json(v: Option<Value>) -> Result<Option<vicinity::Quant
         .map_err(|e| RestError::format(e.to_string()))
 }
 
+/// A quantization change: `"Disabled"` is `None`, the others as
+/// [`quantization_from_json`] reads them.
+pub fn quantization_diff_from_json(v: Value) -> Result<Option<vicinity::QuantizationConfig>> {
+    if v.as_str() == Some("Disabled") {
+        return Ok(None);
+    }
+    quantization_from_json(Some(v))
+}
+
 impl VectorParamsJson {
     fn into_params(self) -> Result<vicinity::VectorParams> {
         let datatype = match self.datatype.as_deref() {
@@ -2284,7 +2293,7 @@ pub struct CollectionParamsDiff {
 /// `PATCH /collections/{name}`.
 #[derive(Debug, Default, Deserialize)]
 pub struct UpdateCollectionBody {
-    /// Per-vector changes (not served yet).
+    /// Per-vector changes (their quantization is served).
     #[serde(default)]
     pub vectors: Option<Map<String, Value>>,
     /// Optimizer settings.
@@ -2296,7 +2305,7 @@ pub struct UpdateCollectionBody {
     /// HNSW changes (not served yet).
     #[serde(default)]
     pub hnsw_config: Option<Value>,
-    /// Quantization (not served yet).
+    /// Quantization: a config, or `"Disabled"`.
     #[serde(default)]
     pub quantization_config: Option<Value>,
     /// Sparse vector changes (not served yet).

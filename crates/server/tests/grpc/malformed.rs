@@ -223,9 +223,34 @@ async fn malformed_requests_are_refused_and_change_nothing() {
         Unimplemented,
         cl.create(pb::CreateCollection {
             quantization_config: Some(pb::QuantizationConfig {
+                quantization: Some(pb::quantization_config::Quantization::Turboquant(
+                    pb::TurboQuantization::default()
+                )),
+            }),
+            ..create("d", 3, pb::Distance::Dot)
+        })
+    );
+    expect!(
+        InvalidArgument,
+        cl.create(pb::CreateCollection {
+            quantization_config: Some(pb::QuantizationConfig {
+                quantization: Some(pb::quantization_config::Quantization::Product(
+                    pb::ProductQuantization {
+                        compression: 99,
+                        ..Default::default()
+                    }
+                )),
+            }),
+            ..create("d", 3, pb::Distance::Dot)
+        })
+    );
+    expect!(
+        InvalidArgument,
+        cl.create(pb::CreateCollection {
+            quantization_config: Some(pb::QuantizationConfig {
                 quantization: Some(pb::quantization_config::Quantization::Binary(
                     pb::BinaryQuantization {
-                        encoding: Some(pb::BinaryQuantizationEncoding::TwoBits as i32),
+                        encoding: Some(9),
                         ..Default::default()
                     }
                 )),

@@ -339,6 +339,27 @@ pub fn quantization_from_proto(
     }
 }
 
+/// A wire quantization change: `Disabled` is `None`, the others as
+/// [`quantization_from_proto`] reads them.
+pub fn quantization_diff_from_proto(
+    q: pb::QuantizationConfigDiff,
+) -> Result<Option<vicinity::QuantizationConfig>, Status> {
+    use pb::quantization_config::Quantization as Q;
+    use pb::quantization_config_diff::Quantization as D;
+    let quantization = match q.quantization {
+        Some(D::Disabled(_)) => return Ok(None),
+        Some(D::Scalar(s)) => Q::Scalar(s),
+        Some(D::Product(p)) => Q::Product(p),
+        Some(D::Binary(b)) => Q::Binary(b),
+        Some(D::Turboquant(t)) => Q::Turboquant(t),
+        None => return Err(invalid("Unable to convert quantization config")),
+    };
+    quantization_from_proto(pb::QuantizationConfig {
+        quantization: Some(quantization),
+    })
+    .map(Some)
+}
+
 /// The engine's quantization config on the wire.
 pub fn quantization_to_proto(q: &vicinity::QuantizationConfig) -> pb::QuantizationConfig {
     use pb::quantization_config::Quantization as Q;

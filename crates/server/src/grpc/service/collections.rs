@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use tonic::{Request, Response, Status};
 
-use crate::grpc::convert::collection::{create_from_proto, info_to_proto, merge_optimizers};
+use crate::grpc::convert::collection::{
+    create_from_proto, info_to_proto, merge_optimizers, quantization_diff_from_proto,
+};
 use crate::grpc::service::{blocking, secs};
 use crate::ops::{AliasAction, change_aliases};
 use crate::pb::{self, alias_operations::Action};
@@ -105,15 +107,40 @@ impl pb::collections_server::Collections for CollectionsService {
         let t = Instant::now();
         let r = request.into_inner();
         let c = self.state.collection(&r.collection_name)?;
-        if r.hnsw_config.is_some() || r.vectors_config.is_some() {
+        if r.hnsw_config.is_some() {
             return Err(unsupported(
-                "changing the HNSW or vector parameters of an existing collection",
+                "changing the HNSW parameters of an existing collection",
             ));
         }
-        if r.quantization_config.is_some() {
-            return Err(unsupported(
-                "changing the quantization of an existing collection",
-            ));
+        // per vector, only the quantization can change
+        use pb::vectors_config_diff::Config;
+        let diffs = match r.vectors_config.and_then(|v| v.config) {
+            None => Vec::new(),
+            Some(Config::Params(p)) => vec![(vicinity::DEFAULT_VECTOR.to_string(), p)],
+            Some(Config::ParamsMap(m)) => m.map.into_iter().collect(),
+        };
+        let mut vectors = std::collections::BTreeMap::new();
+        for (name, diff) in diffs {
+            if diff.hnsw_config.is_some() || diff.on_disk.is_some() {
+                return Err(unsupported(
+                    "changing the HNSW or on_disk parameters of an existing vector",
+                ));
+            }
+            if let Some(q) = diff.quantization_config {
+                vectors.insert(name, quantization_diff_from_proto(q)?);
+            }
+        }
+        let collection = r
+            .quantization_config
+            .map(quantization_diff_from_proto)
+            .transpose()?;
+        if collection.is_some() || !vectors.is_empty() {
+            let c = Arc::clone(&c);
+            blocking(move || {
+                c.update_quantization(collection, &vectors)
+                    .map_err(from_engine)
+            })
+            .await?;
         }
         if r.sparse_vectors_config
             .as_ref()
