@@ -279,23 +279,7 @@ mod tests {
     use crate::vectors::Rows;
 
     fn store(n: usize, dim: usize, distance: Distance, seed: u64) -> VectorStore {
-        let s = VectorStore::new(dim, distance).unwrap();
-        let mut state = seed;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 20_001) as f32 / 10_000.0 - 1.0
-        };
-        let centres: Vec<Vec<f32>> = (0..24)
-            .map(|_| (0..dim).map(|_| next()).collect())
-            .collect();
-        for i in 0..n {
-            let c = &centres[i % centres.len()];
-            let v: Vec<f32> = c.iter().map(|x| x + 0.2 * next()).collect();
-            s.push(&v).unwrap();
-        }
-        s
+        crate::vectors::clustered_store(n, dim, distance, seed, 24, 0.2)
     }
 
     /// With as many centroids as rows, every row is its own centroid: the

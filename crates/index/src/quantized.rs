@@ -224,25 +224,9 @@ mod tests {
     use crate::hnsw::{HnswConfig, HnswGraph};
     use crate::{AllowAll, Rows, exact_search, with_metric};
 
+    /// Clustered rows: 16 centres, each value within 0.3 of its centre's.
     fn store(n: usize, dim: usize, distance: Distance, seed: u64) -> VectorStore {
-        let s = VectorStore::new(dim, distance).unwrap();
-        let mut state = seed;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 20_001) as f32 / 10_000.0 - 1.0
-        };
-        // clustered: a few centres, points near them
-        let centres: Vec<Vec<f32>> = (0..16)
-            .map(|_| (0..dim).map(|_| next()).collect())
-            .collect();
-        for i in 0..n {
-            let c = &centres[i % centres.len()];
-            let v: Vec<f32> = c.iter().map(|x| x + 0.3 * next()).collect();
-            s.push(&v).unwrap();
-        }
-        s
+        crate::vectors::clustered_store(n, dim, distance, seed, 16, 0.3)
     }
 
     #[test]

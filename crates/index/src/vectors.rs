@@ -475,6 +475,36 @@ pub(crate) fn visit_prefetched<'a, T: 'a>(
     }
 }
 
+/// Test rows: `n` rows of `dim` values near `centres` random centres
+/// (values in ±1, each row within `spread` of its centre per value).
+#[cfg(test)]
+pub(crate) fn clustered_store(
+    n: usize,
+    dim: usize,
+    distance: Distance,
+    seed: u64,
+    centres: usize,
+    spread: f32,
+) -> VectorStore {
+    let s = VectorStore::new(dim, distance).unwrap();
+    let mut state = seed;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 20_001) as f32 / 10_000.0 - 1.0
+    };
+    let centres: Vec<Vec<f32>> = (0..centres)
+        .map(|_| (0..dim).map(|_| next()).collect())
+        .collect();
+    for i in 0..n {
+        let c = &centres[i % centres.len()];
+        let v: Vec<f32> = c.iter().map(|x| x + spread * next()).collect();
+        s.push(&v).unwrap();
+    }
+    s
+}
+
 /// Appends to `rows` rows `rows.len()..to` of `store` (all of them if `to`
 /// is past its end), each made by `encode` from the stored vector's
 /// [`code_values`](VectorStore::code_values) (for `binary` codes or not)
