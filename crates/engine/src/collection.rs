@@ -965,29 +965,7 @@ impl Walker<'_> {
         let n = ((k as f64) * self.oversampling.max(1.0)).ceil() as usize;
         let ef = ef.max(n);
         let query: &[f32] = query;
-        let mut found = match &codes.rows {
-            // codes are made from the values (decoded from the store's
-            // type), and so is the query's
-            crate::segment::CodeKind::Scalar(codes) => with_metric!(store.distance(), M => {
-                let values = store.code_values(query, false);
-                let q = vicinity_index::QuantizedNearest::<M>::new(codes.encoder(), &values);
-                walk_rows(graph, codes, &q, n, ef, filter, seeds)
-            }),
-            crate::segment::CodeKind::Binary(codes) => {
-                match codes.encoder().nearest(&store.code_values(query, true)) {
-                    vicinity_index::BinaryQuery::Bits(q) => {
-                        walk_rows(graph, codes, &q, n, ef, filter, seeds)
-                    }
-                    vicinity_index::BinaryQuery::Levels(q) => {
-                        walk_rows(graph, codes, &q, n, ef, filter, seeds)
-                    }
-                }
-            }
-            crate::segment::CodeKind::Product(codes) => {
-                let q = codes.encoder().nearest(&store.code_values(query, false));
-                walk_rows(graph, codes, &q, n, ef, filter, seeds)
-            }
-        };
+        let mut found = walk_codes(graph, store, codes, query, n, ef, filter, seeds);
         if self.rescore {
             for hit in &mut found {
                 if let Some(v) = store.get(hit.offset) {
@@ -998,6 +976,45 @@ impl Walker<'_> {
         }
         found.truncate(k);
         found
+    }
+}
+
+/// The `n` best rows by a walk over `codes` toward `query` (the query row
+/// as stored): generic over the filter only, not over the caller's scorer,
+/// so each kind of codes compiles once per filter.
+#[allow(clippy::too_many_arguments)]
+fn walk_codes<F: vicinity_index::PointFilter>(
+    graph: &vicinity_index::HnswGraph,
+    store: &vicinity_index::VectorStore,
+    codes: &crate::segment::Codes,
+    query: &[f32],
+    n: usize,
+    ef: usize,
+    filter: &F,
+    seeds: Option<&[PointOffset]>,
+) -> Vec<ScoredOffset> {
+    match &codes.rows {
+        // codes are made from the values (decoded from the store's
+        // type), and so is the query's
+        crate::segment::CodeKind::Scalar(codes) => with_metric!(store.distance(), M => {
+            let values = store.code_values(query, false);
+            let q = vicinity_index::QuantizedNearest::<M>::new(codes.encoder(), &values);
+            walk_rows(graph, codes, &q, n, ef, filter, seeds)
+        }),
+        crate::segment::CodeKind::Binary(codes) => {
+            match codes.encoder().nearest(&store.code_values(query, true)) {
+                vicinity_index::BinaryQuery::Bits(q) => {
+                    walk_rows(graph, codes, &q, n, ef, filter, seeds)
+                }
+                vicinity_index::BinaryQuery::Levels(q) => {
+                    walk_rows(graph, codes, &q, n, ef, filter, seeds)
+                }
+            }
+        }
+        crate::segment::CodeKind::Product(codes) => {
+            let q = codes.encoder().nearest(&store.code_values(query, false));
+            walk_rows(graph, codes, &q, n, ef, filter, seeds)
+        }
     }
 }
 
