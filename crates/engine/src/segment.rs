@@ -113,7 +113,7 @@ pub(crate) enum CodeKind {
 
 /// Rows a map is trained on at most (the quantizers' sample); codes trained
 /// on fewer are made again as the rows double.
-const TRAIN_ROWS: usize = 10_000;
+const TRAIN_ROWS: usize = vicinity_index::codes::SAMPLE_ROWS;
 
 impl Codes {
     /// Rows encoded.

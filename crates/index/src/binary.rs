@@ -37,9 +37,7 @@
 //! rescore the best candidates with the vectors unless told not to
 //! (Qdrant's default for binary).
 
-use vicinity_storage::PointOffset;
-
-use crate::codes::{CodeRows, Encoder, TableNearest};
+use crate::codes::{CodeRows, Encoder, TableNearest, for_each_sampled_row};
 use crate::distance::{Distance, Element, Metric};
 use crate::scorer::Scorer;
 use crate::vectors::VectorStore;
@@ -87,9 +85,6 @@ pub enum QueryBits {
     Scalar8,
 }
 
-/// Rows the mean and spread of each dimension are taken from.
-const SAMPLE_ROWS: usize = 10_000;
-
 /// Half the width, in standard deviations, of the middle level of the
 /// two-bit encoding (Qdrant's).
 const SIGMAS: f32 = 2.0 / 3.0;
@@ -124,20 +119,15 @@ impl BinaryEncoder {
         if bits != BinaryBits::One {
             // Welford's running mean and sum of squared deviations, in f64
             let (mut mean, mut m2, mut count) = (vec![0f64; dim], vec![0f64; dim], 0u64);
-            let rows = store.len();
-            let step = rows.div_ceil(SAMPLE_ROWS).max(1);
-            for r in (0..rows).step_by(step) {
-                let Some(v) = store.get(PointOffset(r as u32)) else {
-                    continue;
-                };
+            for_each_sampled_row(store, true, |v| {
                 count += 1;
-                for (i, &x) in store.code_values(v, true).iter().enumerate() {
+                for (i, &x) in v.iter().enumerate() {
                     let x = f64::from(x);
                     let delta = x - mean[i];
                     mean[i] += delta / count as f64;
                     m2[i] += delta * (x - mean[i]);
                 }
-            }
+            });
             stats = mean
                 .iter()
                 .zip(&m2)
@@ -346,6 +336,7 @@ mod tests {
     use super::*;
     use crate::hnsw::{HnswConfig, HnswGraph};
     use crate::{AllowAll, exact_search};
+    use vicinity_storage::PointOffset;
 
     fn encoder(dim: usize, bits: BinaryBits, query: QueryBits, rows: &[Vec<f32>]) -> BinaryEncoder {
         let store = VectorStore::new(dim, Distance::Dot).unwrap();

@@ -17,6 +17,23 @@ use crate::distance::{Distance, Element};
 use crate::scorer::Scorer;
 use crate::vectors::{Rows, VectorStore, encode_rows, rows_ahead, visit_prefetched};
 
+/// Rows an encoder learns from at most (Qdrant's sample size): a scalar
+/// range, binary levels' means and spreads, product centroids.
+pub const SAMPLE_ROWS: usize = 10_000;
+
+/// Calls `f` with the values (decoded, as [`VectorStore::code_values`]
+/// gives them for `binary` or other codes) of up to [`SAMPLE_ROWS`] rows of
+/// `store` so far, spread evenly over it.
+pub(crate) fn for_each_sampled_row(store: &VectorStore, binary: bool, mut f: impl FnMut(&[f32])) {
+    let rows = store.len();
+    let step = rows.div_ceil(SAMPLE_ROWS).max(1);
+    for r in (0..rows).step_by(step) {
+        if let Some(v) = store.get(PointOffset(r as u32)) {
+            f(&store.code_values(v, binary));
+        }
+    }
+}
+
 /// How one kind of quantization turns a vector into a row of codes.
 pub trait Encoder: Send + Sync + std::fmt::Debug {
     /// The element of a code row.

@@ -19,18 +19,14 @@
 use std::ops::Range;
 
 use rayon::prelude::*;
-use vicinity_storage::PointOffset;
 
 use crate::IndexError;
-use crate::codes::{CodeRows, Encoder, P8, TableNearest};
+use crate::codes::{CodeRows, Encoder, P8, SAMPLE_ROWS, TableNearest, for_each_sampled_row};
 use crate::distance::Distance;
 use crate::vectors::VectorStore;
 
 /// Centroids per chunk (a code is one byte).
 pub const CENTROIDS: usize = 256;
-
-/// Rows k-means learns the centroids from (Qdrant's sample size).
-const SAMPLE_ROWS: usize = 10_000;
 
 /// Rounds of k-means at most; it stops sooner once no sampled chunk
 /// changes its centroid.
@@ -76,13 +72,8 @@ impl ProductQuantizer {
         }
         let dim = store.dim();
         let rows = store.len();
-        let step = rows.div_ceil(SAMPLE_ROWS).max(1);
         let mut sample: Vec<f32> = Vec::with_capacity(rows.min(SAMPLE_ROWS) * dim);
-        for r in (0..rows).step_by(step) {
-            if let Some(v) = store.get(PointOffset(r as u32)) {
-                sample.extend_from_slice(&store.code_values(v, false));
-            }
-        }
+        for_each_sampled_row(store, false, |v| sample.extend_from_slice(v));
         let chunks: Vec<Range<usize>> = (0..dim)
             .step_by(bucket)
             .map(|a| a..(a + bucket).min(dim))
@@ -277,6 +268,7 @@ mod tests {
     use super::*;
     use crate::scorer::Scorer;
     use crate::vectors::Rows;
+    use vicinity_storage::PointOffset;
 
     fn store(n: usize, dim: usize, distance: Distance, seed: u64) -> VectorStore {
         crate::vectors::clustered_store(n, dim, distance, seed, 24, 0.2)

@@ -24,19 +24,14 @@
 //! by codes is approximate: callers rescore the best candidates with the
 //! `f32` rows when they need exact scores.
 
-use vicinity_storage::PointOffset;
-
 use crate::IndexError;
-use crate::codes::{CodeRows, Encoder};
+use crate::codes::{CodeRows, Encoder, SAMPLE_ROWS, for_each_sampled_row};
 use crate::distance::{Distance, I8, Metric};
 use crate::scorer::Scorer;
 use crate::vectors::VectorStore;
 
 /// Bytes after a row's codes: the `f32` (little-endian) of its correction.
 pub const TAIL: usize = 4;
-
-/// Rows a quantizer samples to find the range of the values.
-const SAMPLE_ROWS: usize = 10_000;
 
 /// A row's codes and the correction in its tail.
 #[inline]
@@ -91,13 +86,8 @@ impl ScalarQuantizer {
             )));
         }
         let rows = store.len();
-        let step = rows.div_ceil(SAMPLE_ROWS).max(1);
         let mut values: Vec<f32> = Vec::with_capacity(rows.min(SAMPLE_ROWS) * store.dim());
-        for r in (0..rows).step_by(step) {
-            if let Some(v) = store.get(PointOffset(r as u32)) {
-                values.extend_from_slice(&store.code_values(v, false));
-            }
-        }
+        for_each_sampled_row(store, false, |v| values.extend_from_slice(v));
         if values.is_empty() {
             return Ok(Self::from_range(store.dim(), store.distance(), 0.0, 0.0));
         }
@@ -223,6 +213,7 @@ mod tests {
     use crate::distance::{DotMetric, L1Metric, L2Metric};
     use crate::hnsw::{HnswConfig, HnswGraph};
     use crate::{AllowAll, Rows, exact_search, with_metric};
+    use vicinity_storage::PointOffset;
 
     /// Clustered rows: 16 centres, each value within 0.3 of its centre's.
     fn store(n: usize, dim: usize, distance: Distance, seed: u64) -> VectorStore {
